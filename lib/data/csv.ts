@@ -1,0 +1,208 @@
+/**
+ * The kit's CSV format, read and written with csv-parse / csv-stringify.
+ *
+ * One header row, then one row per individual and time step:
+ *
+ * ```text
+ * id,t,<feature 1>,...,<feature F>,action,reward[,done]
+ * p001,0,63.2,...,0.81,3,0.42,0
+ * p001,1,61.0,...,0.84,2,0.55,0
+ * p001,2,60.4,...,0.90,,,1
+ * ```
+ *
+ * - `id`: any text; all rows of an individual are contiguous, in increasing integer `t`.
+ * - features: every column other than id, t, action, reward and done (or the list given in
+ *   `featureColumns`); numbers. With `allowMissing`, an empty cell, `NA` or `NaN` is a missing
+ *   value (NaN in the step table) to impute later; otherwise it is an error.
+ * - `action`: an integer in `[0, numActions)`; `reward`: a finite number. Both may be empty on an
+ *   individual's last row, which carries only the final state.
+ * - `done` (optional): 1 on a last row that is terminal (death, discharge), else 0.
+ *
+ * Every error names the file, the line and the column, and says what was expected.
+ *
+ * @module
+ */
+import { parse } from "csv-parse/sync";
+import { stringify } from "csv-stringify/sync";
+import { datasetToStepTable, type StepTable, stepTableToDataset } from "./steps.ts";
+import type { MdpDataset } from "./dataset.ts";
+import { writeTextAtomic } from "../util/files.ts";
+
+/** Column names and rules for reading. */
+export interface CsvReadOptions {
+  /** @default "id" */
+  readonly idColumn?: string;
+  /** @default "t" */
+  readonly timeColumn?: string;
+  /** @default "action" */
+  readonly actionColumn?: string;
+  /** Reward column; `null` when the file has none (rewards are then 0). @default "reward" */
+  readonly rewardColumn?: string | null;
+  /** Done column, optional in the file. @default "done" */
+  readonly doneColumn?: string;
+  /** Feature columns in order. @default every other column, in file order */
+  readonly featureColumns?: readonly string[];
+  /** Declared number of actions; actions must lie in [0, numActions). @default max action + 1 */
+  readonly numActions?: number;
+  /** Accept empty / NA / NaN feature cells as missing values. @default false */
+  readonly allowMissing?: boolean;
+  /** Name used in error messages. @default "<csv>" */
+  readonly source?: string;
+}
+
+const MISSING = new Set(["", "NA", "NaN", "nan", "N/A"]);
+
+/** Parses CSV text in the kit's format into a step table (missing features allowed on request). */
+export function parseStepCsv(text: string, options: CsvReadOptions = {}): StepTable {
+  const source = options.source ?? "<csv>";
+  const idCol = options.idColumn ?? "id";
+  const tCol = options.timeColumn ?? "t";
+  const aCol = options.actionColumn ?? "action";
+  const rCol = options.rewardColumn === undefined ? "reward" : options.rewardColumn;
+  const dCol = options.doneColumn ?? "done";
+  let records: string[][];
+  try {
+    records = parse(text, { relax_column_count: true, skip_empty_lines: true, trim: true, bom: true }) as string[][];
+  } catch (err) {
+    throw new TypeError(`${source}: not readable as CSV: ${(err as Error).message}`);
+  }
+  if (records.length === 0) throw new RangeError(`${source}: the file is empty; expected a header row and data rows`);
+  const header = records[0];
+  const seen = new Map<string, number>();
+  header.forEach((name, j) => {
+    if (seen.has(name)) throw new RangeError(`${source}, line 1: column "${name}" appears twice (columns ${seen.get(name)! + 1} and ${j + 1})`);
+    seen.set(name, j);
+  });
+  const need = (name: string) => {
+    const j = seen.get(name);
+    if (j === undefined) throw new RangeError(`${source}, line 1: missing column "${name}"; the header has ${header.map((h) => `"${h}"`).join(", ")}`);
+    return j;
+  };
+  const idJ = need(idCol);
+  const tJ = need(tCol);
+  const aJ = need(aCol);
+  const rJ = rCol === null ? -1 : need(rCol);
+  const dJ = seen.get(dCol) ?? -1;
+  const reserved = new Set([idCol, tCol, aCol, dCol, ...(rCol === null ? [] : [rCol])]);
+  const featureNames = options.featureColumns ? [...options.featureColumns] : header.filter((h) => !reserved.has(h));
+  const featureJ = featureNames.map(need);
+  if (featureNames.length === 0) throw new RangeError(`${source}, line 1: no feature columns besides ${[...reserved].join(", ")}`);
+  const n = records.length - 1;
+  if (n === 0) throw new RangeError(`${source}: the file has a header but no data rows`);
+  const F = featureNames.length;
+  const ids: string[] = new Array(n);
+  const times = new Int32Array(n);
+  const features = new Float64Array(n * F);
+  const actions = new Int32Array(n);
+  const rewards = new Float64Array(n);
+  const dones = new Uint8Array(n);
+  const lines = new Int32Array(n);
+  const numeric = (cell: string, line: number, col: string, what: string): number => {
+    const v = Number(cell);
+    if (cell === "" || Number.isNaN(v)) throw new RangeError(`${source}, line ${line}, column "${col}": expected ${what}, got ${JSON.stringify(cell)}`);
+    if (!Number.isFinite(v)) throw new RangeError(`${source}, line ${line}, column "${col}": expected ${what}, got ${cell} (infinite values are not allowed)`);
+    return v;
+  };
+  let maxAction = -1;
+  for (let i = 0; i < n; i++) {
+    const rec = records[i + 1];
+    const line = i + 2;
+    lines[i] = line;
+    if (rec.length !== header.length) {
+      throw new RangeError(`${source}, line ${line}: ${rec.length} fields, but the header has ${header.length}`);
+    }
+    const id = rec[idJ];
+    if (id === "") throw new RangeError(`${source}, line ${line}, column "${idCol}": the id is empty`);
+    ids[i] = id;
+    const t = numeric(rec[tJ], line, tCol, "an integer time index");
+    if (!Number.isInteger(t)) throw new RangeError(`${source}, line ${line}, column "${tCol}": expected an integer time index, got ${rec[tJ]}`);
+    times[i] = t;
+    for (let f = 0; f < F; f++) {
+      const cell = rec[featureJ[f]];
+      if (MISSING.has(cell)) {
+        if (!options.allowMissing) {
+          throw new RangeError(`${source}, line ${line}, column "${featureNames[f]}": missing value ${JSON.stringify(cell)}; pass allowMissing to impute it`);
+        }
+        features[i * F + f] = NaN;
+      } else {
+        features[i * F + f] = numeric(cell, line, featureNames[f], "a number");
+      }
+    }
+    const aCell = rec[aJ];
+    if (aCell === "") actions[i] = -1;
+    else {
+      const a = numeric(aCell, line, aCol, "an integer action");
+      if (!Number.isInteger(a) || a < 0) throw new RangeError(`${source}, line ${line}, column "${aCol}": expected a non-negative integer action, got ${aCell}`);
+      if (options.numActions !== undefined && a >= options.numActions) {
+        throw new RangeError(`${source}, line ${line}, column "${aCol}": action ${a} is outside the declared range [0, ${options.numActions})`);
+      }
+      actions[i] = a;
+      if (a > maxAction) maxAction = a;
+    }
+    if (rJ < 0) rewards[i] = 0;
+    else rewards[i] = rec[rJ] === "" ? NaN : numeric(rec[rJ], line, rCol!, "a finite reward");
+    if (dJ >= 0) {
+      const d = rec[dJ];
+      if (d === "" || d === "0" || d === "false" || d === "False") dones[i] = 0;
+      else if (d === "1" || d === "true" || d === "True") dones[i] = 1;
+      else throw new RangeError(`${source}, line ${line}, column "${dCol}": expected 0 or 1, got ${JSON.stringify(d)}`);
+    }
+  }
+  const numActions = options.numActions ?? maxAction + 1;
+  if (numActions < 1) throw new RangeError(`${source}: no actions found in column "${aCol}"`);
+  return { featureNames, numActions, ids, times, features, actions, rewards, dones, source, lines };
+}
+
+/** Reads a CSV file into a step table (for data that still need imputation). */
+export async function readStepCsv(path: string, options: CsvReadOptions = {}): Promise<StepTable> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (err) {
+    throw new Error(`${path}: cannot read the file (${(err as Error).message})`);
+  }
+  return parseStepCsv(text, { source: path, ...options });
+}
+
+/** Reads a complete CSV file straight into an MDP dataset. */
+export async function readMdpCsv(path: string, options: Omit<CsvReadOptions, "allowMissing"> = {}): Promise<MdpDataset> {
+  return stepTableToDataset(await readStepCsv(path, options));
+}
+
+/** Shortest decimal text that reads back as the same float32 value. */
+function formatFloat32(x: number): string {
+  if (Number.isInteger(x)) return String(x);
+  for (let p = 6; p < 10; p++) {
+    const s = x.toPrecision(p);
+    if (Math.fround(Number(s)) === x) return String(Number(s));
+  }
+  return String(x);
+}
+
+/** CSV text of a step table in the kit's format (empty cells for missing values). */
+export function formatStepCsv(table: StepTable): string {
+  const F = table.featureNames.length;
+  const rows: (string | number)[][] = [["id", "t", ...table.featureNames, "action", "reward", "done"]];
+  for (let i = 0; i < table.times.length; i++) {
+    const row: (string | number)[] = [table.ids[i], table.times[i]];
+    for (let f = 0; f < F; f++) {
+      const v = table.features[i * F + f];
+      row.push(Number.isNaN(v) ? "" : formatFloat32(Math.fround(v)));
+    }
+    row.push(table.actions[i] < 0 ? "" : table.actions[i]);
+    row.push(Number.isNaN(table.rewards[i]) ? "" : formatFloat32(Math.fround(table.rewards[i])));
+    row.push(table.dones[i]);
+    rows.push(row);
+  }
+  return stringify(rows);
+}
+
+/** Writes a step table to `path` atomically. */
+export async function writeStepCsv(path: string, table: StepTable): Promise<void> {
+  await writeTextAtomic(path, formatStepCsv(table));
+}
+
+/** Writes an MDP dataset to `path` in the kit's CSV format, atomically. */
+export async function writeMdpCsv(path: string, ds: MdpDataset): Promise<void> {
+  await writeStepCsv(path, datasetToStepTable(ds));
+}

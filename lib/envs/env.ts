@@ -1,0 +1,252 @@
+/**
+ * The common interface of the kit's simulators, and the two functions every experiment uses:
+ * `simulate` (data under a policy, as an MDP dataset) and `evaluatePolicy` (Monte Carlo returns
+ * on the true dynamics, per individual and per group, with standard errors).
+ *
+ * An environment is plain data and functions. Heterogeneity lives in individuals: each has a
+ * group label and parameters drawn by `drawIndividual`, and the dynamics read them. Simulators
+ * know nothing of the algorithms; a policy is any function from an observation (and who and
+ * when) to action probabilities.
+ *
+ * @module
+ */
+import { createMdpDataset, type MdpDataset } from "../data/dataset.ts";
+import { createRng, type Rng } from "../core/random.ts";
+
+/** One simulated individual: a group label and the parameters the dynamics read. */
+export interface Individual<P> {
+  readonly id: string;
+  readonly group: string;
+  readonly params: P;
+}
+
+/** What a policy may know besides the observation. */
+export interface PolicyContext {
+  /** Step within the episode. */
+  readonly t: number;
+  /** Index of the individual in the simulated population. */
+  readonly individual: number;
+  /** The individual's id (as in the dataset). */
+  readonly id: string;
+}
+
+/** A policy: action probabilities (non-negative, summing to 1) for an observation. */
+export type Policy = (observation: Float64Array, context: PolicyContext) => ArrayLike<number>;
+
+/** One step's outcome. */
+export interface StepResult<S> {
+  readonly state: S;
+  readonly reward: number;
+  /** The episode ended in a terminal state (no value beyond it). */
+  readonly terminal: boolean;
+}
+
+/** A simulator with individual heterogeneity. `S` is its internal state, `P` an individual's parameters. */
+export interface Environment<S, P> {
+  readonly name: string;
+  /** Names of the observed features, in order. */
+  readonly featureNames: readonly string[];
+  readonly numActions: number;
+  /** Discount factor the source paper evaluates with. */
+  readonly discount: number;
+  /** Longest episode (steps). */
+  readonly horizon: number;
+  /** Group labels of the population. */
+  readonly groups: readonly string[];
+  /** Draws an individual of `group` (or of a group drawn by the population's mix). */
+  drawIndividual(rng: Rng, group?: string): Individual<P>;
+  /** Start state. */
+  reset(rng: Rng, individual: Individual<P>): S;
+  /** Observed features of a state (what the data record). */
+  observe(state: S, individual: Individual<P>): Float64Array;
+  /** One transition under `action` (0 <= action < numActions). */
+  step(rng: Rng, individual: Individual<P>, state: S, action: number, t: number): StepResult<S>;
+  /** The behaviour (clinician's or data-generating) policy. */
+  behaviourPolicy(individual: Individual<P>): Policy;
+}
+
+/** Population of `count` individuals: `groups` cycled in order, or drawn when omitted. */
+export function drawPopulation<S, P>(
+  env: Environment<S, P>,
+  rng: Rng,
+  count: number,
+  groups?: readonly string[],
+): Individual<P>[] {
+  if (!Number.isInteger(count) || count < 1) throw new RangeError(`drawPopulation(count) must be a positive integer, got ${count}`);
+  return Array.from({ length: count }, (_, i) => {
+    const g = groups?.length ? groups[i % groups.length] : undefined;
+    if (g !== undefined && !env.groups.includes(g)) {
+      throw new RangeError(`${env.name}: unknown group ${JSON.stringify(g)}; groups are ${env.groups.join(", ")}`);
+    }
+    const ind = env.drawIndividual(rng, g);
+    return { ...ind, id: `${ind.group}-${String(i).padStart(4, "0")}` };
+  });
+}
+
+function checkedAction(probs: ArrayLike<number>, numActions: number, rng: Rng, where: string): number {
+  if (probs.length !== numActions) throw new RangeError(`${where}: policy returned ${probs.length} probabilities for ${numActions} actions`);
+  return rng.categorical(probs);
+}
+
+/** Options of {@linkcode simulate}. */
+export interface SimulateOptions<P> {
+  /** The individuals to simulate, one episode each (see `drawPopulation`). */
+  readonly individuals: readonly Individual<P>[];
+  /** Steps per episode (at most; terminal states end earlier). @default env.horizon */
+  readonly horizon?: number;
+  /** Seed of the simulation noise. @default 0 */
+  readonly seed?: number;
+}
+
+/** Data of one episode per individual under `policy` (the behaviour policy by default). */
+export function simulate<S, P>(
+  env: Environment<S, P>,
+  options: SimulateOptions<P>,
+  policy?: Policy,
+): MdpDataset {
+  const horizon = options.horizon ?? env.horizon;
+  if (!Number.isInteger(horizon) || horizon < 1) throw new RangeError(`${env.name}: horizon must be an integer >= 1, got ${horizon}`);
+  const rng = createRng(options.seed ?? 0);
+  const F = env.featureNames.length;
+  const states: number[] = [], nextStates: number[] = [], actions: number[] = [], rewards: number[] = [];
+  const times: number[] = [], individuals: number[] = [], terminals: number[] = [], timeouts: number[] = [];
+  const streams = rng.split(options.individuals.length);
+  options.individuals.forEach((ind, k) => {
+    const r = streams[k];
+    const pol = policy ?? env.behaviourPolicy(ind);
+    let s = env.reset(r, ind);
+    let obs = env.observe(s, ind);
+    for (let t = 0; t < horizon; t++) {
+      const a = checkedAction(pol(obs, { t, individual: k, id: ind.id }), env.numActions, r, env.name);
+      const out = env.step(r, ind, s, a, t);
+      const nextObs = env.observe(out.state, ind);
+      for (let j = 0; j < F; j++) {
+        states.push(obs[j]);
+        nextStates.push(nextObs[j]);
+      }
+      actions.push(a);
+      rewards.push(out.reward);
+      times.push(t);
+      individuals.push(k);
+      terminals.push(out.terminal ? 1 : 0);
+      timeouts.push(!out.terminal && t === horizon - 1 ? 1 : 0);
+      s = out.state;
+      obs = nextObs;
+      if (out.terminal) break;
+    }
+  });
+  return createMdpDataset({
+    numActions: env.numActions,
+    featureNames: env.featureNames,
+    individualIds: options.individuals.map((i) => i.id),
+    individuals: Int32Array.from(individuals),
+    times: Int32Array.from(times),
+    states: Float32Array.from(states),
+    actions: Int32Array.from(actions),
+    rewards: Float32Array.from(rewards),
+    nextStates: Float32Array.from(nextStates),
+    terminals: Uint8Array.from(terminals),
+    timeouts: Uint8Array.from(timeouts),
+  });
+}
+
+/** Mean, standard error and count of a sample. */
+export interface Summary {
+  readonly mean: number;
+  readonly standardError: number;
+  readonly count: number;
+}
+
+/** Mean and standard error (sample standard deviation / sqrt(n)). */
+export function summarize(values: ArrayLike<number>): Summary {
+  const n = values.length;
+  if (n === 0) return { mean: NaN, standardError: NaN, count: 0 };
+  let s = 0;
+  for (let i = 0; i < n; i++) s += values[i];
+  const mean = s / n;
+  let v = 0;
+  for (let i = 0; i < n; i++) v += (values[i] - mean) ** 2;
+  return { mean, standardError: n > 1 ? Math.sqrt(v / (n - 1) / n) : NaN, count: n };
+}
+
+/** Monte Carlo value of a policy. */
+export interface PolicyEvaluation {
+  /** Discounted return of each trajectory, grouped by individual: `[individual][trajectory]`. */
+  readonly discountedReturns: number[][];
+  /** Undiscounted return of each trajectory, `[individual][trajectory]`. */
+  readonly returns: number[][];
+  /** Per individual: mean discounted return. */
+  readonly perIndividual: Summary[];
+  /** Per group: over all that group's trajectories. */
+  readonly perGroup: Readonly<Record<string, { discounted: Summary; undiscounted: Summary }>>;
+  /** Over all trajectories. */
+  readonly overall: { readonly discounted: Summary; readonly undiscounted: Summary };
+  readonly discount: number;
+}
+
+/** Options of {@linkcode evaluatePolicy}. */
+export interface EvaluateOptions<P> {
+  readonly individuals: readonly Individual<P>[];
+  /** Trajectories per individual. @default 1 */
+  readonly trajectories?: number;
+  /** @default env.horizon */
+  readonly horizon?: number;
+  /** @default env.discount */
+  readonly discount?: number;
+  /** @default 0 */
+  readonly seed?: number;
+}
+
+/**
+ * Monte Carlo evaluation of `policy` on the true dynamics: discounted and undiscounted returns
+ * per trajectory, summarised per individual, per group and overall.
+ */
+export function evaluatePolicy<S, P>(env: Environment<S, P>, policy: Policy, options: EvaluateOptions<P>): PolicyEvaluation {
+  const trajectories = options.trajectories ?? 1;
+  const horizon = options.horizon ?? env.horizon;
+  const discount = options.discount ?? env.discount;
+  if (!Number.isInteger(trajectories) || trajectories < 1) throw new RangeError(`evaluatePolicy(): trajectories must be a positive integer, got ${trajectories}`);
+  if (!Number.isInteger(horizon) || horizon < 1) throw new RangeError(`evaluatePolicy(): horizon must be an integer >= 1, got ${horizon}`);
+  if (!(discount >= 0 && discount <= 1)) throw new RangeError(`evaluatePolicy(): discount must be in [0, 1], got ${discount}`);
+  const rng = createRng(options.seed ?? 0);
+  const streams = rng.split(options.individuals.length);
+  const discountedReturns: number[][] = [];
+  const returns: number[][] = [];
+  options.individuals.forEach((ind, k) => {
+    const r = streams[k];
+    const disc: number[] = [], und: number[] = [];
+    for (let j = 0; j < trajectories; j++) {
+      let s = env.reset(r, ind);
+      let g = 0, u = 0, w = 1;
+      for (let t = 0; t < horizon; t++) {
+        const a = checkedAction(policy(env.observe(s, ind), { t, individual: k, id: ind.id }), env.numActions, r, env.name);
+        const out = env.step(r, ind, s, a, t);
+        g += w * out.reward;
+        u += out.reward;
+        w *= discount;
+        s = out.state;
+        if (out.terminal) break;
+      }
+      disc.push(g);
+      und.push(u);
+    }
+    discountedReturns.push(disc);
+    returns.push(und);
+  });
+  const perGroup: Record<string, { discounted: Summary; undiscounted: Summary }> = {};
+  for (const g of new Set(options.individuals.map((i) => i.group))) {
+    const idx = options.individuals.flatMap((ind, k) => (ind.group === g ? [k] : []));
+    perGroup[g] = {
+      discounted: summarize(idx.flatMap((k) => discountedReturns[k])),
+      undiscounted: summarize(idx.flatMap((k) => returns[k])),
+    };
+  }
+  return {
+    discountedReturns,
+    returns,
+    perIndividual: discountedReturns.map(summarize),
+    perGroup,
+    overall: { discounted: summarize(discountedReturns.flat()), undiscounted: summarize(returns.flat()) },
+    discount,
+  };
+}

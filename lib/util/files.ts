@@ -1,0 +1,55 @@
+/**
+ * Atomic file writes: data go to a temporary file in the same folder, which is renamed over the
+ * destination only once fully written, so a crash or a thrown error never leaves a partial file.
+ *
+ * @module
+ */
+
+function tempPathFor(path: string): string {
+  const slash = path.lastIndexOf("/");
+  const dir = slash >= 0 ? path.slice(0, slash + 1) : "";
+  const base = slash >= 0 ? path.slice(slash + 1) : path;
+  return `${dir}.${base}.tmp-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
+}
+
+/** Writes bytes to `path` atomically (temporary file + rename). */
+export async function writeFileAtomic(path: string, data: Uint8Array): Promise<void> {
+  const tmp = tempPathFor(path);
+  try {
+    await Deno.writeFile(tmp, data);
+    await Deno.rename(tmp, path);
+  } catch (err) {
+    await Deno.remove(tmp).catch(() => {});
+    throw err;
+  }
+}
+
+/** Writes text to `path` atomically (temporary file + rename). */
+export async function writeTextAtomic(path: string, text: string): Promise<void> {
+  await writeFileAtomic(path, new TextEncoder().encode(text));
+}
+
+/**
+ * Streams text chunks produced by `chunks` into `path` atomically: if the generator throws,
+ * the destination is untouched and the temporary file removed.
+ */
+export async function writeChunksAtomic(path: string, chunks: Iterable<string> | AsyncIterable<string>): Promise<void> {
+  const tmp = tempPathFor(path);
+  const file = await Deno.open(tmp, { write: true, create: true, truncate: true });
+  const enc = new TextEncoder();
+  try {
+    for await (const chunk of chunks) {
+      const bytes = enc.encode(chunk);
+      let off = 0;
+      while (off < bytes.length) off += await file.write(bytes.subarray(off));
+    }
+    file.close();
+    await Deno.rename(tmp, path);
+  } catch (err) {
+    try {
+      file.close();
+    } catch { /* already closed */ }
+    await Deno.remove(tmp).catch(() => {});
+    throw err;
+  }
+}

@@ -1,0 +1,40 @@
+/** Shared test helpers: a tolerance assert and the shared-folder probe. */
+import assert from "node:assert/strict";
+
+/** Asserts |actual - expected| <= atol + rtol * |expected|, elementwise for arrays. */
+export function assertClose(
+  actual: number | ArrayLike<number>,
+  expected: number | ArrayLike<number>,
+  { atol = 1e-6, rtol = 1e-6, message = "" } = {},
+): void {
+  const a = typeof actual === "number" ? [actual] : Array.from(actual);
+  const e = typeof expected === "number" ? [expected] : Array.from(expected);
+  assert.equal(a.length, e.length, `${message} length ${a.length} != ${e.length}`);
+  for (let i = 0; i < a.length; i++) {
+    const tol = atol + rtol * Math.abs(e[i]);
+    if (!(Math.abs(a[i] - e[i]) <= tol)) {
+      assert.fail(`${message} index ${i}: ${a[i]} differs from ${e[i]} by more than ${tol}`);
+    }
+  }
+}
+
+/** Path of ../shared beside the checkout, or null (with a note) when it is absent. */
+export function sharedDir(): string | null {
+  const url = new URL("../../shared/", import.meta.url);
+  try {
+    Deno.statSync(url);
+    return url.pathname;
+  } catch {
+    return null;
+  }
+}
+
+/** Runs `fn` in a fresh temporary directory that is removed afterwards. */
+export async function withTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
+  const dir = await Deno.makeTempDir({ prefix: "clinical-rl-test-" });
+  try {
+    return await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
