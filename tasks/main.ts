@@ -23,7 +23,9 @@ import {
 } from "../mod.ts";
 import { parseArgs } from "node:util";
 
-const { values } = parseArgs({ options: { out: { type: "string", default: "out/main" }, seed: { type: "string", default: "0" } } });
+const { values } = parseArgs({
+  options: { out: { type: "string", default: "out/main" }, seed: { type: "string", default: "0" } },
+});
 const seed = Number(values.seed);
 const out = values.out!;
 await Deno.mkdir(out, { recursive: true });
@@ -38,7 +40,11 @@ const back = await readMdpCsv(csvPath, { numActions: env.numActions });
 const { train, test } = splitByIndividual(back, { seed });
 const norm = fitNormalizer(train);
 console.log(`simulated ${data.size} transitions of ${data.individualIds.length} individuals -> ${csvPath}`);
-console.log(`split by individual: ${train.individualIds.length} train / ${test.individualIds.length} test; state mean ${Array.from(norm.mean, (v) => v.toFixed(3))}`);
+console.log(
+  `split by individual: ${train.individualIds.length} train / ${test.individualIds.length} test; state mean ${
+    Array.from(norm.mean, (v) => v.toFixed(3))
+  }`,
+);
 
 const policies: Record<string, Policy> = {
   "behaviour (Bernoulli 1/2)": env.behaviourPolicy(individuals[0]),

@@ -38,10 +38,12 @@ Deno.test("initBackend() starts wasm by default and rejects unknown names", asyn
 Deno.test("denseRelu() and denseLinear() gradients match tfjs autodiff of the plain ops", () => {
   const x = randomTensor(1, [5, 4]), w = randomTensor(2, [4, 3]);
   const b = tf.tensor1d([0.1, -0.2, 0.3]);
-  for (const [fast, plain] of [
-    [denseRelu, (x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D) => tf.relu(tf.add(tf.matMul(x, w), b))],
-    [denseLinear, (x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D) => tf.add(tf.matMul(x, w), b)],
-  ] as const) {
+  for (
+    const [fast, plain] of [
+      [denseRelu, (x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D) => tf.relu(tf.add(tf.matMul(x, w), b))],
+      [denseLinear, (x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D) => tf.add(tf.matMul(x, w), b)],
+    ] as const
+  ) {
     const target = randomTensor(3, [5, 3]);
     const loss = (f: typeof plain) => (...args: tf.Tensor[]) =>
       tf.sum(tf.mul(f(args[0] as tf.Tensor2D, args[1] as tf.Tensor2D, args[2] as tf.Tensor1D), target));
@@ -85,7 +87,8 @@ Deno.test("minimize() stops with a NonFiniteLossError naming the part and leaves
   const before = Array.from(x.dataSync());
   assert.throws(
     () => minimize(adam, () => ({ loss: tf.sum(x) as tf.Scalar, tdLoss: tf.scalar(NaN) }), "critic step 7"),
-    (err: unknown) => err instanceof NonFiniteLossError && /critic step 7/.test(err.message) && /tdLoss/.test(err.message),
+    (err: unknown) =>
+      err instanceof NonFiniteLossError && /critic step 7/.test(err.message) && /tdLoss/.test(err.message),
   );
   assert.deepEqual(Array.from(x.dataSync()), before);
   x.dispose();
@@ -101,7 +104,10 @@ Deno.test("a training loop leaks no tensors over many steps", () => {
     minimize(adam, () => {
       const q = mlpForward(net, x);
       const e = ensembleForward(ens, [x, x, x]);
-      return { loss: tf.add(tf.mean(tf.square(q)), tf.mean(tf.square(tf.addN(e)))) as tf.Scalar, q: tf.mean(q) as tf.Scalar };
+      return {
+        loss: tf.add(tf.mean(tf.square(q)), tf.mean(tf.square(tf.addN(e)))) as tf.Scalar,
+        q: tf.mean(q) as tf.Scalar,
+      };
     });
     softUpdate(mlpVariables(target), mlpVariables(net), 0.005);
   };
@@ -138,8 +144,10 @@ Deno.test("an MLP learns a simple regression (the loss falls by 10x)", () => {
   const xs = rng.fillUniform(new Float32Array(256 * 2), -1, 1);
   const ys = new Float32Array(256).map((_, k) => xs[2 * k] * xs[2 * k + 1]);
   const x = tf.tensor2d(xs, [256, 2]), y = tf.tensor2d(ys, [256, 1]);
-  const losses = Array.from({ length: 300 }, () =>
-    minimize(adam, () => ({ loss: tf.losses.meanSquaredError(y, mlpForward(net, x)) as tf.Scalar })).loss);
+  const losses = Array.from(
+    { length: 300 },
+    () => minimize(adam, () => ({ loss: tf.losses.meanSquaredError(y, mlpForward(net, x)) as tf.Scalar })).loss,
+  );
   assert.ok(losses[299] < losses[0] / 10, `loss ${losses[0]} -> ${losses[299]}`);
   tf.dispose([x, y, ...mlpVariables(net)]);
 });
@@ -151,7 +159,10 @@ Deno.test("after an optimiser step the next forward pass uses the new weights, n
   for (let i = 0; i < 3; i++) {
     mlpForward(net, x).dispose(); // primes the backend's cache of packed weights
     minimize(adam, () => ({ loss: tf.sum(mlpForward(net, x)) as tf.Scalar }));
-    const plain = tf.add(tf.matMul(tf.relu(tf.add(tf.matMul(x, net.weights[0]), net.biases[0])), net.weights[1]), net.biases[1]);
+    const plain = tf.add(
+      tf.matMul(tf.relu(tf.add(tf.matMul(x, net.weights[0]), net.biases[0])), net.weights[1]),
+      net.biases[1],
+    );
     assertClose(mlpForward(net, x).dataSync(), plain.dataSync(), { atol: 1e-5 });
   }
 });
@@ -173,7 +184,10 @@ Deno.test("ensembleForward() evaluates each member on its own batch", () => {
   assert.deepEqual(y0.shape, [5, 2]);
   assert.deepEqual(y1.shape, [7, 2]);
   assertClose(y1.dataSync(), mlpForward(ens.members[1], x1).dataSync());
-  assert.notDeepEqual(Array.from(ens.members[0].weights[0].dataSync()), Array.from(ens.members[1].weights[0].dataSync()));
+  assert.notDeepEqual(
+    Array.from(ens.members[0].weights[0].dataSync()),
+    Array.from(ens.members[1].weights[0].dataSync()),
+  );
   assert.throws(() => ensembleForward(ens, [x0]), /2 members but 1/);
 });
 
@@ -189,8 +203,14 @@ Deno.test("parameters round-trip through JSON and the tfjs weights format, check
     await loadParamsTfjs(`${dir}/tfjs`, namedVariables({ actor: c }));
     assert.deepEqual(c.biases[0].dataSync(), a.biases[0].dataSync());
     const wrong = initMlp(createRng(4), { inputDim: 3, hiddenSizes: [6], outputDim: 2 });
-    await assert.rejects(() => loadParamsJson(`${dir}/p.json`, namedVariables({ actor: wrong })), /shape \[3,5\], expected \[3,6\]/);
-    await assert.rejects(() => loadParamsJson(`${dir}/p.json`, namedVariables({ critic: a })), /no parameter named "critic\/0\/w"/);
+    await assert.rejects(
+      () => loadParamsJson(`${dir}/p.json`, namedVariables({ actor: wrong })),
+      /shape \[3,5\], expected \[3,6\]/,
+    );
+    await assert.rejects(
+      () => loadParamsJson(`${dir}/p.json`, namedVariables({ critic: a })),
+      /no parameter named "critic\/0\/w"/,
+    );
     const entries = [...Deno.readDirSync(dir)].map((e) => e.name).sort();
     assert.deepEqual(entries, ["p.json", "tfjs"], "no temporary files left behind");
   });

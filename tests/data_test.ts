@@ -55,13 +55,26 @@ Deno.test("a dataset survives writing to CSV and reading back unchanged", async 
     const rng = createRng(1);
     const lines = ["id,t,x,y,action,reward,done"];
     for (let p = 0; p < 5; p++) {
-      for (let t = 0; t < 4; t++) lines.push(`p${p},${t},${rng.normal()},${rng.uniform()},${rng.int(4)},${rng.normal()},0`);
+      for (let t = 0; t < 4; t++) {
+        lines.push(`p${p},${t},${rng.normal()},${rng.uniform()},${rng.int(4)},${rng.normal()},0`);
+      }
       lines.push(`p${p},4,${rng.normal()},${rng.uniform()},,,${p % 2}`);
     }
     const ds = stepTableToDataset(parseStepCsv(lines.join("\n"), { numActions: 4 }));
     await writeMdpCsv(`${dir}/d.csv`, ds);
     const back = await readMdpCsv(`${dir}/d.csv`, { numActions: 4 });
-    for (const key of ["states", "nextStates", "actions", "rewards", "terminals", "timeouts", "times", "individuals"] as const) {
+    for (
+      const key of [
+        "states",
+        "nextStates",
+        "actions",
+        "rewards",
+        "terminals",
+        "timeouts",
+        "times",
+        "individuals",
+      ] as const
+    ) {
       assert.deepEqual(back[key], ds[key], key);
     }
     assert.deepEqual(back.individualIds, ds.individualIds);
@@ -74,18 +87,46 @@ const BAD_INPUTS: [string, string, RegExp][] = [
   ["a header without rows", "id,t,x,action,reward\n", /no data rows/],
   ["a missing column", "id,t,x,reward\na,0,1,0\n", /missing column "action"/],
   ["a duplicated column", "id,t,x,x,action,reward\na,0,1,1,0,0\n", /column "x" appears twice/],
-  ["a non-numeric value", "id,t,x,action,reward\na,0,1,0,0\na,1,abc,0,0\n", /line 3, column "x": expected a number, got "abc"/],
+  [
+    "a non-numeric value",
+    "id,t,x,action,reward\na,0,1,0,0\na,1,abc,0,0\n",
+    /line 3, column "x": expected a number, got "abc"/,
+  ],
   ["an infinite value", "id,t,x,action,reward\na,0,Infinity,0,0\na,1,1,0,0\n", /line 2, column "x".*infinite/],
-  ["a missing value without allowMissing", "id,t,x,action,reward\na,0,,0,0\na,1,1,0,0\n", /line 2, column "x": missing value/],
-  ["NaN in a reward", "id,t,x,action,reward\na,0,1,0,NaN\na,1,1,0,0\n", /line 2, column "reward": expected a finite reward/],
+  [
+    "a missing value without allowMissing",
+    "id,t,x,action,reward\na,0,,0,0\na,1,1,0,0\n",
+    /line 2, column "x": missing value/,
+  ],
+  [
+    "NaN in a reward",
+    "id,t,x,action,reward\na,0,1,0,NaN\na,1,1,0,0\n",
+    /line 2, column "reward": expected a finite reward/,
+  ],
   ["a duplicate (id, t)", "id,t,x,action,reward\na,0,1,0,0\na,0,2,0,0\n", /line 3: duplicate \(id, t\) = \(a, 0\)/],
   ["unordered times", "id,t,x,action,reward\na,1,1,0,0\na,0,2,0,0\n", /line 3: t = 0 comes after t = 1/],
-  ["non-contiguous ids", "id,t,x,action,reward\na,0,1,0,0\na,1,1,0,0\nb,0,1,0,0\nb,1,1,0,0\na,2,1,0,0\n", /line 6: rows of id a are not contiguous/],
+  [
+    "non-contiguous ids",
+    "id,t,x,action,reward\na,0,1,0,0\na,1,1,0,0\nb,0,1,0,0\nb,1,1,0,0\na,2,1,0,0\n",
+    /line 6: rows of id a are not contiguous/,
+  ],
   ["an individual with one step", "id,t,x,action,reward\na,0,1,0,0\na,1,1,0,0\nb,0,1,0,0\n", /line 4: id b has 1 step/],
-  ["an action outside the declared range", "id,t,x,action,reward\na,0,1,6,0\na,1,1,0,0\n", /line 2, column "action": action 6 is outside the declared range \[0, 6\)/],
-  ["a fractional action", "id,t,x,action,reward\na,0,1,1.5,0\na,1,1,0,0\n", /expected a non-negative integer action, got 1.5/],
+  [
+    "an action outside the declared range",
+    "id,t,x,action,reward\na,0,1,6,0\na,1,1,0,0\n",
+    /line 2, column "action": action 6 is outside the declared range \[0, 6\)/,
+  ],
+  [
+    "a fractional action",
+    "id,t,x,action,reward\na,0,1,1.5,0\na,1,1,0,0\n",
+    /expected a non-negative integer action, got 1.5/,
+  ],
   ["a ragged row", "id,t,x,action,reward\na,0,1,0,0\na,1,1,0\n", /line 3: 4 fields, but the header has 5/],
-  ["done before the last row", "id,t,x,action,reward,done\na,0,1,0,0,1\na,1,1,0,0,0\n", /line 2: done = 1 before the last row/],
+  [
+    "done before the last row",
+    "id,t,x,action,reward,done\na,0,1,0,0,1\na,1,1,0,0,0\n",
+    /line 2: done = 1 before the last row/,
+  ],
   ["an empty action before the last row", "id,t,x,action,reward\na,0,1,,0\na,1,1,0,0\n", /line 2: action is empty/],
 ];
 
@@ -228,7 +269,12 @@ Deno.test("mini-batches gather the right rows and epochs cover every row once", 
 Deno.test("readStepCsv() reads custom column names and a file without rewards", async () => {
   await withTempDir(async (dir) => {
     await Deno.writeTextFile(`${dir}/c.csv`, "patient,hour,x,dose\n1,0,0.5,2\n1,1,0.7,\n");
-    const table = await readStepCsv(`${dir}/c.csv`, { idColumn: "patient", timeColumn: "hour", actionColumn: "dose", rewardColumn: null });
+    const table = await readStepCsv(`${dir}/c.csv`, {
+      idColumn: "patient",
+      timeColumn: "hour",
+      actionColumn: "dose",
+      rewardColumn: null,
+    });
     const ds = stepTableToDataset(table);
     assert.equal(ds.numActions, 3);
     assert.deepEqual(Array.from(ds.rewards), [0]);

@@ -1,5 +1,13 @@
 import assert from "node:assert/strict";
-import { createP4lSimpleEnv, createRng, drawPopulation, evaluatePolicy, type Rng, simulate, summarize } from "../mod.ts";
+import {
+  createP4lSimpleEnv,
+  createRng,
+  drawPopulation,
+  evaluatePolicy,
+  type Rng,
+  simulate,
+  summarize,
+} from "../mod.ts";
 import { assertClose } from "./helpers.ts";
 
 /** A stand-in random stream whose draws are fixed: normal() = 0, uniform() = 0.5. */

@@ -44,7 +44,12 @@ function checkMlpConfig(config: MlpConfig): Readonly<Required<MlpConfig>> {
       throw new RangeError(`MlpConfig.hiddenSizes[${i}] must be a positive integer, got ${h}`);
     }
   });
-  return Object.freeze({ inputDim, hiddenSizes: Object.freeze([...hiddenSizes]), outputDim, activation: config.activation ?? "relu" });
+  return Object.freeze({
+    inputDim,
+    hiddenSizes: Object.freeze([...hiddenSizes]),
+    outputDim,
+    activation: config.activation ?? "relu",
+  });
 }
 
 /** Layer widths `[in, h1, ..., out]`. */

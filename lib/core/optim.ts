@@ -87,7 +87,9 @@ export function createAdam(variables: readonly tf.Variable[], config: AdamConfig
   function apply(grads: tf.NamedTensorMap): void {
     const present = vars.map((v) => {
       const g = grads[v.name];
-      if (g && g.size !== v.size) throw new RangeError(`Adam.apply(): gradient of ${v.name} has ${g.size} values, variable ${v.size}`);
+      if (g && g.size !== v.size) {
+        throw new RangeError(`Adam.apply(): gradient of ${v.name} has ${g.size} values, variable ${v.size}`);
+      }
       return g;
     });
     let scale = 1;
@@ -136,7 +138,9 @@ export function createAdam(variables: readonly tf.Variable[], config: AdamConfig
     state: () => ({ step: t, firstMoments: m.map((a) => Array.from(a)), secondMoments: s.map((a) => Array.from(a)) }),
     restore(state: AdamState) {
       if (state.firstMoments.length !== vars.length || state.secondMoments.length !== vars.length) {
-        throw new RangeError(`Adam.restore(): state has ${state.firstMoments.length} variables, optimiser ${vars.length}`);
+        throw new RangeError(
+          `Adam.restore(): state has ${state.firstMoments.length} variables, optimiser ${vars.length}`,
+        );
       }
       t = state.step;
       m = state.firstMoments.map((a) => Float32Array.from(a));
@@ -184,7 +188,9 @@ export function minimize<K extends string>(
 }
 
 function checkPairs(target: readonly tf.Variable[], source: readonly tf.Variable[], fn: string): void {
-  if (target.length !== source.length) throw new RangeError(`${fn}(): ${target.length} target variables, ${source.length} source`);
+  if (target.length !== source.length) {
+    throw new RangeError(`${fn}(): ${target.length} target variables, ${source.length} source`);
+  }
   target.forEach((t, i) => {
     if (t.size !== source[i].size) {
       throw new RangeError(`${fn}(): variable ${i} has ${t.size} values in target and ${source[i].size} in source`);

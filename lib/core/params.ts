@@ -48,7 +48,11 @@ export function paramsToJson(vars: NamedVariables): ParamsJson {
   return { format: "clinical-rl-params/1", tensors };
 }
 
-function assignChecked(vars: NamedVariables, get: (name: string) => { shape: readonly number[]; values: Float32Array } | undefined, source: string): void {
+function assignChecked(
+  vars: NamedVariables,
+  get: (name: string) => { shape: readonly number[]; values: Float32Array } | undefined,
+  source: string,
+): void {
   for (const [name, v] of Object.entries(vars)) {
     const found = get(name);
     if (!found) throw new RangeError(`${source}: no parameter named "${name}"`);
@@ -90,7 +94,10 @@ export async function saveParamsTfjs(dir: string, vars: NamedVariables): Promise
 export async function loadParamsTfjs(dir: string, vars: NamedVariables): Promise<void> {
   const manifest = JSON.parse(await Deno.readTextFile(`${dir}/weights.json`)) as tf.io.WeightsManifestConfig;
   const bin = await Deno.readFile(`${dir}/${manifest[0].paths[0]}`);
-  const decoded = tf.io.decodeWeights(bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength), manifest[0].weights);
+  const decoded = tf.io.decodeWeights(
+    bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength),
+    manifest[0].weights,
+  );
   try {
     assignChecked(vars, (name) => {
       const t = decoded[name];

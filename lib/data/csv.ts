@@ -70,12 +70,20 @@ export function parseStepCsv(text: string, options: CsvReadOptions = {}): StepTa
   const header = records[0];
   const seen = new Map<string, number>();
   header.forEach((name, j) => {
-    if (seen.has(name)) throw new RangeError(`${source}, line 1: column "${name}" appears twice (columns ${seen.get(name)! + 1} and ${j + 1})`);
+    if (seen.has(name)) {
+      throw new RangeError(
+        `${source}, line 1: column "${name}" appears twice (columns ${seen.get(name)! + 1} and ${j + 1})`,
+      );
+    }
     seen.set(name, j);
   });
   const need = (name: string) => {
     const j = seen.get(name);
-    if (j === undefined) throw new RangeError(`${source}, line 1: missing column "${name}"; the header has ${header.map((h) => `"${h}"`).join(", ")}`);
+    if (j === undefined) {
+      throw new RangeError(
+        `${source}, line 1: missing column "${name}"; the header has ${header.map((h) => `"${h}"`).join(", ")}`,
+      );
+    }
     return j;
   };
   const idJ = need(idCol);
@@ -86,7 +94,9 @@ export function parseStepCsv(text: string, options: CsvReadOptions = {}): StepTa
   const reserved = new Set([idCol, tCol, aCol, dCol, ...(rCol === null ? [] : [rCol])]);
   const featureNames = options.featureColumns ? [...options.featureColumns] : header.filter((h) => !reserved.has(h));
   const featureJ = featureNames.map(need);
-  if (featureNames.length === 0) throw new RangeError(`${source}, line 1: no feature columns besides ${[...reserved].join(", ")}`);
+  if (featureNames.length === 0) {
+    throw new RangeError(`${source}, line 1: no feature columns besides ${[...reserved].join(", ")}`);
+  }
   const n = records.length - 1;
   if (n === 0) throw new RangeError(`${source}: the file has a header but no data rows`);
   const F = featureNames.length;
@@ -99,8 +109,14 @@ export function parseStepCsv(text: string, options: CsvReadOptions = {}): StepTa
   const lines = new Int32Array(n);
   const numeric = (cell: string, line: number, col: string, what: string): number => {
     const v = Number(cell);
-    if (cell === "" || Number.isNaN(v)) throw new RangeError(`${source}, line ${line}, column "${col}": expected ${what}, got ${JSON.stringify(cell)}`);
-    if (!Number.isFinite(v)) throw new RangeError(`${source}, line ${line}, column "${col}": expected ${what}, got ${cell} (infinite values are not allowed)`);
+    if (cell === "" || Number.isNaN(v)) {
+      throw new RangeError(`${source}, line ${line}, column "${col}": expected ${what}, got ${JSON.stringify(cell)}`);
+    }
+    if (!Number.isFinite(v)) {
+      throw new RangeError(
+        `${source}, line ${line}, column "${col}": expected ${what}, got ${cell} (infinite values are not allowed)`,
+      );
+    }
     return v;
   };
   let maxAction = -1;
@@ -115,13 +131,19 @@ export function parseStepCsv(text: string, options: CsvReadOptions = {}): StepTa
     if (id === "") throw new RangeError(`${source}, line ${line}, column "${idCol}": the id is empty`);
     ids[i] = id;
     const t = numeric(rec[tJ], line, tCol, "an integer time index");
-    if (!Number.isInteger(t)) throw new RangeError(`${source}, line ${line}, column "${tCol}": expected an integer time index, got ${rec[tJ]}`);
+    if (!Number.isInteger(t)) {
+      throw new RangeError(`${source}, line ${line}, column "${tCol}": expected an integer time index, got ${rec[tJ]}`);
+    }
     times[i] = t;
     for (let f = 0; f < F; f++) {
       const cell = rec[featureJ[f]];
       if (MISSING.has(cell)) {
         if (!options.allowMissing) {
-          throw new RangeError(`${source}, line ${line}, column "${featureNames[f]}": missing value ${JSON.stringify(cell)}; pass allowMissing to impute it`);
+          throw new RangeError(
+            `${source}, line ${line}, column "${featureNames[f]}": missing value ${
+              JSON.stringify(cell)
+            }; pass allowMissing to impute it`,
+          );
         }
         features[i * F + f] = NaN;
       } else {
@@ -132,9 +154,15 @@ export function parseStepCsv(text: string, options: CsvReadOptions = {}): StepTa
     if (aCell === "") actions[i] = -1;
     else {
       const a = numeric(aCell, line, aCol, "an integer action");
-      if (!Number.isInteger(a) || a < 0) throw new RangeError(`${source}, line ${line}, column "${aCol}": expected a non-negative integer action, got ${aCell}`);
+      if (!Number.isInteger(a) || a < 0) {
+        throw new RangeError(
+          `${source}, line ${line}, column "${aCol}": expected a non-negative integer action, got ${aCell}`,
+        );
+      }
       if (options.numActions !== undefined && a >= options.numActions) {
-        throw new RangeError(`${source}, line ${line}, column "${aCol}": action ${a} is outside the declared range [0, ${options.numActions})`);
+        throw new RangeError(
+          `${source}, line ${line}, column "${aCol}": action ${a} is outside the declared range [0, ${options.numActions})`,
+        );
       }
       actions[i] = a;
       if (a > maxAction) maxAction = a;
@@ -165,7 +193,10 @@ export async function readStepCsv(path: string, options: CsvReadOptions = {}): P
 }
 
 /** Reads a complete CSV file straight into an MDP dataset. */
-export async function readMdpCsv(path: string, options: Omit<CsvReadOptions, "allowMissing"> = {}): Promise<MdpDataset> {
+export async function readMdpCsv(
+  path: string,
+  options: Omit<CsvReadOptions, "allowMissing"> = {},
+): Promise<MdpDataset> {
   return stepTableToDataset(await readStepCsv(path, options));
 }
 

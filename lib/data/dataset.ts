@@ -75,13 +75,21 @@ export function createMdpDataset(fields: MdpDatasetFields): MdpDataset {
     if (i > 0) {
       const prev = fields.individuals[i - 1];
       if (ind === prev && fields.times[i] <= fields.times[i - 1]) {
-        throw new RangeError(`createMdpDataset(): times of individual ${fields.individualIds[ind]} are not increasing at transition ${i}`);
+        throw new RangeError(
+          `createMdpDataset(): times of individual ${fields.individualIds[ind]} are not increasing at transition ${i}`,
+        );
       }
       if (ind !== prev && !(fields.terminals[i - 1] || fields.timeouts[i - 1])) {
-        throw new RangeError(`createMdpDataset(): episode of ${fields.individualIds[prev]} ends at transition ${i - 1} without a terminal or time-out flag`);
+        throw new RangeError(
+          `createMdpDataset(): episode of ${fields.individualIds[prev]} ends at transition ${
+            i - 1
+          } without a terminal or time-out flag`,
+        );
       }
     }
-    if (!Number.isFinite(fields.rewards[i])) throw new RangeError(`createMdpDataset(): reward at transition ${i} is ${fields.rewards[i]}`);
+    if (!Number.isFinite(fields.rewards[i])) {
+      throw new RangeError(`createMdpDataset(): reward at transition ${i} is ${fields.rewards[i]}`);
+    }
   }
   if (size > 0 && !(fields.terminals[size - 1] || fields.timeouts[size - 1])) {
     throw new RangeError("createMdpDataset(): the last transition has neither a terminal nor a time-out flag");
@@ -94,7 +102,13 @@ export function createMdpDataset(fields: MdpDatasetFields): MdpDataset {
       );
     }
   }
-  return Object.freeze({ ...fields, size, stateDim, featureNames: Object.freeze([...fields.featureNames]), individualIds: Object.freeze([...fields.individualIds]) });
+  return Object.freeze({
+    ...fields,
+    size,
+    stateDim,
+    featureNames: Object.freeze([...fields.featureNames]),
+    individualIds: Object.freeze([...fields.individualIds]),
+  });
 }
 
 /** One individual's contiguous run of transitions `[start, end)`. */
@@ -194,7 +208,10 @@ export function concatDatasets(parts: readonly MdpDataset[]): MdpDataset {
   const seen = new Set<string>();
   const offsets: number[] = [];
   for (const p of parts) {
-    if (p.stateDim !== first.stateDim || p.numActions !== first.numActions || p.featureNames.join() !== first.featureNames.join()) {
+    if (
+      p.stateDim !== first.stateDim || p.numActions !== first.numActions ||
+      p.featureNames.join() !== first.featureNames.join()
+    ) {
       throw new RangeError("concatDatasets(): datasets differ in features or number of actions");
     }
     offsets.push(ids.length);
@@ -204,7 +221,10 @@ export function concatDatasets(parts: readonly MdpDataset[]): MdpDataset {
       ids.push(id);
     }
   }
-  const cat = <T extends Float32Array | Int32Array | Uint8Array>(Ctor: new (n: number) => T, pick: (d: MdpDataset) => T): T => {
+  const cat = <T extends Float32Array | Int32Array | Uint8Array>(
+    Ctor: new (n: number) => T,
+    pick: (d: MdpDataset) => T,
+  ): T => {
     const total = parts.reduce((s, p) => s + pick(p).length, 0);
     const out = new Ctor(total);
     let off = 0;

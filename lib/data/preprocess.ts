@@ -7,7 +7,7 @@
  * @module
  */
 import { createMdpDataset, type MdpDataset, selectIndividuals } from "./dataset.ts";
-import { individualRuns, type StepTable, stepCount } from "./steps.ts";
+import { individualRuns, stepCount, type StepTable } from "./steps.ts";
 import { createRng, type Rng } from "../core/random.ts";
 
 // ---------------------------------------------------------------------------------------------
@@ -48,8 +48,13 @@ export function dropSparseFeatures(
   }
   const rates = missingRates(table);
   const keep = table.featureNames.filter((_, f) => rates[f] <= maxMissingRate);
-  const dropped = table.featureNames.flatMap((name, f) => (rates[f] > maxMissingRate ? [{ name, missingRate: rates[f] }] : []));
-  if (keep.length === 0) throw new RangeError(`dropSparseFeatures(): every feature is missing more than ${maxMissingRate} of the time`);
+  const dropped = table.featureNames.flatMap((
+    name,
+    f,
+  ) => (rates[f] > maxMissingRate ? [{ name, missingRate: rates[f] }] : []));
+  if (keep.length === 0) {
+    throw new RangeError(`dropSparseFeatures(): every feature is missing more than ${maxMissingRate} of the time`);
+  }
   return { table: selectFeatures(table, keep), dropped };
 }
 
@@ -117,7 +122,9 @@ export function knnImpute(table: StepTable, options: KnnImputeOptions = {}): Ste
     (full ? complete : incomplete).push(i);
   }
   if (incomplete.length === 0) return table;
-  if (complete.length === 0) throw new RangeError("knnImpute(): no row has every feature observed; drop sparse features first");
+  if (complete.length === 0) {
+    throw new RangeError("knnImpute(): no row has every feature observed; drop sparse features first");
+  }
   let reference = complete;
   if (complete.length > maxReference) {
     const perm = createRng(options.seed ?? 0).permutation(complete.length);
@@ -172,7 +179,9 @@ export interface SplitOptions {
 /** Splits by individual (never by row): a seeded shuffle of individuals, `trainFraction` to train. */
 export function splitByIndividual(ds: MdpDataset, options: SplitOptions = {}): { train: MdpDataset; test: MdpDataset } {
   const trainFraction = options.trainFraction ?? 0.8;
-  if (!(trainFraction > 0 && trainFraction < 1)) throw new RangeError(`splitByIndividual(trainFraction) must be in (0, 1), got ${trainFraction}`);
+  if (!(trainFraction > 0 && trainFraction < 1)) {
+    throw new RangeError(`splitByIndividual(trainFraction) must be in (0, 1), got ${trainFraction}`);
+  }
   const m = ds.individualIds.length;
   if (m < 2) throw new RangeError(`splitByIndividual(): needs at least 2 individuals, got ${m}`);
   const perm = createRng(options.seed ?? 0).permutation(m);
@@ -232,7 +241,11 @@ export function normalizeDataset(ds: MdpDataset, norm: Normalizer): MdpDataset {
   if (norm.featureNames.join() !== ds.featureNames.join()) {
     throw new RangeError("normalizeDataset(): the normaliser was fitted on other features");
   }
-  return createMdpDataset({ ...ds, states: normalizeStates(norm, ds.states), nextStates: normalizeStates(norm, ds.nextStates) });
+  return createMdpDataset({
+    ...ds,
+    states: normalizeStates(norm, ds.states),
+    nextStates: normalizeStates(norm, ds.nextStates),
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -261,18 +274,31 @@ function quantileSorted(sorted: Float64Array, q: number): number {
  * ties leave a bin empty (too few distinct values for K bins).
  */
 export function fitQuantileBins(values: ArrayLike<number>, numBins: number): QuantileBins {
-  if (!Number.isInteger(numBins) || numBins < 1) throw new RangeError(`fitQuantileBins(numBins) must be a positive integer, got ${numBins}`);
+  if (!Number.isInteger(numBins) || numBins < 1) {
+    throw new RangeError(`fitQuantileBins(numBins) must be a positive integer, got ${numBins}`);
+  }
   const sorted = Float64Array.from(values).filter((v) => Number.isFinite(v)).sort();
-  if (sorted.length < numBins) throw new RangeError(`fitQuantileBins(): ${sorted.length} finite values cannot fill ${numBins} bins`);
+  if (sorted.length < numBins) {
+    throw new RangeError(`fitQuantileBins(): ${sorted.length} finite values cannot fill ${numBins} bins`);
+  }
   const edges = new Float64Array(numBins - 1);
   for (let k = 1; k < numBins; k++) edges[k - 1] = quantileSorted(sorted, k / numBins);
   for (let k = 1; k < edges.length; k++) {
     if (!(edges[k] > edges[k - 1])) {
-      throw new RangeError(`fitQuantileBins(): quantile edges ${k} and ${k + 1} coincide at ${edges[k]}; too many tied values for ${numBins} bins`);
+      throw new RangeError(
+        `fitQuantileBins(): quantile edges ${k} and ${k + 1} coincide at ${
+          edges[k]
+        }; too many tied values for ${numBins} bins`,
+      );
     }
   }
   const members: number[][] = Array.from({ length: numBins }, () => []);
-  const bins = { numBins, edges, centers: new Float64Array(numBins), range: [sorted[0], sorted[sorted.length - 1]] as const };
+  const bins = {
+    numBins,
+    edges,
+    centers: new Float64Array(numBins),
+    range: [sorted[0], sorted[sorted.length - 1]] as const,
+  };
   for (const v of sorted) members[valueToBin(bins, v)].push(v);
   members.forEach((m, k) => {
     bins.centers[k] = m.length ? quantileSorted(Float64Array.from(m), 0.5) : (k === 0 ? edges[0] : edges[k - 1]);
@@ -295,7 +321,9 @@ export function valueToBin(bins: QuantileBins, value: number): number {
 
 /** The representative value (median of fitted values) of bin `k`. */
 export function binToValue(bins: QuantileBins, k: number): number {
-  if (!Number.isInteger(k) || k < 0 || k >= bins.numBins) throw new RangeError(`binToValue(k) must be an integer in [0, ${bins.numBins}), got ${k}`);
+  if (!Number.isInteger(k) || k < 0 || k >= bins.numBins) {
+    throw new RangeError(`binToValue(k) must be an integer in [0, ${bins.numBins}), got ${k}`);
+  }
   return bins.centers[k];
 }
 

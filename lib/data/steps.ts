@@ -59,14 +59,18 @@ export function individualRuns(table: StepTable): { id: string; start: number; e
       }
       if (table.times[i] < table.times[i - 1]) {
         throw new RangeError(
-          `${describeRow(table, i)}: t = ${table.times[i]} comes after t = ${table.times[i - 1]} for id ${table.ids[i]}; rows of an individual must be in increasing t`,
+          `${describeRow(table, i)}: t = ${table.times[i]} comes after t = ${table.times[i - 1]} for id ${
+            table.ids[i]
+          }; rows of an individual must be in increasing t`,
         );
       }
       continue;
     }
     const id = table.ids[start];
     if (seen.has(id)) {
-      throw new RangeError(`${describeRow(table, start)}: rows of id ${id} are not contiguous (the id appeared earlier)`);
+      throw new RangeError(
+        `${describeRow(table, start)}: rows of id ${id} are not contiguous (the id appeared earlier)`,
+      );
     }
     seen.add(id);
     runs.push({ id, start, end: i });
@@ -87,7 +91,11 @@ export function stepTableToDataset(table: StepTable): MdpDataset {
   let size = 0;
   for (const r of runs) {
     if (r.end - r.start < 2) {
-      throw new RangeError(`${describeRow(table, r.start)}: id ${r.id} has ${r.end - r.start} step; at least two are needed for a transition`);
+      throw new RangeError(
+        `${describeRow(table, r.start)}: id ${r.id} has ${
+          r.end - r.start
+        } step; at least two are needed for a transition`,
+      );
     }
     size += r.end - r.start - 1;
   }
@@ -95,7 +103,9 @@ export function stepTableToDataset(table: StepTable): MdpDataset {
     for (let f = 0; f < F; f++) {
       if (Number.isNaN(table.features[i * F + f])) {
         throw new RangeError(
-          `${describeRow(table, i)}: feature "${table.featureNames[f]}" is missing; impute first (sampleAndHold, knnImpute) or drop the feature`,
+          `${describeRow(table, i)}: feature "${
+            table.featureNames[f]
+          }" is missing; impute first (sampleAndHold, knnImpute) or drop the feature`,
         );
       }
     }
@@ -113,7 +123,11 @@ export function stepTableToDataset(table: StepTable): MdpDataset {
     for (let i = r.start; i < r.end - 1; i++, k++) {
       const a = table.actions[i];
       if (!(a >= 0 && a < table.numActions)) {
-        throw new RangeError(`${describeRow(table, i)}: action ${a < 0 ? "is empty" : a} ; expected an integer in [0, ${table.numActions})`);
+        throw new RangeError(
+          `${describeRow(table, i)}: action ${
+            a < 0 ? "is empty" : a
+          } ; expected an integer in [0, ${table.numActions})`,
+        );
       }
       if (Number.isNaN(table.rewards[i])) throw new RangeError(`${describeRow(table, i)}: reward is empty`);
       if (table.dones[i]) throw new RangeError(`${describeRow(table, i)}: done = 1 before the last row of id ${r.id}`);

@@ -72,7 +72,9 @@ export function drawPopulation<S, P>(
   count: number,
   groups?: readonly string[],
 ): Individual<P>[] {
-  if (!Number.isInteger(count) || count < 1) throw new RangeError(`drawPopulation(count) must be a positive integer, got ${count}`);
+  if (!Number.isInteger(count) || count < 1) {
+    throw new RangeError(`drawPopulation(count) must be a positive integer, got ${count}`);
+  }
   return Array.from({ length: count }, (_, i) => {
     const g = groups?.length ? groups[i % groups.length] : undefined;
     if (g !== undefined && !env.groups.includes(g)) {
@@ -84,7 +86,9 @@ export function drawPopulation<S, P>(
 }
 
 function checkedAction(probs: ArrayLike<number>, numActions: number, rng: Rng, where: string): number {
-  if (probs.length !== numActions) throw new RangeError(`${where}: policy returned ${probs.length} probabilities for ${numActions} actions`);
+  if (probs.length !== numActions) {
+    throw new RangeError(`${where}: policy returned ${probs.length} probabilities for ${numActions} actions`);
+  }
   return rng.categorical(probs);
 }
 
@@ -105,7 +109,9 @@ export function simulate<S, P>(
   policy?: Policy,
 ): MdpDataset {
   const horizon = options.horizon ?? env.horizon;
-  if (!Number.isInteger(horizon) || horizon < 1) throw new RangeError(`${env.name}: horizon must be an integer >= 1, got ${horizon}`);
+  if (!Number.isInteger(horizon) || horizon < 1) {
+    throw new RangeError(`${env.name}: horizon must be an integer >= 1, got ${horizon}`);
+  }
   const rng = createRng(options.seed ?? 0);
   const F = env.featureNames.length;
   const states: number[] = [], nextStates: number[] = [], actions: number[] = [], rewards: number[] = [];
@@ -201,13 +207,23 @@ export interface EvaluateOptions<P> {
  * Monte Carlo evaluation of `policy` on the true dynamics: discounted and undiscounted returns
  * per trajectory, summarised per individual, per group and overall.
  */
-export function evaluatePolicy<S, P>(env: Environment<S, P>, policy: Policy, options: EvaluateOptions<P>): PolicyEvaluation {
+export function evaluatePolicy<S, P>(
+  env: Environment<S, P>,
+  policy: Policy,
+  options: EvaluateOptions<P>,
+): PolicyEvaluation {
   const trajectories = options.trajectories ?? 1;
   const horizon = options.horizon ?? env.horizon;
   const discount = options.discount ?? env.discount;
-  if (!Number.isInteger(trajectories) || trajectories < 1) throw new RangeError(`evaluatePolicy(): trajectories must be a positive integer, got ${trajectories}`);
-  if (!Number.isInteger(horizon) || horizon < 1) throw new RangeError(`evaluatePolicy(): horizon must be an integer >= 1, got ${horizon}`);
-  if (!(discount >= 0 && discount <= 1)) throw new RangeError(`evaluatePolicy(): discount must be in [0, 1], got ${discount}`);
+  if (!Number.isInteger(trajectories) || trajectories < 1) {
+    throw new RangeError(`evaluatePolicy(): trajectories must be a positive integer, got ${trajectories}`);
+  }
+  if (!Number.isInteger(horizon) || horizon < 1) {
+    throw new RangeError(`evaluatePolicy(): horizon must be an integer >= 1, got ${horizon}`);
+  }
+  if (!(discount >= 0 && discount <= 1)) {
+    throw new RangeError(`evaluatePolicy(): discount must be in [0, 1], got ${discount}`);
+  }
   const rng = createRng(options.seed ?? 0);
   const streams = rng.split(options.individuals.length);
   const discountedReturns: number[][] = [];
@@ -219,7 +235,12 @@ export function evaluatePolicy<S, P>(env: Environment<S, P>, policy: Policy, opt
       let s = env.reset(r, ind);
       let g = 0, u = 0, w = 1;
       for (let t = 0; t < horizon; t++) {
-        const a = checkedAction(policy(env.observe(s, ind), { t, individual: k, id: ind.id }), env.numActions, r, env.name);
+        const a = checkedAction(
+          policy(env.observe(s, ind), { t, individual: k, id: ind.id }),
+          env.numActions,
+          r,
+          env.name,
+        );
         const out = env.step(r, ind, s, a, t);
         g += w * out.reward;
         u += out.reward;

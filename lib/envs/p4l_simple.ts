@@ -36,7 +36,9 @@ export interface P4lSimpleOptions {
 /** The environment of P4L section 6.1. */
 export function createP4lSimpleEnv(options: P4lSimpleOptions = {}): Environment<Float64Array, SimpleEnvParams> {
   const horizon = options.horizon ?? 50;
-  if (!Number.isInteger(horizon) || horizon < 1) throw new RangeError(`p4l-simple: horizon must be an integer >= 1, got ${horizon}`);
+  if (!Number.isInteger(horizon) || horizon < 1) {
+    throw new RangeError(`p4l-simple: horizon must be an integer >= 1, got ${horizon}`);
+  }
   const groups = Object.keys(P4L_SIMPLE_GROUPS);
   const noiseStd = Math.sqrt(0.25);
   const env: Environment<Float64Array, SimpleEnvParams> = {
@@ -49,7 +51,9 @@ export function createP4lSimpleEnv(options: P4lSimpleOptions = {}): Environment<
     drawIndividual(rng, group?: string): Individual<SimpleEnvParams> {
       const g = group ?? groups[rng.int(groups.length)];
       const params = P4L_SIMPLE_GROUPS[g];
-      if (!params) throw new RangeError(`p4l-simple: unknown group ${JSON.stringify(g)}; groups are ${groups.join(", ")}`);
+      if (!params) {
+        throw new RangeError(`p4l-simple: unknown group ${JSON.stringify(g)}; groups are ${groups.join(", ")}`);
+      }
       return { id: g, group: g, params };
     },
     reset: (rng) => Float64Array.of(rng.normal(), rng.normal()),
