@@ -34,3 +34,4 @@ export * from "./lib/data/preprocess.ts";
 export * from "./lib/envs/env.ts";
 export * from "./lib/envs/p4l_simple.ts";
 export * from "./lib/envs/cartpole.ts";
+export * from "./lib/envs/sepsis.ts";
