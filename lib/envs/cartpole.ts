@@ -23,7 +23,7 @@
  *
  * @module
  */
-import type { Environment, Individual, Policy } from "./env.ts";
+import { type Environment, individualFromGroups, type Policy } from "./env.ts";
 
 /** An individual's pole length (Gym's half-length, m) and push force (N). */
 export interface CartPoleParams {
@@ -113,14 +113,7 @@ export function createCartPoleEnv(options: CartPoleOptions = {}): Environment<Fl
     discount: options.discount ?? 0.99,
     horizon,
     groups: Object.freeze(groups),
-    drawIndividual(rng, group?: string): Individual<CartPoleParams> {
-      const g = group ?? groups[rng.int(groups.length)];
-      const params = table[g];
-      if (!params) {
-        throw new RangeError(`cartpole: unknown group ${JSON.stringify(g)}; groups are ${groups.join(", ")}`);
-      }
-      return { id: g, group: g, params };
-    },
+    drawIndividual: (rng, group?: string) => individualFromGroups("cartpole", table, rng, group),
     reset: (rng) => Float64Array.from({ length: 4 }, () => rng.uniform() * 0.1 - 0.05),
     observe: (s) => Float64Array.from(s),
     step(_rng, ind, s, action) {

@@ -65,6 +65,25 @@ export interface Environment<S, P> {
   behaviourPolicy(individual: Individual<P>): Policy;
 }
 
+/**
+ * An individual of a population made of fixed groups (`table` maps a group to its parameters):
+ * of `group`, or of a uniformly drawn group. Throws naming the environment for an unknown group.
+ */
+export function individualFromGroups<P>(
+  envName: string,
+  table: Readonly<Record<string, P>>,
+  rng: Rng,
+  group?: string,
+): Individual<P> {
+  const groups = Object.keys(table);
+  const g = group ?? groups[rng.int(groups.length)];
+  const params = table[g];
+  if (params === undefined) {
+    throw new RangeError(`${envName}: unknown group ${JSON.stringify(g)}; groups are ${groups.join(", ")}`);
+  }
+  return { id: g, group: g, params };
+}
+
 /** Population of `count` individuals: `groups` cycled in order, or drawn when omitted. */
 export function drawPopulation<S, P>(
   env: Environment<S, P>,

@@ -12,7 +12,7 @@
  *
  * @module
  */
-import type { Environment, Individual } from "./env.ts";
+import { type Environment, individualFromGroups } from "./env.ts";
 
 /** An individual's transition coefficients (c_1, c_2). */
 export interface SimpleEnvParams {
@@ -48,14 +48,7 @@ export function createP4lSimpleEnv(options: P4lSimpleOptions = {}): Environment<
     discount: 0.8,
     horizon,
     groups: Object.freeze(groups),
-    drawIndividual(rng, group?: string): Individual<SimpleEnvParams> {
-      const g = group ?? groups[rng.int(groups.length)];
-      const params = P4L_SIMPLE_GROUPS[g];
-      if (!params) {
-        throw new RangeError(`p4l-simple: unknown group ${JSON.stringify(g)}; groups are ${groups.join(", ")}`);
-      }
-      return { id: g, group: g, params };
-    },
+    drawIndividual: (rng, group?: string) => individualFromGroups("p4l-simple", P4L_SIMPLE_GROUPS, rng, group),
     reset: (rng) => Float64Array.of(rng.normal(), rng.normal()),
     observe: (s) => Float64Array.from(s),
     step(rng, ind, s, action) {
