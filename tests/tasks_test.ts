@@ -14,32 +14,14 @@ async function runTask(script: string, args: string[]): Promise<{ code: number; 
 
 Deno.test("deno task simulate writes a CSV that reads back as the requested episodes", async () => {
   await withTempDir(async (dir) => {
-    const res = await runTask("simulate.ts", [
-      "p4l-simple",
-      "--episodes",
-      "6",
-      "--seed",
-      "3",
-      "--horizon",
-      "12",
-      "--out",
-      `${dir}/d.csv`,
-    ]);
+    const simulateTo = (path: string) =>
+      runTask("simulate.ts", ["p4l-simple", "--episodes", "6", "--seed", "3", "--horizon", "12", "--out", path]);
+    const res = await simulateTo(`${dir}/d.csv`);
     assert.equal(res.code, 0, res.stderr);
     const ds = await readMdpCsv(`${dir}/d.csv`, { numActions: 2 });
     assert.equal(ds.individualIds.length, 6);
     assert.equal(ds.size, 6 * 12);
-    const again = await runTask("simulate.ts", [
-      "p4l-simple",
-      "--episodes",
-      "6",
-      "--seed",
-      "3",
-      "--horizon",
-      "12",
-      "--out",
-      `${dir}/e.csv`,
-    ]);
+    const again = await simulateTo(`${dir}/e.csv`);
     assert.equal(again.code, 0);
     assert.equal(
       await Deno.readTextFile(`${dir}/e.csv`),
