@@ -6,6 +6,9 @@
  * Environments and their options:
  *   p4l-simple   P4L section 6.1        --horizon T (default 50)  --groups a,b,c
  *   cartpole     P4L section 6.2        --setting A|B|C  --horizon (300)  --epsilon (0)  --groups ...
+ *   sepsis       Oberst & Sontag        --horizon (20)  --epsilon (clinician, 0.05)  --glucose original|corrected
+ *                                       --groups non-diabetic,diabetic (default: diabetic w.p. 0.2)
+ *   heparin      OMG-RL's cohort        --horizon (72)
  *
  * One episode per individual; individuals cycle through the groups in order. The behaviour
  * policy generates the actions.
@@ -15,6 +18,7 @@ import {
   createCartPoleEnv,
   createP4lSimpleEnv,
   createRng,
+  createSepsisEnv,
   drawPopulation,
   type Environment,
   simulate,
@@ -22,7 +26,7 @@ import {
 } from "../mod.ts";
 
 const USAGE =
-  "usage: deno task simulate <p4l-simple|cartpole> --episodes N --seed S --out data.csv [--horizon T] [--groups g1,g2] [--setting A|B|C] [--epsilon e]";
+  "usage: deno task simulate <p4l-simple|cartpole|sepsis> --episodes N --seed S --out data.csv [--horizon T] [--groups g1,g2] [--setting A|B|C] [--epsilon e] [--glucose original|corrected]";
 
 function fail(message: string): never {
   console.error(`simulate: ${message}\n${USAGE}`);
@@ -40,6 +44,7 @@ const { values, positionals } = parseArgs({
     groups: { type: "string" },
     setting: { type: "string" },
     epsilon: { type: "string" },
+    glucose: { type: "string" },
     help: { type: "boolean", short: "h" },
   },
 });
@@ -72,10 +77,17 @@ try {
         epsilon: values.epsilon === undefined ? undefined : Number(values.epsilon),
       });
       break;
+    case "sepsis":
+      env = createSepsisEnv({
+        horizon,
+        clinicianEpsilon: values.epsilon === undefined ? undefined : Number(values.epsilon),
+        glucoseRule: (values.glucose ?? "original") as "original" | "corrected",
+      });
+      break;
     default:
       fail(`unknown environment ${JSON.stringify(name)}`);
   }
-  const groups = values.groups?.split(",") ?? env.groups;
+  const groups = values.groups?.split(",") ?? (name === "sepsis" ? undefined : env.groups);
   const individuals = drawPopulation(env, createRng(seed), episodes, groups);
   const data = simulate(env, { individuals, seed: seed + 1 });
   await writeMdpCsv(out, data);
