@@ -35,3 +35,4 @@ export * from "./lib/envs/env.ts";
 export * from "./lib/envs/p4l_simple.ts";
 export * from "./lib/envs/cartpole.ts";
 export * from "./lib/envs/sepsis.ts";
+export * from "./lib/envs/heparin.ts";

@@ -8,7 +8,7 @@
  *   cartpole     P4L section 6.2        --setting A|B|C  --horizon (300)  --epsilon (0)  --groups ...
  *   sepsis       Oberst & Sontag        --horizon (20)  --epsilon (clinician, 0.05)  --glucose original|corrected
  *                                       --groups non-diabetic,diabetic (default: diabetic w.p. 0.2)
- *   heparin      OMG-RL's cohort        --horizon (72)
+ *   heparin      OMG-RL's cohort        --horizon (72; each stay is 7-72 h)
  *
  * One episode per individual; individuals cycle through the groups in order. The behaviour
  * policy generates the actions.
@@ -16,6 +16,7 @@
 import { parseArgs } from "node:util";
 import {
   createCartPoleEnv,
+  createHeparinEnv,
   createP4lSimpleEnv,
   createRng,
   createSepsisEnv,
@@ -26,7 +27,7 @@ import {
 } from "../mod.ts";
 
 const USAGE =
-  "usage: deno task simulate <p4l-simple|cartpole|sepsis> --episodes N --seed S --out data.csv [--horizon T] [--groups g1,g2] [--setting A|B|C] [--epsilon e] [--glucose original|corrected]";
+  "usage: deno task simulate <p4l-simple|cartpole|sepsis|heparin> --episodes N --seed S --out data.csv [--horizon T] [--groups g1,g2] [--setting A|B|C] [--epsilon e] [--glucose original|corrected]";
 
 function fail(message: string): never {
   console.error(`simulate: ${message}\n${USAGE}`);
@@ -84,10 +85,13 @@ try {
         glucoseRule: (values.glucose ?? "original") as "original" | "corrected",
       });
       break;
+    case "heparin":
+      env = createHeparinEnv({ horizon });
+      break;
     default:
       fail(`unknown environment ${JSON.stringify(name)}`);
   }
-  const groups = values.groups?.split(",") ?? (name === "sepsis" ? undefined : env.groups);
+  const groups = values.groups?.split(",") ?? (name === "sepsis" || name === "heparin" ? undefined : env.groups);
   const individuals = drawPopulation(env, createRng(seed), episodes, groups);
   const data = simulate(env, { individuals, seed: seed + 1 });
   await writeMdpCsv(out, data);

@@ -39,3 +39,15 @@ Deno.test("deno task simulate rejects an unknown environment or bad option with 
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /unknown setting "Z"/);
 });
+
+Deno.test("deno task simulate writes heparin and sepsis cohorts with their features and actions", async () => {
+  await withTempDir(async (dir) => {
+    for (const [env, numActions, features] of [["heparin", 6, 17], ["sepsis", 8, 7]] as const) {
+      const res = await runTask("simulate.ts", [env, "--episodes", "5", "--seed", "1", "--out", `${dir}/${env}.csv`]);
+      assert.equal(res.code, 0, res.stderr);
+      const ds = await readMdpCsv(`${dir}/${env}.csv`, { numActions });
+      assert.equal(ds.stateDim, features);
+      assert.equal(ds.individualIds.length, 5);
+    }
+  });
+});

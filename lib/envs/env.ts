@@ -28,6 +28,12 @@ export interface PolicyContext {
   readonly individual: number;
   /** The individual's id (as in the dataset). */
   readonly id: string;
+  /**
+   * The simulator's full internal state. Only an environment's own behaviour policy reads it: a
+   * clinician sees more than the data record (the sepsis clinician sees diabetes, the heparin
+   * clinician its standing orders). Learned policies must not.
+   */
+  readonly state?: unknown;
 }
 
 /** A policy: action probabilities (non-negative, summing to 1) for an observation. */
@@ -51,6 +57,8 @@ export interface Environment<S, P> {
   readonly discount: number;
   /** Longest episode (steps). */
   readonly horizon: number;
+  /** An individual's own episode length (at most `horizon`), where it varies (e.g. the heparin cohort's stays). */
+  episodeLength?(individual: Individual<P>): number;
   /** Group labels of the population. */
   readonly groups: readonly string[];
   /** Draws an individual of `group` (or of a group drawn by the population's mix). */
@@ -141,8 +149,9 @@ export function simulate<S, P>(
     const pol = policy ?? env.behaviourPolicy(ind);
     let s = env.reset(r, ind);
     let obs = env.observe(s, ind);
-    for (let t = 0; t < horizon; t++) {
-      const a = checkedAction(pol(obs, { t, individual: k, id: ind.id }), env.numActions, r, env.name);
+    const length = Math.min(horizon, env.episodeLength?.(ind) ?? horizon);
+    for (let t = 0; t < length; t++) {
+      const a = checkedAction(pol(obs, { t, individual: k, id: ind.id, state: s }), env.numActions, r, env.name);
       const out = env.step(r, ind, s, a, t);
       const nextObs = env.observe(out.state, ind);
       for (let j = 0; j < F; j++) {
@@ -154,7 +163,7 @@ export function simulate<S, P>(
       times.push(t);
       individuals.push(k);
       terminals.push(out.terminal ? 1 : 0);
-      timeouts.push(!out.terminal && t === horizon - 1 ? 1 : 0);
+      timeouts.push(!out.terminal && t === length - 1 ? 1 : 0);
       s = out.state;
       obs = nextObs;
       if (out.terminal) break;
@@ -253,9 +262,10 @@ export function evaluatePolicy<S, P>(
     for (let j = 0; j < trajectories; j++) {
       let s = env.reset(r, ind);
       let g = 0, u = 0, w = 1;
-      for (let t = 0; t < horizon; t++) {
+      const length = Math.min(horizon, env.episodeLength?.(ind) ?? horizon);
+      for (let t = 0; t < length; t++) {
         const a = checkedAction(
-          policy(env.observe(s, ind), { t, individual: k, id: ind.id }),
+          policy(env.observe(s, ind), { t, individual: k, id: ind.id, state: s }),
           env.numActions,
           r,
           env.name,
@@ -288,5 +298,23 @@ export function evaluatePolicy<S, P>(
     perGroup,
     overall: { discounted: summarize(discountedReturns.flat()), undiscounted: summarize(returns.flat()) },
     discount,
+  };
+}
+
+/**
+ * The behaviour policy of each individual of a population, as one policy (dispatching on
+ * `context.individual`): the clinician's value by {@linkcode evaluatePolicy}.
+ */
+export function populationBehaviourPolicy<S, P>(env: Environment<S, P>, individuals: readonly Individual<P>[]): Policy {
+  const cache = new Map<number, Policy>();
+  return (observation, context) => {
+    let policy = cache.get(context.individual);
+    if (policy === undefined) {
+      const ind = individuals[context.individual];
+      if (ind === undefined) throw new RangeError(`populationBehaviourPolicy: no individual ${context.individual}`);
+      policy = env.behaviourPolicy(ind);
+      cache.set(context.individual, policy);
+    }
+    return policy(observation, context);
   };
 }

@@ -1,0 +1,601 @@
+/**
+ * A cohort of adult ICU patients on an unfractionated-heparin drip, hourly from heparin start,
+ * for OMG-RL (Kim et al., section V-A: 17 variables, 7-72 h from heparin start, 1-hour grid,
+ * 6 quantile dose bins; r_p of section V-C). Every parameter, its value and its source is listed
+ * in docs/simulators.md; the short version:
+ *
+ * Pharmacokinetics: one compartment, volume V = 0.07 L/kg x exp(eta_V) (Hirsh et al., Chest
+ * 2001: heparin's volume approximates plasma volume, 40-70 mL/kg); clearance
+ * CL = theta_CL x (weight / 80)^0.75 x f_age x f_renal x exp(eta_CL), eta_CL ~ N(0, 0.5^2) (about
+ * 50% between-patient variability, the top of the 35-50% of published population models); optional
+ * saturable elimination (dose-dependent half-life, de Swart et al., Blood 1982); boluses add to
+ * the compartment. Concentration in U/mL (anti-Xa units).
+ * Pharmacodynamics: aPTT = baseline + sensitivity x C_e, with C_e an effect-site concentration
+ * (first-order delay, half-life 0.5 h); baseline and sensitivity log-normal between patients;
+ * lab measurement noise (log-normal, 8% CV) and the lab's reporting cap (150 s).
+ * Clinician: a weight-based nomogram (Raschke et al., Ann Intern Med 1993: bolus 80 U/kg,
+ * 18 U/kg/h; or the lower-intensity cardiac nomogram, 60 U/kg bolus capped at 4000 U, 12 U/kg/h
+ * capped at 1000 U/h) with bands retargeted to aPTT 60-100 s, aPTT drawn about every 6 h, and
+ * the imperfections of real care: skipped and late adjustments, deviations to a neighbouring dose.
+ * Calibrated so that aPTT while on the drip and the hourly rates match the MIMIC-III demo
+ * (../shared/mimic-iii-demo/README.md); `heparinCalibrationStats` measures it.
+ *
+ * Actions are 6 dose bins with edges at the demo's rate sextiles (10.5, 12.2, 14.2, 17.0, 20.1
+ * U/kg/h). Choosing the bin that holds the standing order follows the order exactly (the
+ * clinician's continuous rate, and any re-bolus it includes); choosing another bin sets the drip
+ * to that bin's typical rate and makes it the new order.
+ *
+ * @module
+ */
+import { createRng, type Rng } from "../core/random.ts";
+import type { Environment, Individual, Policy } from "./env.ts";
+
+/** The 17 variables of OMG-RL section V-A, in the kit's order. */
+export const HEPARIN_FEATURES = Object.freeze([
+  "age",
+  "gender",
+  "gcs",
+  "dbp",
+  "sbp",
+  "rr",
+  "hgb",
+  "temperature",
+  "wbc",
+  "platelets",
+  "aptt",
+  "pt",
+  "arterial_co2",
+  "creatinine",
+  "bilirubin",
+  "inr",
+  "weight",
+]);
+const F = Object.fromEntries(HEPARIN_FEATURES.map((n, i) => [n, i])) as Record<string, number>;
+
+/** Rate-bin edges (U/kg/h): the MIMIC-III demo's sextiles of heparin drip rates. */
+export const HEPARIN_DOSE_EDGES = Object.freeze([10.5, 12.2, 14.2, 17.0, 20.1]);
+
+/**
+ * Typical rate of each bin (U/kg/h), applied when a policy leaves the standing order: the median
+ * of the calibrated clinician's hourly rates within each bin (2000 simulated patients, seed 0;
+ * a test recomputes them). Bin 0 holds the holds (rate 0) and low rates.
+ */
+export const HEPARIN_BIN_RATES = Object.freeze([8.6, 11.3, 13.2, 15.6, 18.0, 22.0]);
+
+/** Bin of an hourly rate (U/kg/h). */
+export function heparinDoseBin(rate: number, edges: readonly number[] = HEPARIN_DOSE_EDGES): number {
+  let b = 0;
+  while (b < edges.length && rate >= edges[b]) b++;
+  return b;
+}
+
+/** r_p of OMG-RL section V-C (Nemati et al. 2016): about +1 for aPTT in 60-100 s, -1 outside. */
+export function apttReward(aptt: number): number {
+  const sig = (z: number) => (z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z)));
+  return 2 * sig(aptt - 60) - 2 * sig(aptt - 100) - 1;
+}
+
+/** Population parameters of the cohort (defaults: the calibrated values; see docs/simulators.md). */
+export interface HeparinPopulation {
+  /** Typical clearance at 80 kg, age 65, normal renal function (L/h). */
+  readonly clearance: number;
+  /** SD of log clearance between patients. */
+  readonly clearanceSd: number;
+  /** Volume per kg (L/kg). */
+  readonly volumePerKg: number;
+  readonly volumeSd: number;
+  /** Median baseline aPTT (s) and its log SD. */
+  readonly apttBaseline: number;
+  readonly apttBaselineSd: number;
+  /** Median aPTT sensitivity (s per U/mL) and its log SD. */
+  readonly apttSensitivity: number;
+  readonly apttSensitivitySd: number;
+  /** Effect-site half-life (h). */
+  readonly effectHalfLife: number;
+  /** Lab CV of aPTT. */
+  readonly apttNoiseCv: number;
+  /** Michaelis constant of saturable elimination (U/mL); Infinity = linear. */
+  readonly saturableKm: number;
+  /** Probability a patient is on the standard (Raschke) nomogram rather than the low-intensity one. */
+  readonly standardProtocol: number;
+  /** Probability of the initial bolus. */
+  readonly initialBolus: number;
+  /** Probability an aPTT result is not acted upon. */
+  readonly skipAdjustment: number;
+  /** Probability an adjustment is made 1-3 h late. */
+  readonly lateAdjustment: number;
+  /** Probability a scheduled aPTT draw is missed (drawn 2-4 h later). */
+  readonly missedDraw: number;
+  /** Probability mass the clinician puts on the neighbouring dose bins each hour. */
+  readonly deviation: number;
+  /** Episode length: median (h) and log SD, clipped to [minHours, maxHours]. */
+  readonly stayMedianHours: number;
+  readonly staySd: number;
+  readonly minHours: number;
+  readonly maxHours: number;
+}
+
+/** The calibrated defaults (see docs/simulators.md for sources and the calibration). */
+export const HEPARIN_POPULATION: HeparinPopulation = Object.freeze({
+  clearance: 3.7,
+  clearanceSd: 0.5,
+  volumePerKg: 0.07,
+  volumeSd: 0.2,
+  apttBaseline: 31,
+  apttBaselineSd: 0.12,
+  apttSensitivity: 100,
+  apttSensitivitySd: 0.45,
+  effectHalfLife: 0.5,
+  apttNoiseCv: 0.08,
+  saturableKm: Infinity,
+  standardProtocol: 0.6,
+  initialBolus: 0.5,
+  skipAdjustment: 0.2,
+  lateAdjustment: 0.25,
+  missedDraw: 0.15,
+  deviation: 0.05,
+  stayMedianHours: 36,
+  staySd: 0.6,
+  minHours: 7,
+  maxHours: 72,
+});
+
+/** One patient's parameters. */
+export interface HeparinParams {
+  readonly age: number;
+  readonly male: number;
+  readonly weight: number;
+  readonly ventilated: number;
+  /** Clearance (L/h) and volume (L). */
+  readonly clearance: number;
+  readonly volume: number;
+  readonly apttBaseline: number;
+  readonly apttSensitivity: number;
+  readonly protocol: "standard" | "low-intensity";
+  readonly initialBolus: boolean;
+  readonly hours: number;
+  /** Long-run means of the drifting vitals and labs, by feature index (NaN where fixed). */
+  readonly means: Float64Array;
+}
+
+/** The simulator's state (a fresh object every hour). */
+export interface HeparinState {
+  readonly t: number;
+  /** Heparin in the body (U), and the effect-site concentration (U/mL). */
+  readonly amount: number;
+  readonly effect: number;
+  /** Drip rate of the last hour (U/kg/h). */
+  readonly rate: number;
+  /** Noise-free aPTT now (s). */
+  readonly trueAptt: number;
+  /** Latent values of the drifting variables, by feature index. */
+  readonly latent: Float64Array;
+  /** What the record shows (held between measurements), by feature index. */
+  readonly observed: Float64Array;
+  /** Hour of the next draw of each lab panel. */
+  readonly nextDraw: Readonly<Record<LabPanel, number>>;
+  /** The standing order: rate (U/kg/h) for the next hour, a re-bolus (U/kg) with it, and the rate to resume after a hold. */
+  readonly orderRate: number;
+  readonly orderBolus: number;
+  readonly resumeRate: number | null;
+  /** A measured aPTT awaiting the clinician's action, and when it will be acted on. */
+  readonly pending: { readonly aptt: number; readonly at: number } | null;
+  /** Consecutive in-range results (two switch draws to daily). */
+  readonly inRangeStreak: number;
+  /** The aPTT drawn this hour (NaN when none was). */
+  readonly apttDrawn: number;
+}
+
+type LabPanel = "aptt" | "cbc" | "chem" | "coag" | "abg" | "gcs";
+
+/** Drift of a variable: stationary SD within a patient and hourly autocorrelation. */
+const DRIFT: Readonly<Record<string, { sd: number; rho: number; lo: number; hi: number }>> = {
+  gcs: { sd: 1.2, rho: 0.97, lo: 3, hi: 15 },
+  dbp: { sd: 8, rho: 0.85, lo: 25, hi: 130 },
+  sbp: { sd: 12, rho: 0.85, lo: 60, hi: 220 },
+  rr: { sd: 3.5, rho: 0.8, lo: 6, hi: 45 },
+  hgb: { sd: 0.6, rho: 0.98, lo: 5, hi: 18 },
+  temperature: { sd: 0.4, rho: 0.9, lo: 34.5, hi: 41 },
+  wbc: { sd: 1.8, rho: 0.98, lo: 0.5, hi: 60 },
+  platelets: { sd: 25, rho: 0.99, lo: 10, hi: 800 },
+  arterial_co2: { sd: 4, rho: 0.95, lo: 18, hi: 90 },
+  creatinine: { sd: 0.15, rho: 0.99, lo: 0.3, hi: 12 },
+  bilirubin: { sd: 0.2, rho: 0.99, lo: 0.1, hi: 30 },
+  inr: { sd: 0.08, rho: 0.98, lo: 0.8, hi: 8 },
+};
+/** Charting noise of the hourly vitals (SD). */
+const VITAL_NOISE: Readonly<Record<string, number>> = { dbp: 3, sbp: 4, rr: 1.5, temperature: 0.1 };
+/** Lab panels, their members and draw interval (h). */
+const PANELS: Readonly<Record<Exclude<LabPanel, "aptt">, { members: string[]; every: number }>> = {
+  cbc: { members: ["hgb", "wbc", "platelets"], every: 24 },
+  chem: { members: ["creatinine", "bilirubin"], every: 24 },
+  coag: { members: ["inr"], every: 24 },
+  abg: { members: ["arterial_co2"], every: 12 },
+  gcs: { members: ["gcs"], every: 4 },
+};
+const SUBSTEPS = 12;
+
+function clip(x: number, lo: number, hi: number): number {
+  return x < lo ? lo : x > hi ? hi : x;
+}
+
+/** Draws a patient of the population (demographics, baselines, PK/PD parameters, care). */
+export function drawHeparinPatient(rng: Rng, pop: HeparinPopulation = HEPARIN_POPULATION): HeparinParams {
+  const male = rng.uniform() < 0.56 ? 1 : 0;
+  const age = Math.round(clip(65 + 14 * rng.normal(), 18, 95));
+  const weight = clip((male ? 86 : 74) * Math.exp(0.22 * rng.normal()), 40, 200);
+  const ventilated = rng.uniform() < 0.4 ? 1 : 0;
+  const means = new Float64Array(HEPARIN_FEATURES.length).fill(NaN);
+  const gcsBase = ventilated ? 9 + 4 * rng.normal() : 14 + 1.5 * rng.normal();
+  means[F.gcs] = clip(gcsBase, 3, 15);
+  means[F.sbp] = clip(120 + 16 * rng.normal(), 85, 180);
+  means[F.dbp] = clip(0.5 * means[F.sbp] + 2 + 8 * rng.normal(), 35, 100);
+  means[F.rr] = clip(19 + 4 * rng.normal(), 10, 35);
+  means[F.hgb] = clip(10.4 + 1.7 * rng.normal(), 6.5, 16);
+  means[F.temperature] = clip(37.0 + 0.5 * rng.normal(), 35.5, 39.5);
+  means[F.wbc] = clip(10 * Math.exp(0.4 * rng.normal()), 1.5, 40);
+  means[F.platelets] = clip(210 * Math.exp(0.45 * rng.normal()), 30, 700);
+  means[F.arterial_co2] = clip(40 + 6 * rng.normal(), 25, 70);
+  means[F.creatinine] = clip(1.1 * Math.exp(0.5 * rng.normal()), 0.4, 8);
+  means[F.bilirubin] = clip(0.8 * Math.exp(0.8 * rng.normal()), 0.2, 15);
+  means[F.inr] = clip(1.25 * Math.exp(0.15 * rng.normal()), 0.9, 3.5);
+  // Cockcroft-Gault creatinine clearance (mL/min); renal factor modest (heparin is cleared mostly
+  // by the reticuloendothelial system; the renal route matters at high doses).
+  const crcl = ((140 - age) * weight * (male ? 1 : 0.85)) / (72 * means[F.creatinine]);
+  const fRenal = 0.8 + 0.2 * Math.min(crcl / 90, 1.5);
+  const fAge = clip(1 - 0.006 * (age - 65), 0.7, 1.3);
+  const clearance = pop.clearance * (weight / 80) ** 0.75 * fAge * fRenal * Math.exp(pop.clearanceSd * rng.normal());
+  const volume = pop.volumePerKg * weight * Math.exp(pop.volumeSd * rng.normal());
+  const apttBaseline = pop.apttBaseline * Math.exp(pop.apttBaselineSd * rng.normal());
+  const apttSensitivity = pop.apttSensitivity * Math.exp(pop.apttSensitivitySd * rng.normal());
+  const protocol = rng.uniform() < pop.standardProtocol ? "standard" : "low-intensity";
+  const initialBolus = rng.uniform() < pop.initialBolus;
+  const hours = Math.round(clip(pop.stayMedianHours * Math.exp(pop.staySd * rng.normal()), pop.minHours, pop.maxHours));
+  return Object.freeze({
+    age,
+    male,
+    weight,
+    ventilated,
+    clearance,
+    volume,
+    apttBaseline,
+    apttSensitivity,
+    protocol,
+    initialBolus,
+    hours,
+    means,
+  });
+}
+
+/** The nomogram's response to an aPTT result: new rate (U/kg/h), re-bolus (U/kg), hold. */
+export function heparinNomogram(
+  aptt: number,
+  rate: number,
+  protocol: "standard" | "low-intensity",
+): { rate: number; bolus: number; hold: boolean } {
+  const bolusScale = protocol === "standard" ? 1 : 0.75;
+  if (aptt < 40) return { rate: rate + 4, bolus: 80 * bolusScale, hold: false };
+  if (aptt < 60) return { rate: rate + 2, bolus: 40 * bolusScale, hold: false };
+  if (aptt <= 100) return { rate, bolus: 0, hold: false };
+  if (aptt <= 120) return { rate: Math.max(0, rate - 2), bolus: 0, hold: false };
+  return { rate: Math.max(0, rate - 3), bolus: 0, hold: true };
+}
+
+/** Largest rate (U/kg/h) the patient's protocol allows. */
+function rateCap(p: HeparinParams): number {
+  return p.protocol === "standard" ? 40 : 1000 / p.weight;
+}
+
+/** Options of {@linkcode createHeparinEnv}. */
+export interface HeparinOptions {
+  /** Population parameters. @default HEPARIN_POPULATION */
+  readonly population?: Partial<HeparinPopulation>;
+  /** Longest episode (h). @default 72 */
+  readonly horizon?: number;
+  /** Reward on the recorded (held) aPTT, as from records, or on the noise-free aPTT. @default "observed" */
+  readonly reward?: "observed" | "true";
+  /** Discount. @default 0.99 */
+  readonly discount?: number;
+  /** Representative rate of each dose bin. @default HEPARIN_BIN_RATES */
+  readonly binRates?: readonly number[];
+}
+
+/** The heparin cohort as an environment (one group, "icu": heterogeneity is continuous). */
+export function createHeparinEnv(options: HeparinOptions = {}): Environment<HeparinState, HeparinParams> {
+  const pop: HeparinPopulation = Object.freeze({ ...HEPARIN_POPULATION, ...options.population });
+  for (const [k, v] of Object.entries(pop)) {
+    if (typeof v !== "number" || Number.isNaN(v) || v < 0) {
+      throw new RangeError(`heparin: population.${k} must be a non-negative number, got ${v}`);
+    }
+  }
+  for (const k of ["standardProtocol", "initialBolus", "skipAdjustment", "lateAdjustment", "missedDraw", "deviation"]) {
+    const v = pop[k as keyof HeparinPopulation];
+    if (v > 1) throw new RangeError(`heparin: population.${k} is a probability, got ${v}`);
+  }
+  if (!(pop.clearance > 0) || !(pop.volumePerKg > 0)) {
+    throw new RangeError("heparin: clearance and volumePerKg must be positive");
+  }
+  const horizon = options.horizon ?? 72;
+  if (!Number.isInteger(horizon) || horizon < 1) {
+    throw new RangeError(`heparin: horizon must be an integer >= 1, got ${horizon}`);
+  }
+  const rewardOn = options.reward ?? "observed";
+  if (rewardOn !== "observed" && rewardOn !== "true") {
+    throw new RangeError(`heparin: reward must be "observed" or "true", got ${JSON.stringify(rewardOn)}`);
+  }
+  const binRates = options.binRates ?? HEPARIN_BIN_RATES;
+  if (binRates.length !== HEPARIN_DOSE_EDGES.length + 1 || binRates.some((r, b) => heparinDoseBin(r) !== b)) {
+    throw new RangeError(`heparin: binRates must give one rate inside each of the 6 bins, got ${binRates.join(", ")}`);
+  }
+  const ke0 = Math.LN2 / pop.effectHalfLife;
+  const drift = (rng: Rng, x: number, mean: number, name: string) => {
+    const d = DRIFT[name];
+    return clip(mean + d.rho * (x - mean) + d.sd * Math.sqrt(1 - d.rho * d.rho) * rng.normal(), d.lo, d.hi);
+  };
+  const measureAptt = (rng: Rng, trueAptt: number) =>
+    Math.min(150, trueAptt * Math.exp(pop.apttNoiseCv * rng.normal() - 0.5 * pop.apttNoiseCv ** 2));
+  const ptOf = (inr: number) => 12.5 * inr;
+
+  const reset = (rng: Rng, ind: Individual<HeparinParams>): HeparinState => {
+    const p = ind.params;
+    const latent = Float64Array.from(p.means);
+    const observed = new Float64Array(HEPARIN_FEATURES.length);
+    observed[F.age] = p.age;
+    observed[F.gender] = p.male;
+    observed[F.weight] = Math.round(p.weight * 10) / 10;
+    for (const name of Object.keys(DRIFT)) observed[F[name]] = latent[F[name]];
+    observed[F.gcs] = Math.round(latent[F.gcs]);
+    observed[F.pt] = ptOf(latent[F.inr]);
+    observed[F.aptt] = measureAptt(rng, p.apttBaseline);
+    const amount = p.initialBolus ? (p.protocol === "standard" ? 80 : Math.min(60, 4000 / p.weight)) * p.weight : 0;
+    const startRate = Math.min(p.protocol === "standard" ? 18 : 12, rateCap(p));
+    const nextDraw: Record<LabPanel, number> = { aptt: 6, cbc: 0, chem: 0, coag: 0, abg: 0, gcs: 0 };
+    for (const [panel, spec] of Object.entries(PANELS)) {
+      const every = panel === "abg" && !p.ventilated ? 24 : spec.every;
+      nextDraw[panel as LabPanel] = 1 + rng.int(every);
+    }
+    return {
+      t: 0,
+      amount,
+      effect: 0,
+      rate: 0,
+      trueAptt: p.apttBaseline,
+      latent,
+      observed,
+      nextDraw,
+      orderRate: startRate,
+      orderBolus: 0,
+      resumeRate: null,
+      pending: null,
+      inRangeStreak: 0,
+      apttDrawn: NaN,
+    };
+  };
+
+  const step = (rng: Rng, ind: Individual<HeparinParams>, s: HeparinState, action: number) => {
+    if (!Number.isInteger(action) || action < 0 || action >= binRates.length) {
+      throw new RangeError(`heparin: action must be an integer in [0, ${binRates.length}), got ${action}`);
+    }
+    const p = ind.params;
+    const follows = action === heparinDoseBin(s.orderRate);
+    const rate = follows ? s.orderRate : binRates[action];
+    const bolus = follows ? s.orderBolus : 0;
+    // Pharmacokinetics over the hour, in SUBSTEPS exact exponential pieces.
+    let amount = s.amount + bolus * p.weight;
+    let effect = s.effect;
+    const dt = 1 / SUBSTEPS;
+    const infusion = rate * p.weight; // U/h
+    for (let k = 0; k < SUBSTEPS; k++) {
+      const conc = amount / p.volume / 1000; // U/mL
+      const cl = Number.isFinite(pop.saturableKm)
+        ? p.clearance * (pop.saturableKm + 0.4) / (pop.saturableKm + conc)
+        : p.clearance;
+      const kel = cl / p.volume;
+      const decay = Math.exp(-kel * dt);
+      amount = amount * decay + (infusion / kel) * (1 - decay);
+      effect += (1 - Math.exp(-ke0 * dt)) * (amount / p.volume / 1000 - effect);
+    }
+    const trueAptt = p.apttBaseline + p.apttSensitivity * effect;
+    const t = s.t + 1;
+    const latent = Float64Array.from(s.latent);
+    const observed = Float64Array.from(s.observed);
+    for (const name of Object.keys(DRIFT)) latent[F[name]] = drift(rng, latent[F[name]], p.means[F[name]], name);
+    for (const [name, sd] of Object.entries(VITAL_NOISE)) observed[F[name]] = latent[F[name]] + sd * rng.normal();
+    const nextDraw = { ...s.nextDraw };
+    for (const [panel, spec] of Object.entries(PANELS)) {
+      if (t < nextDraw[panel as LabPanel]) continue;
+      for (const m of spec.members) observed[F[m]] = m === "gcs" ? Math.round(latent[F[m]]) : latent[F[m]];
+      if (panel === "coag") observed[F.pt] = ptOf(latent[F.inr]);
+      const every = panel === "abg" && !p.ventilated ? 24 : spec.every;
+      nextDraw[panel as LabPanel] = t + every + (rng.uniform() < 0.3 ? rng.int(5) - 2 : 0);
+    }
+    // The standing order for the next hour.
+    let orderRate = s.resumeRate ?? (follows ? s.orderRate : rate);
+    let resumeRate: number | null = null;
+    let orderBolus = 0;
+    let pending = s.pending;
+    let inRangeStreak = s.inRangeStreak;
+    let apttDrawn = NaN;
+    if (t >= nextDraw.aptt) {
+      if (rng.uniform() < pop.missedDraw) {
+        nextDraw.aptt = t + 2 + rng.int(3);
+      } else {
+        const aptt = measureAptt(rng, trueAptt);
+        observed[F.aptt] = aptt;
+        apttDrawn = aptt;
+        const inRange = aptt >= 60 && aptt <= 100;
+        inRangeStreak = inRange ? inRangeStreak + 1 : 0;
+        let at = t + 1; // an hour's turnaround
+        if (rng.uniform() < pop.skipAdjustment) at = Infinity;
+        else if (rng.uniform() < pop.lateAdjustment) at += 1 + rng.int(3);
+        pending = Number.isFinite(at) ? { aptt, at } : null;
+        nextDraw.aptt = t + (inRangeStreak >= 2 ? 24 : 6) + (rng.uniform() < 0.3 ? rng.int(3) - 1 : 0);
+      }
+    }
+    if (pending && t >= pending.at) {
+      const r = heparinNomogram(pending.aptt, orderRate, p.protocol);
+      const newRate = Math.min(r.rate, rateCap(p));
+      if (r.hold) {
+        orderRate = 0;
+        resumeRate = newRate;
+      } else {
+        orderRate = newRate;
+      }
+      orderBolus = r.bolus;
+      pending = null;
+      if (r.rate !== orderRate || r.hold || r.bolus > 0) nextDraw.aptt = Math.min(nextDraw.aptt, t + 6);
+    }
+    const state: HeparinState = {
+      t,
+      amount,
+      effect,
+      rate,
+      trueAptt,
+      latent,
+      observed,
+      nextDraw,
+      orderRate,
+      orderBolus,
+      resumeRate,
+      pending,
+      inRangeStreak,
+      apttDrawn,
+    };
+    const reward = apttReward(rewardOn === "true" ? trueAptt : observed[F.aptt]);
+    return { state, reward, terminal: false };
+  };
+
+  const behaviourPolicy = (_ind: Individual<HeparinParams>): Policy => (_obs, ctx) => {
+    const s = ctx.state as HeparinState | undefined;
+    if (s === undefined || typeof s.orderRate !== "number") {
+      throw new Error("heparin: the clinician needs the simulator's state (pass context.state)");
+    }
+    const b = heparinDoseBin(s.orderRate);
+    const probs = new Array(binRates.length).fill(0);
+    const neighbours = [b - 1, b + 1].filter((x) => x >= 0 && x < binRates.length);
+    probs[b] = 1 - pop.deviation;
+    for (const x of neighbours) probs[x] += pop.deviation / neighbours.length;
+    return probs;
+  };
+
+  const env: Environment<HeparinState, HeparinParams> = {
+    name: "heparin",
+    featureNames: HEPARIN_FEATURES,
+    numActions: binRates.length,
+    discount: options.discount ?? 0.99,
+    horizon,
+    groups: Object.freeze(["icu"]),
+    drawIndividual(rng, group?: string) {
+      if (group !== undefined && group !== "icu") {
+        throw new RangeError(`heparin: unknown group ${JSON.stringify(group)}; groups are icu`);
+      }
+      return { id: "icu", group: "icu", params: drawHeparinPatient(rng, pop) };
+    },
+    episodeLength: (ind) => ind.params.hours,
+    reset,
+    observe: (s) => Float64Array.from(s.observed),
+    step,
+    behaviourPolicy,
+  };
+  return Object.freeze(env);
+}
+
+/** Hour-by-hour record of heparin episodes: what the bedside and the lab saw. */
+export interface HeparinTrace {
+  /** Per patient, per hour: drip rate (U/kg/h), noise-free aPTT at the hour's end, aPTT drawn (NaN if none). */
+  readonly rates: Float64Array[];
+  readonly trueAptt: Float64Array[];
+  readonly drawnAptt: Float64Array[];
+}
+
+/**
+ * Runs one episode per patient under `policy` (the clinician by default) and records the trace;
+ * the same streams as `simulate` with the same seed, so the trace matches the simulated data.
+ */
+export function traceHeparin(
+  env: Environment<HeparinState, HeparinParams>,
+  individuals: readonly Individual<HeparinParams>[],
+  options: { seed?: number; policy?: Policy } = {},
+): HeparinTrace {
+  const streams = createRng(options.seed ?? 0).split(individuals.length);
+  const rates: Float64Array[] = [], trueAptt: Float64Array[] = [], drawnAptt: Float64Array[] = [];
+  individuals.forEach((ind, k) => {
+    const r = streams[k];
+    const pol = options.policy ?? env.behaviourPolicy(ind);
+    const length = Math.min(env.horizon, env.episodeLength?.(ind) ?? env.horizon);
+    const rt = new Float64Array(length), ta = new Float64Array(length), da = new Float64Array(length);
+    let s = env.reset(r, ind);
+    for (let t = 0; t < length; t++) {
+      const a = r.categorical(pol(env.observe(s, ind), { t, individual: k, id: ind.id, state: s }));
+      s = env.step(r, ind, s, a, t).state;
+      rt[t] = s.rate;
+      ta[t] = s.trueAptt;
+      da[t] = s.apttDrawn;
+    }
+    rates.push(rt);
+    trueAptt.push(ta);
+    drawnAptt.push(da);
+  });
+  return { rates, trueAptt, drawnAptt };
+}
+
+/** The statistics the MIMIC-III demo reports for heparin drips (../shared/mimic-iii-demo/README.md). */
+export interface HeparinDripStats {
+  /** aPTT drawn while the drip ran: count, quartiles, and fractions in 60-100, below, above. */
+  readonly apttCount: number;
+  readonly apttQuartiles: readonly [number, number, number];
+  readonly inRange: number;
+  readonly below: number;
+  readonly above: number;
+  /** Sextiles of the hourly drip rate (U/kg/h) while running. */
+  readonly rateSextiles: readonly number[];
+  readonly medianRate: number;
+  /** Share of hours with the noise-free aPTT in 60-100 s (what no record shows). */
+  readonly trueTimeInRange: number;
+}
+
+/** The MIMIC-III demo's numbers, for comparison. */
+export const MIMIC_DEMO_HEPARIN_STATS = Object.freeze({
+  apttCount: 61,
+  apttQuartiles: [51.8, 65.2, 82.2] as const,
+  inRange: 0.41,
+  below: 0.44,
+  above: 0.15,
+  rateSextiles: [10.5, 12.2, 14.2, 17.0, 20.1],
+  medianRate: 14.2,
+});
+
+function quantile(sorted: Float64Array, q: number): number {
+  const pos = (sorted.length - 1) * q;
+  const lo = Math.floor(pos), hi = Math.ceil(pos);
+  return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
+}
+
+/** The demo's statistics measured on a trace (aPTT counted while the drip ran in that hour or the one before). */
+export function heparinDripStats(trace: HeparinTrace): HeparinDripStats {
+  const aptt: number[] = [], rates: number[] = [];
+  let inTrue = 0, hours = 0;
+  trace.rates.forEach((rt, k) => {
+    for (let t = 0; t < rt.length; t++) {
+      const running = rt[t] > 0 || (t > 0 && rt[t - 1] > 0);
+      if (rt[t] > 0) rates.push(rt[t]);
+      const d = trace.drawnAptt[k][t];
+      if (running && !Number.isNaN(d)) aptt.push(d);
+      const ta = trace.trueAptt[k][t];
+      if (ta >= 60 && ta <= 100) inTrue++;
+      hours++;
+    }
+  });
+  const a = Float64Array.from(aptt).sort(), r = Float64Array.from(rates).sort();
+  const n = a.length;
+  return {
+    apttCount: n,
+    apttQuartiles: [quantile(a, 0.25), quantile(a, 0.5), quantile(a, 0.75)],
+    inRange: aptt.filter((x) => x >= 60 && x <= 100).length / n,
+    below: aptt.filter((x) => x < 60).length / n,
+    above: aptt.filter((x) => x > 100).length / n,
+    rateSextiles: [1, 2, 3, 4, 5].map((k) => quantile(r, k / 6)),
+    medianRate: quantile(r, 0.5),
+    trueTimeInRange: inTrue / hours,
+  };
+}
