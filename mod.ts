@@ -36,3 +36,7 @@ export * from "./lib/envs/p4l_simple.ts";
 export * from "./lib/envs/cartpole.ts";
 export * from "./lib/envs/sepsis.ts";
 export * from "./lib/envs/heparin.ts";
+export * from "./lib/algos/dynamics.ts";
+export * from "./lib/algos/sac.ts";
+export * from "./lib/algos/guided_reward.ts";
+export * from "./lib/algos/omg_rl.ts";

@@ -1,0 +1,325 @@
+/**
+ * Probabilistic dynamics ensemble (OMG-RL section IV-A, eq. 4; the PETS/MBPO model it follows):
+ * N members, each an MLP from (normalised state, one-hot action) to a diagonal Gaussian over the
+ * normalised (next-state change, reward). Trained by maximum likelihood (eq. 4) with the
+ * log-variance kept within learned soft bounds (Chua et al. 2018, appendix A.1):
+ *   lv = maxLv - softplus(maxLv - raw);  lv = minLv + softplus(lv - minLv),
+ * plus 0.01 (sum maxLv - sum minLv). A held-out split gives per-member validation curves; training
+ * stops when no member has improved by 1% for `patience` epochs, each member keeps its best
+ * epoch's weights, and the `elites` best members by validation loss are used for rollouts.
+ *
+ * Terminal states are not modelled: the heparin data have none (stays end by time-out).
+ *
+ * @module
+ */
+import { readValues, replaceVariable, tf } from "../core/backend.ts";
+import { ensembleForward, type EnsembleParams, ensembleVariables, initEnsemble } from "../core/mlp.ts";
+import { createAdam, minimize } from "../core/optim.ts";
+import type { Rng } from "../core/random.ts";
+import type { MdpDataset } from "../data/dataset.ts";
+
+/** Options of {@linkcode trainDynamics}. Defaults: OMG-RL section V-B and MBPO. */
+export interface DynamicsConfig {
+  /** Ensemble size N. @default 7 */
+  readonly members?: number;
+  /** Members kept for rollouts. @default 5 */
+  readonly elites?: number;
+  /** @default [128, 128, 128, 128] (OMG-RL: four layers of 128) */
+  readonly hiddenSizes?: readonly number[];
+  /** @default 1e-3 */
+  readonly learningRate?: number;
+  /** @default 256 */
+  readonly batchSize?: number;
+  /** Share of transitions held out for validation (at most `maxHoldout`). @default 0.2 */
+  readonly holdoutFraction?: number;
+  /** @default 5000 */
+  readonly maxHoldout?: number;
+  /** @default 100 */
+  readonly maxEpochs?: number;
+  /** Epochs without a 1% improvement of any member before stopping. @default 5 */
+  readonly patience?: number;
+}
+
+/** A trained ensemble with its normalisation. */
+export interface DynamicsModel {
+  readonly stateDim: number;
+  readonly numActions: number;
+  readonly ensemble: EnsembleParams;
+  readonly maxLogVar: tf.Variable;
+  readonly minLogVar: tf.Variable;
+  readonly inputMean: Float32Array;
+  readonly inputStd: Float32Array;
+  readonly targetMean: Float32Array;
+  readonly targetStd: Float32Array;
+  /** Indices of the elite members, best first. */
+  readonly elites: readonly number[];
+}
+
+/** Per-epoch, per-member losses (`[epoch][member]`), returned rather than printed. */
+export interface DynamicsCurves {
+  readonly train: number[][];
+  /** Validation Gaussian NLL (normalised targets), the loss that ranks members. */
+  readonly validation: number[][];
+  /** Validation mean squared error of the mean (normalised targets). */
+  readonly validationMse: number[][];
+  /** Epoch whose weights each member kept. */
+  readonly bestEpoch: number[];
+}
+
+function resolve(config: DynamicsConfig) {
+  const c = {
+    members: config.members ?? 7,
+    elites: config.elites ?? 5,
+    hiddenSizes: config.hiddenSizes ?? [128, 128, 128, 128],
+    learningRate: config.learningRate ?? 1e-3,
+    batchSize: config.batchSize ?? 256,
+    holdoutFraction: config.holdoutFraction ?? 0.2,
+    maxHoldout: config.maxHoldout ?? 5000,
+    maxEpochs: config.maxEpochs ?? 100,
+    patience: config.patience ?? 5,
+  };
+  if (!Number.isInteger(c.members) || c.members < 1) {
+    throw new RangeError(`dynamics: members must be >= 1, got ${c.members}`);
+  }
+  if (!Number.isInteger(c.elites) || c.elites < 1 || c.elites > c.members) {
+    throw new RangeError(`dynamics: elites must be in [1, members = ${c.members}], got ${c.elites}`);
+  }
+  if (!(c.holdoutFraction > 0 && c.holdoutFraction < 1)) {
+    throw new RangeError(`dynamics: holdoutFraction must be in (0, 1), got ${c.holdoutFraction}`);
+  }
+  return Object.freeze(c);
+}
+
+/** Model inputs [normalised state, one-hot action] for rows of `states` / `actions`. */
+function encodeInputs(
+  model: Pick<DynamicsModel, "stateDim" | "numActions" | "inputMean" | "inputStd">,
+  states: Float32Array,
+  actions: ArrayLike<number>,
+  rows: ArrayLike<number> | null,
+): Float32Array {
+  const S = model.stateDim, A = model.numActions, W = S + A;
+  const n = rows ? rows.length : actions.length;
+  const out = new Float32Array(n * W);
+  for (let k = 0; k < n; k++) {
+    const i = rows ? rows[k] : k;
+    for (let j = 0; j < S; j++) out[k * W + j] = (states[i * S + j] - model.inputMean[j]) / model.inputStd[j];
+    out[k * W + S + actions[i]] = 1;
+  }
+  return out;
+}
+
+function meanStd(values: Float32Array, width: number, rows: ArrayLike<number>): [Float32Array, Float32Array] {
+  const mean = new Float32Array(width), std = new Float32Array(width);
+  for (let k = 0; k < rows.length; k++) for (let j = 0; j < width; j++) mean[j] += values[rows[k] * width + j];
+  for (let j = 0; j < width; j++) mean[j] /= rows.length;
+  for (let k = 0; k < rows.length; k++) {
+    for (let j = 0; j < width; j++) std[j] += (values[rows[k] * width + j] - mean[j]) ** 2;
+  }
+  for (let j = 0; j < width; j++) std[j] = Math.max(Math.sqrt(std[j] / rows.length), 1e-6);
+  return [mean, std];
+}
+
+/** Bounded log-variance (soft bounds, differentiable). */
+function boundLogVar(raw: tf.Tensor, maxLv: tf.Tensor, minLv: tf.Tensor): tf.Tensor {
+  const upper = tf.sub(maxLv, tf.softplus(tf.sub(maxLv, raw)));
+  return tf.add(minLv, tf.softplus(tf.sub(upper, minLv)));
+}
+
+/** Mean Gaussian NLL (up to constants) and MSE of a member's output against targets. */
+function gaussianLoss(out: tf.Tensor2D, y: tf.Tensor2D, maxLv: tf.Tensor, minLv: tf.Tensor) {
+  const [mu, raw] = tf.split(out, 2, 1);
+  const lv = boundLogVar(raw, maxLv, minLv);
+  const sq = tf.square(tf.sub(mu, y));
+  return { nll: tf.mean(tf.add(tf.mul(sq, tf.exp(tf.neg(lv))), lv)) as tf.Scalar, mse: tf.mean(sq) as tf.Scalar };
+}
+
+/**
+ * Trains an ensemble on `data` (eq. 4). Returns the model (best weights per member, elites) and
+ * the loss curves. `onEpoch` sees each epoch's losses (for progress).
+ */
+export function trainDynamics(
+  data: MdpDataset,
+  rng: Rng,
+  config: DynamicsConfig = {},
+  onEpoch?: (epoch: number, train: number[], validation: number[]) => void,
+): { model: DynamicsModel; curves: DynamicsCurves } {
+  const c = resolve(config);
+  const S = data.stateDim, A = data.numActions, O = S + 1;
+  if (data.size < 10) throw new RangeError(`dynamics: need at least 10 transitions, got ${data.size}`);
+  const perm = rng.permutation(data.size);
+  const nHold = Math.max(1, Math.min(c.maxHoldout, Math.round(data.size * c.holdoutFraction)));
+  const holdRows = perm.subarray(0, nHold), trainRows = perm.subarray(nHold);
+  // Targets: [s' - s, r].
+  const targets = new Float32Array(data.size * O);
+  for (let i = 0; i < data.size; i++) {
+    for (let j = 0; j < S; j++) targets[i * O + j] = data.nextStates[i * S + j] - data.states[i * S + j];
+    targets[i * O + S] = data.rewards[i];
+  }
+  const [inputMean, inputStd] = meanStd(data.states, S, trainRows);
+  const [targetMean, targetStd] = meanStd(targets, O, trainRows);
+  const norm = { stateDim: S, numActions: A, inputMean, inputStd };
+  const encodeTargets = (rows: ArrayLike<number>) => {
+    const out = new Float32Array(rows.length * O);
+    for (let k = 0; k < rows.length; k++) {
+      for (let j = 0; j < O; j++) out[k * O + j] = (targets[rows[k] * O + j] - targetMean[j]) / targetStd[j];
+    }
+    return out;
+  };
+  const ensemble = initEnsemble(rng, c.members, {
+    inputDim: S + A,
+    hiddenSizes: c.hiddenSizes,
+    outputDim: 2 * O,
+    activation: "silu",
+  });
+  const maxLogVar = tf.variable(tf.fill([1, O], 0.5), true);
+  const minLogVar = tf.variable(tf.fill([1, O], -10), true);
+  const adam = createAdam([...ensembleVariables(ensemble), maxLogVar, minLogVar], { learningRate: c.learningRate });
+  const holdX = tf.tensor2d(encodeInputs(norm, data.states, data.actions, holdRows), [nHold, S + A]);
+  const holdY = tf.tensor2d(encodeTargets(holdRows), [nHold, O]);
+  const validate = (): { nll: number[]; mse: number[] } =>
+    tf.tidy(() => {
+      const outs = ensembleForward(ensemble, ensemble.members.map(() => holdX));
+      const nll: number[] = [], mse: number[] = [];
+      for (const o of outs) {
+        const l = gaussianLoss(o, holdY, maxLogVar, minLogVar);
+        nll.push(l.nll.dataSync()[0]);
+        mse.push(l.mse.dataSync()[0]);
+      }
+      return { nll, mse };
+    });
+  const curves: DynamicsCurves = {
+    train: [],
+    validation: [],
+    validationMse: [],
+    bestEpoch: new Array(c.members).fill(-1),
+  };
+  const best = new Array(c.members).fill(Infinity);
+  const snapshots: Float32Array[][] = ensemble.members.map(() => []);
+  const memberVars = ensemble.members.map((m) => m.weights.flatMap((w, l) => [w, m.biases[l]]));
+  const snapshot = (e: number) => (snapshots[e] = memberVars[e].map((v) => Float32Array.from(readValues(v))));
+  let sinceImprovement = 0;
+  const nTrain = trainRows.length;
+  const steps = Math.max(1, Math.ceil(nTrain / c.batchSize));
+  for (let epoch = 0; epoch < c.maxEpochs; epoch++) {
+    const orders = ensemble.members.map(() => rng.permutation(nTrain));
+    const sums = new Array(c.members).fill(0);
+    for (let k = 0; k < steps; k++) {
+      const xs: tf.Tensor2D[] = [], ys: tf.Tensor2D[] = [];
+      for (let e = 0; e < c.members; e++) {
+        const rows = new Int32Array(Math.min(c.batchSize, nTrain));
+        for (let b = 0; b < rows.length; b++) rows[b] = trainRows[orders[e][(k * c.batchSize + b) % nTrain]];
+        xs.push(tf.tensor2d(encodeInputs(norm, data.states, data.actions, rows), [rows.length, S + A]));
+        ys.push(tf.tensor2d(encodeTargets(rows), [rows.length, O]));
+      }
+      const parts = minimize(adam, () => {
+        const outs = ensembleForward(ensemble, xs);
+        const per = outs.map((o, e) => gaussianLoss(o, ys[e], maxLogVar, minLogVar).nll);
+        const bound = tf.mul(0.01, tf.sub(tf.sum(maxLogVar), tf.sum(minLogVar)));
+        const named: Record<string, tf.Scalar> = {};
+        per.forEach((p, e) => (named[`member${e}`] = p));
+        return { loss: tf.add(tf.div(tf.addN(per), c.members), bound) as tf.Scalar, ...named };
+      }, `dynamics epoch ${epoch} step ${k}`) as Record<string, number>;
+      for (let e = 0; e < c.members; e++) sums[e] += parts[`member${e}`];
+      tf.dispose([...xs, ...ys]);
+    }
+    const v = validate();
+    curves.train.push(sums.map((s) => s / steps));
+    curves.validation.push(v.nll);
+    curves.validationMse.push(v.mse);
+    let improved = false;
+    for (let e = 0; e < c.members; e++) {
+      const gain = (best[e] - v.nll[e]) / Math.abs(best[e]);
+      if (!Number.isFinite(best[e]) || gain > 0.01) {
+        best[e] = v.nll[e];
+        curves.bestEpoch[e] = epoch;
+        snapshot(e);
+        improved = true;
+      }
+    }
+    onEpoch?.(epoch, curves.train[epoch], v.nll);
+    sinceImprovement = improved ? 0 : sinceImprovement + 1;
+    if (sinceImprovement >= c.patience) break;
+  }
+  // Each member returns to its best epoch.
+  memberVars.forEach((vars, e) => vars.forEach((v, k) => replaceVariable(v, (out) => out.set(snapshots[e][k]))));
+  tf.dispose([holdX, holdY]);
+  const order = best.map((b, e) => [b, e] as const).sort((x, y) => x[0] - y[0]).map(([, e]) => e);
+  const model: DynamicsModel = Object.freeze({
+    stateDim: S,
+    numActions: A,
+    ensemble,
+    maxLogVar,
+    minLogVar,
+    inputMean,
+    inputStd,
+    targetMean,
+    targetStd,
+    elites: Object.freeze(order.slice(0, c.elites)),
+  });
+  return { model, curves };
+}
+
+/** One model step for a batch: a random elite per row (Algorithm 1), sampled or mean prediction. */
+export function predictDynamics(
+  model: DynamicsModel,
+  states: Float32Array,
+  actions: ArrayLike<number>,
+  rng: Rng,
+  options: { deterministic?: boolean; members?: readonly number[] } = {},
+): { nextStates: Float32Array; rewards: Float32Array; members: Int32Array } {
+  const S = model.stateDim, A = model.numActions, O = S + 1;
+  const n = actions.length;
+  for (let i = 0; i < n; i++) {
+    if (!(actions[i] >= 0 && actions[i] < A)) {
+      throw new RangeError(`predictDynamics: action ${actions[i]} out of range`);
+    }
+  }
+  const pool = options.members ?? model.elites;
+  const members = new Int32Array(n);
+  for (let i = 0; i < n; i++) members[i] = pool[rng.int(pool.length)];
+  const nextStates = new Float32Array(n * S), rewards = new Float32Array(n);
+  const inputs = encodeInputs(model, states, actions, null);
+  for (const e of new Set(members)) {
+    const rows: number[] = [];
+    for (let i = 0; i < n; i++) if (members[i] === e) rows.push(i);
+    const x = new Float32Array(rows.length * (S + A));
+    rows.forEach((i, k) => x.set(inputs.subarray(i * (S + A), (i + 1) * (S + A)), k * (S + A)));
+    let mu: Float32Array, lv: Float32Array;
+    tf.tidy(() => {
+      const out = ensembleForwardOne(model, e, tf.tensor2d(x, [rows.length, S + A]));
+      const [m, raw] = tf.split(out, 2, 1);
+      mu = m.dataSync() as Float32Array;
+      lv = boundLogVar(raw, model.maxLogVar, model.minLogVar).dataSync() as Float32Array;
+    });
+    rows.forEach((i, k) => {
+      for (let j = 0; j < O; j++) {
+        let z = mu![k * O + j];
+        if (!options.deterministic) z += Math.exp(0.5 * lv![k * O + j]) * rng.normal();
+        const value = z * model.targetStd[j] + model.targetMean[j];
+        if (j < S) nextStates[i * S + j] = states[i * S + j] + value;
+        else rewards[i] = value;
+      }
+    });
+  }
+  for (let i = 0; i < nextStates.length; i++) {
+    if (!Number.isFinite(nextStates[i])) {
+      throw new RangeError("predictDynamics: the model predicted a non-finite state");
+    }
+  }
+  return { nextStates, rewards, members };
+}
+
+function ensembleForwardOne(model: DynamicsModel, member: number, x: tf.Tensor2D): tf.Tensor2D {
+  const single: EnsembleParams = { config: model.ensemble.config, members: [model.ensemble.members[member]] };
+  return ensembleForward(single, [x])[0];
+}
+
+/** Every variable of the model (for saving): the ensemble and the log-variance bounds. */
+export function dynamicsVariables(model: DynamicsModel): tf.Variable[] {
+  return [...ensembleVariables(model.ensemble), model.maxLogVar, model.minLogVar];
+}
+
+/** Frees the model's tensors. */
+export function disposeDynamics(model: DynamicsModel): void {
+  tf.dispose(dynamicsVariables(model));
+}

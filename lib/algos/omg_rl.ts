@@ -1,0 +1,512 @@
+/**
+ * OMG-RL, Algorithm 2 (Kim et al., offline model-based guided reward learning), as one loop over
+ * the pieces: a dynamics ensemble trained on the data (section IV-A), model rollouts from data
+ * start states under the current policy (Algorithm 1), K reward updates on expert and sample
+ * trajectories (eq. 7-8, expert batch appended to the samples), then conservative critic and
+ * actor updates on batches mixing data and rollouts at ratio f (eq. 5-6). The policy learns from
+ * r_psi only. With `rewardSource: "data"` the same loop is COMBO on the data's reward (the
+ * model predicts it for rollouts), the paper's Figure 4 baseline.
+ *
+ * Departures, each a choice the paper leaves open: the paper's "episode" is read as one pass of
+ * the outer loop; per episode, `rewardSteps` reward updates and `criticSteps` SAC updates;
+ * evaluation inside the model uses `evalStarts` held-out start states.
+ *
+ * The whole training state (networks, optimisers, random stream, buffer, history) can be saved
+ * and restored between episodes, and a restored run ends exactly as an uninterrupted one.
+ *
+ * @module
+ */
+import { tf } from "../core/backend.ts";
+import type { AdamState } from "../core/optim.ts";
+import { namedVariables, paramsFromJson, type ParamsJson, paramsToJson } from "../core/params.ts";
+import { createRng, restoreRng, type Rng, type RngState } from "../core/random.ts";
+import { listEpisodes, type MdpDataset } from "../data/dataset.ts";
+import { type DynamicsModel, predictDynamics } from "./dynamics.ts";
+import {
+  appendTrajectories,
+  createRewardModel,
+  guidedRewardUpdate,
+  type RewardConfig,
+  type RewardLosses,
+  type RewardModel,
+  rewardValues,
+  type TrajectoryBatch,
+} from "./guided_reward.ts";
+import {
+  createSacAgent,
+  policyLogProbabilities,
+  policyProbabilities,
+  type SacAgent,
+  type SacConfig,
+  type SacLosses,
+  sacUpdate,
+  sacVariables,
+} from "./sac.ts";
+
+/** Settings of Algorithm 2. Defaults: OMG-RL Table I where it speaks. */
+export interface OmgRlConfig {
+  readonly sac?: SacConfig;
+  readonly reward?: RewardConfig;
+  /** "learned": r_psi (OMG-RL); "data": the data's reward (COMBO). @default "learned" */
+  readonly rewardSource?: "learned" | "data";
+  /** Rollout length h. @default 20 */
+  readonly rolloutHorizon?: number;
+  /** Rollouts per episode, b. @default 64 */
+  readonly rolloutBatch?: number;
+  /** Share f of data rows in each SAC batch. @default 0.5 */
+  readonly mixingRatio?: number;
+  /** Outer iterations. @default 200 */
+  readonly episodes?: number;
+  /** Reward updates per episode, K. @default 5 */
+  readonly rewardSteps?: number;
+  /** SAC updates per episode. @default 20 */
+  readonly criticSteps?: number;
+  /** SAC batch size. @default 256 */
+  readonly batchSize?: number;
+  /** Expert (and sample) trajectories per reward update. @default 32 */
+  readonly rewardTrajectories?: number;
+  /** Capacity of the rollout buffer (transitions). @default 100000 */
+  readonly bufferCapacity?: number;
+  /** Evaluate every this many episodes. @default 5 */
+  readonly evaluateEvery?: number;
+  /** Start states for the in-model evaluation. @default 100 */
+  readonly evalStarts?: number;
+}
+
+type Resolved = Required<Omit<OmgRlConfig, "sac" | "reward">> & { sac: SacConfig; reward: RewardConfig };
+
+function resolve(c: OmgRlConfig): Readonly<Resolved> {
+  const r: Resolved = {
+    sac: c.sac ?? {},
+    reward: c.reward ?? {},
+    rewardSource: c.rewardSource ?? "learned",
+    rolloutHorizon: c.rolloutHorizon ?? 20,
+    rolloutBatch: c.rolloutBatch ?? 64,
+    mixingRatio: c.mixingRatio ?? 0.5,
+    episodes: c.episodes ?? 200,
+    rewardSteps: c.rewardSteps ?? 5,
+    criticSteps: c.criticSteps ?? 20,
+    batchSize: c.batchSize ?? 256,
+    rewardTrajectories: c.rewardTrajectories ?? 32,
+    bufferCapacity: c.bufferCapacity ?? 100_000,
+    evaluateEvery: c.evaluateEvery ?? 5,
+    evalStarts: c.evalStarts ?? 100,
+  };
+  for (
+    const k of ["rolloutHorizon", "rolloutBatch", "episodes", "criticSteps", "batchSize", "evaluateEvery"] as const
+  ) {
+    if (!Number.isInteger(r[k]) || r[k] < 1) {
+      throw new RangeError(
+        `omg-rl: ${k} must be a positive integer, got ${r[k]}`,
+      );
+    }
+  }
+  if (!(r.mixingRatio >= 0 && r.mixingRatio <= 1)) {
+    throw new RangeError(`omg-rl: mixingRatio must be in [0, 1], got ${r.mixingRatio}`);
+  }
+  if (r.rewardSource !== "learned" && r.rewardSource !== "data") {
+    throw new RangeError(`omg-rl: rewardSource must be "learned" or "data", got ${JSON.stringify(r.rewardSource)}`);
+  }
+  return Object.freeze(r);
+}
+
+/** Transitions from model rollouts, a FIFO ring of fixed capacity. */
+export interface RolloutBuffer {
+  readonly capacity: number;
+  readonly stateDim: number;
+  size: number;
+  next: number;
+  readonly states: Float32Array;
+  readonly actions: Int32Array;
+  readonly rewards: Float32Array;
+  readonly nextStates: Float32Array;
+}
+
+function createBuffer(capacity: number, stateDim: number): RolloutBuffer {
+  return {
+    capacity,
+    stateDim,
+    size: 0,
+    next: 0,
+    states: new Float32Array(capacity * stateDim),
+    actions: new Int32Array(capacity),
+    rewards: new Float32Array(capacity),
+    nextStates: new Float32Array(capacity * stateDim),
+  };
+}
+
+/** Trajectories of one round of model rollouts (b of length h). */
+export interface Rollouts {
+  readonly count: number;
+  readonly horizon: number;
+  readonly states: Float32Array;
+  readonly actions: Int32Array;
+  /** The model's reward prediction (the data's reward, e.g. r_p). */
+  readonly modelRewards: Float32Array;
+  readonly nextStates: Float32Array;
+}
+
+/** Algorithm 1's inner loop: `count` rollouts of length `horizon` from `startStates` under the actor. */
+export function modelRollouts(
+  model: DynamicsModel,
+  agent: SacAgent,
+  startStates: Float32Array,
+  horizon: number,
+  rng: Rng,
+): Rollouts {
+  const S = model.stateDim;
+  const count = startStates.length / S;
+  const states = new Float32Array(count * horizon * S), nextStates = new Float32Array(count * horizon * S);
+  const actions = new Int32Array(count * horizon), modelRewards = new Float32Array(count * horizon);
+  let s = startStates;
+  for (let t = 0; t < horizon; t++) {
+    const probs = policyProbabilities(agent.actor, s, S);
+    const a = new Int32Array(count);
+    for (let i = 0; i < count; i++) {
+      a[i] = rng.categorical(probs.subarray(i * agent.numActions, (i + 1) * agent.numActions));
+    }
+    const out = predictDynamics(model, s, a, rng);
+    for (let i = 0; i < count; i++) {
+      const row = i * horizon + t;
+      states.set(s.subarray(i * S, (i + 1) * S), row * S);
+      nextStates.set(out.nextStates.subarray(i * S, (i + 1) * S), row * S);
+      actions[row] = a[i];
+      modelRewards[row] = out.rewards[i];
+    }
+    s = out.nextStates;
+  }
+  return { count, horizon, states, actions, modelRewards, nextStates };
+}
+
+function pushRollouts(buffer: RolloutBuffer, r: Rollouts): void {
+  const S = buffer.stateDim;
+  for (let k = 0; k < r.actions.length; k++) {
+    const i = buffer.next;
+    buffer.states.set(r.states.subarray(k * S, (k + 1) * S), i * S);
+    buffer.nextStates.set(r.nextStates.subarray(k * S, (k + 1) * S), i * S);
+    buffer.actions[i] = r.actions[k];
+    buffer.rewards[i] = r.modelRewards[k];
+    buffer.next = (i + 1) % buffer.capacity;
+    buffer.size = Math.min(buffer.size + 1, buffer.capacity);
+  }
+}
+
+/** Windows of at most `length` steps from random data episodes (expert trajectories). */
+export function expertTrajectories(data: MdpDataset, rng: Rng, count: number, length: number): TrajectoryBatch {
+  const episodes = listEpisodes(data);
+  const S = data.stateDim;
+  const rows: number[] = [], segments: number[] = [];
+  for (let j = 0; j < count; j++) {
+    const ep = episodes[rng.int(episodes.length)];
+    const n = ep.end - ep.start;
+    const len = Math.min(length, n);
+    const start = ep.start + rng.int(n - len + 1);
+    for (let k = 0; k < len; k++) {
+      rows.push(start + k);
+      segments.push(j);
+    }
+  }
+  const states = new Float32Array(rows.length * S);
+  rows.forEach((i, k) => states.set(data.states.subarray(i * S, (i + 1) * S), k * S));
+  return { count, states, actions: Int32Array.from(rows, (i) => data.actions[i]), segments: Int32Array.from(segments) };
+}
+
+/** sum_t log pi(a_t | s_t) per trajectory, under the current actor. */
+export function trajectoryLogProbs(agent: SacAgent, batch: TrajectoryBatch): Float64Array {
+  const lp = policyLogProbabilities(agent.actor, batch.states, agent.stateDim);
+  const out = new Float64Array(batch.count);
+  for (let k = 0; k < batch.actions.length; k++) out[batch.segments[k]] += lp[k * agent.numActions + batch.actions[k]];
+  return out;
+}
+
+/** One evaluation point of the learning curves. */
+export interface OmgRlEvaluation {
+  readonly episode: number;
+  /** Mean cumulative r_psi of the policy's model rollouts from held-out start states (Figure 2). */
+  readonly learnedRewardReturn: number;
+  /** Mean cumulative model-predicted data reward (r_p on heparin) of the same rollouts (Figure 3). */
+  readonly modelRewardReturn: number;
+  /** What the caller's `evaluate` returned (e.g. values on the true simulator). */
+  readonly external?: Readonly<Record<string, number>>;
+}
+
+/** Per-episode losses. */
+export interface OmgRlEpisodeLog {
+  readonly episode: number;
+  readonly sac: SacLosses;
+  readonly reward: RewardLosses | null;
+}
+
+/** The live training state. */
+export interface OmgRlState {
+  readonly config: Readonly<Resolved>;
+  readonly agent: SacAgent;
+  readonly rewardModel: RewardModel | null;
+  readonly buffer: RolloutBuffer;
+  rng: Rng;
+  episode: number;
+  readonly evaluations: OmgRlEvaluation[];
+  readonly logs: OmgRlEpisodeLog[];
+}
+
+/** A fresh training state (networks drawn from `seed`). */
+export function createOmgRlState(stateDim: number, numActions: number, config: OmgRlConfig, seed: number): OmgRlState {
+  const c = resolve(config);
+  const rng = createRng(seed);
+  const [agentRng, rewardRng, loopRng] = rng.split(3);
+  return {
+    config: c,
+    agent: createSacAgent(agentRng, stateDim, numActions, c.sac),
+    rewardModel: c.rewardSource === "learned" ? createRewardModel(rewardRng, stateDim, numActions, c.reward) : null,
+    buffer: createBuffer(c.bufferCapacity, stateDim),
+    rng: loopRng,
+    episode: 0,
+    evaluations: [],
+    logs: [],
+  };
+}
+
+function startStates(data: MdpDataset, rng: Rng, count: number): Float32Array {
+  const S = data.stateDim;
+  const out = new Float32Array(count * S);
+  for (let i = 0; i < count; i++) {
+    const r = rng.int(data.size);
+    out.set(data.states.subarray(r * S, (r + 1) * S), i * S);
+  }
+  return out;
+}
+
+/** Mean cumulative r_psi and model reward of rollouts from fixed start states. */
+export function evaluateInModel(
+  state: OmgRlState,
+  model: DynamicsModel,
+  starts: Float32Array,
+  rng: Rng,
+): { learnedRewardReturn: number; modelRewardReturn: number } {
+  const r = modelRollouts(model, state.agent, starts, state.config.rolloutHorizon, rng);
+  const learned = state.rewardModel ? rewardValues(state.rewardModel, r.states, r.actions) : null;
+  let l = 0, m = 0;
+  for (let k = 0; k < r.actions.length; k++) {
+    l += learned ? learned[k] : NaN;
+    m += r.modelRewards[k];
+  }
+  return { learnedRewardReturn: l / r.count, modelRewardReturn: m / r.count };
+}
+
+/** Options of {@linkcode runOmgRl}. */
+export interface OmgRlRunOptions {
+  /** Held-out data whose states start the in-model evaluation. @default the training data */
+  readonly validation?: MdpDataset;
+  /** Extra evaluation at each evaluation point (e.g. on the true simulator). */
+  readonly evaluate?: (state: OmgRlState) => Readonly<Record<string, number>>;
+  /** Called after every episode (progress, checkpoints). */
+  readonly onEpisode?: (state: OmgRlState, log: OmgRlEpisodeLog) => void | Promise<void>;
+  /** Stop after this episode (exclusive), e.g. to test resuming. @default config.episodes */
+  readonly stopAfter?: number;
+}
+
+/** One episode of Algorithm 2. */
+export function omgRlEpisode(state: OmgRlState, data: MdpDataset, model: DynamicsModel): OmgRlEpisodeLog {
+  const c = state.config;
+  const rng = state.rng;
+  const S = data.stateDim;
+  const rollouts = modelRollouts(model, state.agent, startStates(data, rng, c.rolloutBatch), c.rolloutHorizon, rng);
+  pushRollouts(state.buffer, rollouts);
+  let rewardLog: RewardLosses | null = null;
+  if (state.rewardModel) {
+    for (let k = 0; k < c.rewardSteps; k++) {
+      const expert = expertTrajectories(data, rng, c.rewardTrajectories, c.rolloutHorizon);
+      const pick = Int32Array.from(
+        { length: Math.min(c.rewardTrajectories, rollouts.count) },
+        () => rng.int(rollouts.count),
+      );
+      const sampleRows: number[] = [], segs: number[] = [];
+      pick.forEach((j, m) => {
+        for (let t = 0; t < rollouts.horizon; t++) {
+          sampleRows.push(j * rollouts.horizon + t);
+          segs.push(m);
+        }
+      });
+      const sampleStates = new Float32Array(sampleRows.length * S);
+      sampleRows.forEach((i, q) => sampleStates.set(rollouts.states.subarray(i * S, (i + 1) * S), q * S));
+      const samples = appendTrajectories({
+        count: pick.length,
+        states: sampleStates,
+        actions: Int32Array.from(sampleRows, (i) => rollouts.actions[i]),
+        segments: Int32Array.from(segs),
+      }, expert);
+      const logProbSums = trajectoryLogProbs(state.agent, samples);
+      rewardLog = guidedRewardUpdate(
+        state.rewardModel,
+        expert,
+        { ...samples, logProbSums },
+        state.episode * c.rewardSteps + k,
+      );
+    }
+  }
+  let sacLog: SacLosses | null = null;
+  const B = c.batchSize;
+  for (let k = 0; k < c.criticSteps; k++) {
+    const nData = state.buffer.size === 0 ? B : Math.round(B * c.mixingRatio);
+    const states = new Float32Array(B * S), nextStates = new Float32Array(B * S);
+    const actions = new Int32Array(B), rewards = new Float32Array(B), terminals = new Float32Array(B);
+    for (let b = 0; b < B; b++) {
+      if (b < nData) {
+        const i = rng.int(data.size);
+        states.set(data.states.subarray(i * S, (i + 1) * S), b * S);
+        nextStates.set(data.nextStates.subarray(i * S, (i + 1) * S), b * S);
+        actions[b] = data.actions[i];
+        rewards[b] = data.rewards[i];
+        terminals[b] = data.terminals[i];
+      } else {
+        const i = rng.int(state.buffer.size);
+        states.set(state.buffer.states.subarray(i * S, (i + 1) * S), b * S);
+        nextStates.set(state.buffer.nextStates.subarray(i * S, (i + 1) * S), b * S);
+        actions[b] = state.buffer.actions[i];
+        rewards[b] = state.buffer.rewards[i];
+      }
+    }
+    // OMG-RL: the critic learns from r_psi only, on data and rollout rows alike.
+    const r = state.rewardModel ? rewardValues(state.rewardModel, states, actions) : rewards;
+    sacLog = sacUpdate(
+      state.agent,
+      { states, actions, rewards: r, nextStates, terminals, dataRows: nData },
+      state.episode * c.criticSteps + k,
+    );
+  }
+  const log = { episode: state.episode, sac: sacLog!, reward: rewardLog };
+  state.logs.push(log);
+  state.episode++;
+  return log;
+}
+
+/**
+ * Algorithm 2 from the state's current episode to the end (or `stopAfter`): episodes, with an
+ * evaluation every `evaluateEvery` episodes (and after the first).
+ */
+export async function runOmgRl(
+  state: OmgRlState,
+  data: MdpDataset,
+  model: DynamicsModel,
+  options: OmgRlRunOptions = {},
+): Promise<OmgRlState> {
+  const c = state.config;
+  const evalData = options.validation ?? data;
+  const evalRng = createRng(12345);
+  const starts = startStates(evalData, evalRng, c.evalStarts);
+  const end = Math.min(options.stopAfter ?? c.episodes, c.episodes);
+  while (state.episode < end) {
+    const log = omgRlEpisode(state, data, model);
+    if (state.episode % c.evaluateEvery === 0 || state.episode === 1) {
+      // A fixed stream per evaluation point, so evaluations do not disturb training's randomness.
+      const inModel = evaluateInModel(state, model, starts, createRng(1000 + state.episode));
+      state.evaluations.push({ episode: state.episode, ...inModel, external: options.evaluate?.(state) });
+    }
+    await options.onEpisode?.(state, log);
+  }
+  return state;
+}
+
+/** The policy as a function of a (model-space) state: probabilities over actions. */
+export function omgRlPolicy(agent: SacAgent): (state: Float32Array) => Float32Array {
+  return (s) => policyProbabilities(agent.actor, s, agent.stateDim);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Checkpoints
+
+/** Serialisable training state. */
+export interface OmgRlCheckpoint {
+  readonly format: "omg-rl-checkpoint/1";
+  readonly episode: number;
+  readonly rng: RngState;
+  readonly params: ParamsJson;
+  readonly adam: Record<string, AdamState>;
+  readonly buffer: { size: number; next: number; states: string; actions: string; rewards: string; nextStates: string };
+  readonly evaluations: OmgRlEvaluation[];
+  readonly logs: OmgRlEpisodeLog[];
+}
+
+function b64(a: ArrayBufferView): string {
+  const bytes = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+  let s = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(s);
+}
+
+function unb64(s: string): Uint8Array {
+  const bin = atob(s);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
+function stateVariables(state: OmgRlState) {
+  return namedVariables({
+    ...sacVariables(state.agent),
+    ...(state.rewardModel ? { reward: state.rewardModel.net } : {}),
+  });
+}
+
+/** Everything needed to continue training exactly where it stopped. */
+export function omgRlCheckpoint(state: OmgRlState): OmgRlCheckpoint {
+  const n = state.buffer.size;
+  const S = state.buffer.stateDim;
+  const adam: Record<string, AdamState> = {
+    actor: state.agent.actorAdam.state(),
+    critic: state.agent.criticAdam.state(),
+  };
+  if (state.agent.alphaAdam) adam.alpha = state.agent.alphaAdam.state();
+  if (state.rewardModel) adam.reward = state.rewardModel.adam.state();
+  return {
+    format: "omg-rl-checkpoint/1",
+    episode: state.episode,
+    rng: state.rng.state(),
+    params: paramsToJson(stateVariables(state)),
+    adam,
+    buffer: {
+      size: n,
+      next: state.buffer.next,
+      states: b64(state.buffer.states.subarray(0, n * S)),
+      actions: b64(state.buffer.actions.subarray(0, n)),
+      rewards: b64(state.buffer.rewards.subarray(0, n)),
+      nextStates: b64(state.buffer.nextStates.subarray(0, n * S)),
+    },
+    evaluations: state.evaluations,
+    logs: state.logs,
+  };
+}
+
+/** Restores a checkpoint into a state created with the same dimensions and config. */
+export function restoreOmgRl(state: OmgRlState, cp: OmgRlCheckpoint): OmgRlState {
+  if (cp.format !== "omg-rl-checkpoint/1") throw new RangeError(`restoreOmgRl: unknown format ${cp.format}`);
+  paramsFromJson(stateVariables(state), cp.params, "OMG-RL checkpoint");
+  state.agent.actorAdam.restore(cp.adam.actor);
+  state.agent.criticAdam.restore(cp.adam.critic);
+  if (state.agent.alphaAdam && cp.adam.alpha) state.agent.alphaAdam.restore(cp.adam.alpha);
+  if (state.rewardModel) {
+    if (!cp.adam.reward) throw new RangeError("restoreOmgRl: the checkpoint has no reward network");
+    state.rewardModel.adam.restore(cp.adam.reward);
+  }
+  const S = state.buffer.stateDim;
+  const f32 = (s: string) => new Float32Array(unb64(s).buffer);
+  state.buffer.states.set(f32(cp.buffer.states));
+  state.buffer.nextStates.set(f32(cp.buffer.nextStates));
+  state.buffer.rewards.set(f32(cp.buffer.rewards));
+  state.buffer.actions.set(new Int32Array(unb64(cp.buffer.actions).buffer));
+  state.buffer.size = cp.buffer.size;
+  state.buffer.next = cp.buffer.next;
+  if (state.buffer.states.length < cp.buffer.size * S) {
+    throw new RangeError("restoreOmgRl: buffer larger than capacity");
+  }
+  state.rng = restoreRng(cp.rng);
+  state.episode = cp.episode;
+  state.evaluations.splice(0, state.evaluations.length, ...cp.evaluations);
+  state.logs.splice(0, state.logs.length, ...cp.logs);
+  return state;
+}
+
+/** Frees the state's tensors. */
+export function disposeOmgRl(state: OmgRlState): void {
+  tf.dispose(Object.values(stateVariables(state)));
+}

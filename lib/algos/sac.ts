@@ -1,0 +1,244 @@
+/**
+ * Discrete soft actor-critic (Haarnoja et al. 2018; discrete form of Christodoulou 2019) with
+ * the conservative critic term of COMBO (Yu et al. 2021) as OMG-RL writes it (eq. 5):
+ *
+ *   L_Q = 1/2 E_{d_f}[(Q(s, a) - (r + gamma (1 - d) V_target(s')))^2]
+ *         + beta (E_{s ~ rho}[logsumexp_a Q(s, a)] - E_{(s, a) ~ D}[Q(s, a)]),
+ *   V_target(s') = sum_a pi(a|s') (min_k Q'_k(s', a) - alpha log pi(a|s')),
+ *   L_pi = E_s[sum_a pi(a|s) (alpha log pi(a|s) - min_k Q_k(s, a))]              (eq. 6),
+ *
+ * where rho is the model-rollout state distribution, D the data, and d_f the batch mixing data and
+ * rollouts at ratio f. Twin critics, Polyak-averaged targets (tau 0.005). The entropy
+ * temperature alpha is fixed (1.0, Table I) or tuned towards a target entropy.
+ * The log-sum-exp form over the 6 actions is the CQL(H) choice of the penalty's first term.
+ *
+ * @module
+ */
+import { tf } from "../core/backend.ts";
+import { initMlp, mlpForward, type MlpParams, mlpVariables } from "../core/mlp.ts";
+import { type Adam, createAdam, minimize, softUpdate } from "../core/optim.ts";
+import type { Rng } from "../core/random.ts";
+
+/** SAC settings; defaults from OMG-RL Table I and section V-B. */
+export interface SacConfig {
+  /** @default [256, 256, 256] */
+  readonly hiddenSizes?: readonly number[];
+  /** @default 5e-4 */
+  readonly actorLearningRate?: number;
+  /** @default 5e-4 */
+  readonly criticLearningRate?: number;
+  /** @default 0.99 */
+  readonly discount?: number;
+  /** @default 0.005 */
+  readonly tau?: number;
+  /** Entropy temperature alpha, or "auto" to tune it. @default 1.0 */
+  readonly temperature?: number | "auto";
+  /** Target entropy for "auto", as a share of log(numActions). @default 0.5 */
+  readonly targetEntropyShare?: number;
+  /** beta of the conservative term (0 = plain SAC). @default 1.0 */
+  readonly conservativeWeight?: number;
+  /** Gradient-norm clip. @default 10 */
+  readonly maxGradNorm?: number;
+}
+
+/** An agent: actor, twin critics and their targets, optimisers. */
+export interface SacAgent {
+  readonly config: Readonly<Required<SacConfig>>;
+  readonly stateDim: number;
+  readonly numActions: number;
+  readonly actor: MlpParams;
+  readonly critic1: MlpParams;
+  readonly critic2: MlpParams;
+  readonly target1: MlpParams;
+  readonly target2: MlpParams;
+  readonly logAlpha: tf.Variable;
+  readonly actorAdam: Adam;
+  readonly criticAdam: Adam;
+  readonly alphaAdam: Adam | null;
+}
+
+/** A training batch: rows `[0, dataRows)` come from the data, the rest from model rollouts. */
+export interface SacBatch {
+  readonly states: Float32Array;
+  readonly actions: Int32Array;
+  readonly rewards: Float32Array;
+  readonly nextStates: Float32Array;
+  readonly terminals: Float32Array;
+  readonly dataRows: number;
+}
+
+/** A new agent with its networks drawn from `rng`. */
+export function createSacAgent(rng: Rng, stateDim: number, numActions: number, config: SacConfig = {}): SacAgent {
+  const c: Required<SacConfig> = {
+    hiddenSizes: config.hiddenSizes ?? [256, 256, 256],
+    actorLearningRate: config.actorLearningRate ?? 5e-4,
+    criticLearningRate: config.criticLearningRate ?? 5e-4,
+    discount: config.discount ?? 0.99,
+    tau: config.tau ?? 0.005,
+    temperature: config.temperature ?? 1.0,
+    targetEntropyShare: config.targetEntropyShare ?? 0.5,
+    conservativeWeight: config.conservativeWeight ?? 1.0,
+    maxGradNorm: config.maxGradNorm ?? 10,
+  };
+  if (c.temperature !== "auto" && !(c.temperature >= 0)) {
+    throw new RangeError(`sac: temperature must be >= 0 or "auto", got ${c.temperature}`);
+  }
+  if (!(c.discount >= 0 && c.discount < 1)) throw new RangeError(`sac: discount must be in [0, 1), got ${c.discount}`);
+  if (!(c.conservativeWeight >= 0)) {
+    throw new RangeError(`sac: conservativeWeight must be >= 0, got ${c.conservativeWeight}`);
+  }
+  const net = () => initMlp(rng, { inputDim: stateDim, hiddenSizes: c.hiddenSizes, outputDim: numActions });
+  const actor = net(), critic1 = net(), critic2 = net(), target1 = net(), target2 = net();
+  softUpdate(mlpVariables(target1), mlpVariables(critic1), 1);
+  softUpdate(mlpVariables(target2), mlpVariables(critic2), 1);
+  const logAlpha = tf.variable(
+    tf.scalar(Math.log(c.temperature === "auto" ? 1 : Math.max(c.temperature, 1e-30))),
+    true,
+  );
+  return Object.freeze({
+    config: Object.freeze(c),
+    stateDim,
+    numActions,
+    actor,
+    critic1,
+    critic2,
+    target1,
+    target2,
+    logAlpha,
+    actorAdam: createAdam(mlpVariables(actor), { learningRate: c.actorLearningRate, maxGradNorm: c.maxGradNorm }),
+    criticAdam: createAdam([...mlpVariables(critic1), ...mlpVariables(critic2)], {
+      learningRate: c.criticLearningRate,
+      maxGradNorm: c.maxGradNorm,
+    }),
+    alphaAdam: c.temperature === "auto" ? createAdam([logAlpha], { learningRate: c.actorLearningRate }) : null,
+  });
+}
+
+/** The conservative term beta (E_rho[logsumexp Q] - E_D[Q(s, a)]) on a Q table. Pure tensor math. */
+export function conservativePenalty(
+  qModel: tf.Tensor2D,
+  qData: tf.Tensor2D,
+  dataActions: tf.Tensor1D,
+): tf.Scalar {
+  return tf.tidy(() => {
+    const lse = tf.mean(tf.logSumExp(qModel, 1));
+    const chosen = tf.mean(tf.sum(tf.mul(qData, tf.oneHot(dataActions, qData.shape[1])), 1));
+    return tf.sub(lse, chosen) as tf.Scalar;
+  });
+}
+
+/** Losses of one update, as numbers. */
+export interface SacLosses {
+  readonly criticLoss: number;
+  readonly tdLoss: number;
+  readonly conservativeLoss: number;
+  readonly actorLoss: number;
+  readonly entropy: number;
+  readonly alpha: number;
+}
+
+/** One critic + actor (+ temperature) update and a soft target update. */
+export function sacUpdate(agent: SacAgent, batch: SacBatch, step = 0): SacLosses {
+  const { stateDim: S, numActions: A, config: c } = agent;
+  const B = batch.actions.length;
+  if (batch.states.length !== B * S || batch.nextStates.length !== B * S) {
+    throw new RangeError(`sacUpdate: states must be ${B} x ${S}`);
+  }
+  const alpha = Math.exp(agent.logAlpha.dataSync()[0]);
+  const s = tf.tensor2d(batch.states, [B, S]);
+  const s2 = tf.tensor2d(batch.nextStates, [B, S]);
+  const a = tf.tensor1d(batch.actions, "int32");
+  const r = tf.tensor1d(batch.rewards);
+  const d = tf.tensor1d(batch.terminals);
+  const target = tf.tidy(() => {
+    const logits = mlpForward(agent.actor, s2);
+    const logp = tf.logSoftmax(logits);
+    const p = tf.exp(logp);
+    const qmin = tf.minimum(mlpForward(agent.target1, s2), mlpForward(agent.target2, s2));
+    const v = tf.sum(tf.mul(p, tf.sub(qmin, tf.mul(alpha, logp))), 1);
+    return tf.add(r, tf.mul(c.discount, tf.mul(tf.sub(1, d), v)));
+  });
+  const nData = batch.dataRows;
+  const critic = minimize(agent.criticAdam, () => {
+    const mask = tf.oneHot(a, A);
+    let td: tf.Tensor = tf.scalar(0), cons: tf.Tensor = tf.scalar(0);
+    for (const q of [agent.critic1, agent.critic2]) {
+      const qs = mlpForward(q, s);
+      const qa = tf.sum(tf.mul(qs, mask), 1);
+      td = tf.add(td, tf.mul(0.5, tf.mean(tf.square(tf.sub(qa, target)))));
+      if (c.conservativeWeight > 0) {
+        const qModel = nData < B ? tf.slice(qs, [nData, 0], [B - nData, A]) : qs;
+        const qData = nData > 0 ? tf.slice(qs, [0, 0], [nData, A]) : qs;
+        const aData = nData > 0 ? tf.slice(a, [0], [nData]) : a;
+        cons = tf.add(cons, conservativePenalty(qModel as tf.Tensor2D, qData as tf.Tensor2D, aData as tf.Tensor1D));
+      }
+    }
+    return {
+      loss: tf.add(td, tf.mul(c.conservativeWeight, cons)) as tf.Scalar,
+      tdLoss: td as tf.Scalar,
+      conservativeLoss: cons as tf.Scalar,
+    };
+  }, `critic step ${step}`);
+  const qmin = tf.tidy(() => tf.minimum(mlpForward(agent.critic1, s), mlpForward(agent.critic2, s)));
+  let entropy = 0;
+  const actor = minimize(agent.actorAdam, () => {
+    const logp = tf.logSoftmax(mlpForward(agent.actor, s));
+    const p = tf.exp(logp);
+    const ent = tf.mean(tf.neg(tf.sum(tf.mul(p, logp), 1))) as tf.Scalar;
+    return {
+      loss: tf.mean(tf.sum(tf.mul(p, tf.sub(tf.mul(alpha, logp), qmin)), 1)) as tf.Scalar,
+      entropy: ent,
+    };
+  }, `actor step ${step}`);
+  entropy = actor.entropy;
+  if (agent.alphaAdam) {
+    const targetEntropy = c.targetEntropyShare * Math.log(A);
+    minimize(agent.alphaAdam, () => ({
+      loss: tf.mul(agent.logAlpha, entropy - targetEntropy) as tf.Scalar,
+    }), `temperature step ${step}`);
+  }
+  softUpdate(mlpVariables(agent.target1), mlpVariables(agent.critic1), c.tau);
+  softUpdate(mlpVariables(agent.target2), mlpVariables(agent.critic2), c.tau);
+  tf.dispose([s, s2, a, r, d, target, qmin]);
+  return {
+    criticLoss: critic.loss,
+    tdLoss: critic.tdLoss,
+    conservativeLoss: critic.conservativeLoss,
+    actorLoss: actor.loss,
+    entropy,
+    alpha,
+  };
+}
+
+/** pi(a | s) for `n` states, row-major `[n, numActions]`. */
+export function policyProbabilities(actor: MlpParams, states: Float32Array, stateDim: number): Float32Array {
+  const n = states.length / stateDim;
+  let out = new Float32Array(0);
+  // Read inside the tidy: returning a typed array from tf.tidy walks it element by element.
+  tf.tidy(() =>
+    void (out = tf.softmax(mlpForward(actor, tf.tensor2d(states, [n, stateDim]))).dataSync() as Float32Array)
+  );
+  return out;
+}
+
+/** log pi(a | s) for `n` states, row-major `[n, numActions]` (log-softmax, never log of a probability). */
+export function policyLogProbabilities(actor: MlpParams, states: Float32Array, stateDim: number): Float32Array {
+  const n = states.length / stateDim;
+  let out = new Float32Array(0);
+  tf.tidy(() =>
+    void (out = tf.logSoftmax(mlpForward(actor, tf.tensor2d(states, [n, stateDim]))).dataSync() as Float32Array)
+  );
+  return out;
+}
+
+/** Every variable of the agent, named by role (for checkpoints). */
+export function sacVariables(agent: SacAgent): Record<string, MlpParams | tf.Variable> {
+  return {
+    actor: agent.actor,
+    critic1: agent.critic1,
+    critic2: agent.critic2,
+    target1: agent.target1,
+    target2: agent.target2,
+    logAlpha: agent.logAlpha,
+  };
+}
