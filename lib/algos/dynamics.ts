@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { readValues, replaceVariable, tf } from "../core/backend.ts";
+import { newVariable, readValues, replaceVariable, tf } from "../core/backend.ts";
 import { ensembleForward, type EnsembleParams, ensembleVariables, initEnsemble } from "../core/mlp.ts";
 import { createAdam, minimize } from "../core/optim.ts";
 import type { Rng } from "../core/random.ts";
@@ -171,8 +171,8 @@ export function trainDynamics(
     outputDim: 2 * O,
     activation: "silu",
   });
-  const maxLogVar = tf.variable(tf.fill([1, O], 0.5), true);
-  const minLogVar = tf.variable(tf.fill([1, O], -10), true);
+  const maxLogVar = newVariable(() => tf.fill([1, O], 0.5));
+  const minLogVar = newVariable(() => tf.fill([1, O], -10));
   const adam = createAdam([...ensembleVariables(ensemble), maxLogVar, minLogVar], { learningRate: c.learningRate });
   const holdX = tf.tensor2d(encodeInputs(norm, data.states, data.actions, holdRows), [nHold, S + A]);
   const holdY = tf.tensor2d(encodeTargets(holdRows), [nHold, O]);

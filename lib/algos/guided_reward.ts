@@ -90,7 +90,7 @@ function segmentSum(values: tf.Tensor1D, segments: Int32Array, count: number): t
 
 /** r_psi(s, a) per row, as numbers. */
 export function rewardValues(model: RewardModel, states: Float32Array, actions: Int32Array): Float32Array {
-  let out = new Float32Array(0);
+  let out: Float32Array = new Float32Array(0);
   tf.tidy(() => void (out = rewardTensor(model, states, actions).dataSync() as Float32Array));
   return out;
 }
@@ -161,7 +161,7 @@ export function guidedRewardUpdate(
       `guidedRewardUpdate: ${samples.count} samples but ${samples.logProbSums.length} log-probabilities`,
     );
   }
-  let sampleReturns = new Float32Array(0);
+  let sampleReturns: Float32Array = new Float32Array(0);
   const logQ = tf.tensor1d(Float32Array.from(samples.logProbSums));
   const parts = minimize(model.adam, () => {
     const re = rewardTensor(model, expert.states, expert.actions);

@@ -400,7 +400,8 @@ export async function runOmgRl(
     if (state.episode % c.evaluateEvery === 0 || state.episode === 1) {
       // A fixed stream per evaluation point, so evaluations do not disturb training's randomness.
       const inModel = evaluateInModel(state, model, starts, createRng(1000 + state.episode));
-      state.evaluations.push({ episode: state.episode, ...inModel, external: options.evaluate?.(state) });
+      const external = options.evaluate?.(state);
+      state.evaluations.push({ episode: state.episode, ...inModel, ...(external ? { external } : {}) });
     }
     await options.onEpisode?.(state, log);
   }

@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { tf } from "../core/backend.ts";
+import { newVariable, tf } from "../core/backend.ts";
 import { initMlp, mlpForward, type MlpParams, mlpVariables } from "../core/mlp.ts";
 import { type Adam, createAdam, minimize, softUpdate } from "../core/optim.ts";
 import type { Rng } from "../core/random.ts";
@@ -91,9 +91,8 @@ export function createSacAgent(rng: Rng, stateDim: number, numActions: number, c
   const actor = net(), critic1 = net(), critic2 = net(), target1 = net(), target2 = net();
   softUpdate(mlpVariables(target1), mlpVariables(critic1), 1);
   softUpdate(mlpVariables(target2), mlpVariables(critic2), 1);
-  const logAlpha = tf.variable(
-    tf.scalar(Math.log(c.temperature === "auto" ? 1 : Math.max(c.temperature, 1e-30))),
-    true,
+  const logAlpha = newVariable(() =>
+    tf.scalar(Math.log(c.temperature === "auto" ? 1 : Math.max(c.temperature, 1e-30)))
   );
   return Object.freeze({
     config: Object.freeze(c),
@@ -213,7 +212,7 @@ export function sacUpdate(agent: SacAgent, batch: SacBatch, step = 0): SacLosses
 /** pi(a | s) for `n` states, row-major `[n, numActions]`. */
 export function policyProbabilities(actor: MlpParams, states: Float32Array, stateDim: number): Float32Array {
   const n = states.length / stateDim;
-  let out = new Float32Array(0);
+  let out: Float32Array = new Float32Array(0);
   // Read inside the tidy: returning a typed array from tf.tidy walks it element by element.
   tf.tidy(() =>
     void (out = tf.softmax(mlpForward(actor, tf.tensor2d(states, [n, stateDim]))).dataSync() as Float32Array)
@@ -224,7 +223,7 @@ export function policyProbabilities(actor: MlpParams, states: Float32Array, stat
 /** log pi(a | s) for `n` states, row-major `[n, numActions]` (log-softmax, never log of a probability). */
 export function policyLogProbabilities(actor: MlpParams, states: Float32Array, stateDim: number): Float32Array {
   const n = states.length / stateDim;
-  let out = new Float32Array(0);
+  let out: Float32Array = new Float32Array(0);
   tf.tidy(() =>
     void (out = tf.logSoftmax(mlpForward(actor, tf.tensor2d(states, [n, stateDim]))).dataSync() as Float32Array)
   );

@@ -81,6 +81,14 @@ export function replaceVariable(v: tf.Variable, fill: (out: Float32Array) => voi
   }
 }
 
+/**
+ * A trainable variable holding `init`'s values, without leaking `init` (`tf.variable` keeps its
+ * argument registered as a tensor; here it is created and dropped inside a tidy).
+ */
+export function newVariable(make: () => tf.Tensor, trainable = true): tf.Variable {
+  return tf.tidy(() => tf.variable(make(), trainable));
+}
+
 /** The tensor's values without copying where possible (a heap view on wasm); read only. */
 export function readValues(t: tf.Tensor): Float32Array {
   return wasmHeapView(t) ?? (t.dataSync() as Float32Array);

@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { tf } from "./backend.ts";
+import { newVariable, tf } from "./backend.ts";
 import { type Activation, dense } from "./dense.ts";
 import type { Rng } from "./random.ts";
 
@@ -79,8 +79,8 @@ export function initMlp(rng: Rng, config: MlpConfig): MlpParams {
     const bound = 1 / Math.sqrt(fanIn);
     const w = rng.fillUniform(new Float32Array(fanIn * fanOut), -bound, bound);
     const b = rng.fillUniform(new Float32Array(fanOut), -bound, bound);
-    weights.push(tf.variable(tf.tensor2d(w, [fanIn, fanOut]), true));
-    biases.push(tf.variable(tf.tensor1d(b), true));
+    weights.push(newVariable(() => tf.tensor2d(w, [fanIn, fanOut])) as tf.Variable<tf.Rank.R2>);
+    biases.push(newVariable(() => tf.tensor1d(b)) as tf.Variable<tf.Rank.R1>);
   }
   return Object.freeze({ config: c, weights: Object.freeze(weights), biases: Object.freeze(biases) });
 }

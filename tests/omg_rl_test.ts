@@ -1,0 +1,186 @@
+import assert from "node:assert/strict";
+import {
+  conservativePenalty,
+  createMdpDataset,
+  createOmgRlState,
+  createRng,
+  createSacAgent,
+  disposeDynamics,
+  disposeOmgRl,
+  effectiveSampleSize,
+  initBackend,
+  type MdpDataset,
+  modelRollouts,
+  normalizedLogWeights,
+  omgRlCheckpoint,
+  policyProbabilities,
+  predictDynamics,
+  restoreOmgRl,
+  runOmgRl,
+  sacUpdate,
+  tf,
+  trainDynamics,
+} from "../mod.ts";
+import { assertClose } from "./helpers.ts";
+
+await initBackend();
+
+Deno.test("conservative term: logsumexp over model states minus Q of data actions, by hand", () => {
+  const qModel = tf.tensor2d([[0, 0, Math.log(2)], [1, 1, 1]]);
+  const qData = tf.tensor2d([[1, 2, 3], [4, 5, 6]]);
+  const a = tf.tensor1d([2, 0], "int32");
+  // E_model[lse] = (log(1 + 1 + 2) + (1 + log 3)) / 2; E_data[Q(s, a)] = (3 + 4) / 2.
+  const expected = (Math.log(4) + 1 + Math.log(3)) / 2 - 3.5;
+  assertClose(conservativePenalty(qModel, qData, a).dataSync()[0], expected, { atol: 1e-5 });
+  tf.dispose([qModel, qData, a]);
+});
+
+Deno.test("eq. 8 weights match a naive computation and survive extreme log-probabilities", () => {
+  const R = [1.5, -0.5, 3, 0.2], logPi = [-10, -12, -9.5, -11];
+  const naive = R.map((r, j) => Math.exp(r) / Math.exp(logPi[j]));
+  const total = naive.reduce((a, b) => a + b, 0);
+  const lw = normalizedLogWeights(R, logPi);
+  naive.forEach((w, j) => assertClose(Math.exp(lw[j]), w / total, { atol: 1e-12 }));
+  // exp(2000) / exp(-3000) overflows naively; in log space it is fine.
+  const extreme = normalizedLogWeights([2000, 1990, -500], [-3000, -3000, -10]);
+  assert.ok(extreme.every(Number.isFinite));
+  assertClose(Math.exp(extreme[0]), 1 / (1 + Math.exp(-10)), { atol: 1e-12 });
+  assertClose(effectiveSampleSize(normalizedLogWeights([0, 0, 0, 0], [0, 0, 0, 0])), 4, { atol: 1e-12 });
+  assert.throws(() => normalizedLogWeights([NaN], [0]), /NaN/);
+});
+
+/** s' = 0.8 s + 0.5 a + N(0, 0.3^2), r = s: a linear-Gaussian system with 1-D state, 2 actions. */
+function linearGaussianData(n: number, seed: number): MdpDataset {
+  const rng = createRng(seed);
+  const states = new Float32Array(n), next = new Float32Array(n), actions = new Int32Array(n);
+  const rewards = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    states[i] = rng.normal();
+    actions[i] = rng.int(2);
+    next[i] = 0.8 * states[i] + 0.5 * actions[i] + 0.3 * rng.normal();
+    rewards[i] = states[i];
+  }
+  return createMdpDataset({
+    numActions: 2,
+    featureNames: ["x"],
+    individualIds: Array.from({ length: n / 10 }, (_, i) => `p${i}`),
+    individuals: Int32Array.from({ length: n }, (_, i) => Math.floor(i / 10)),
+    times: Int32Array.from({ length: n }, (_, i) => i % 10),
+    states,
+    actions,
+    rewards,
+    nextStates: next,
+    terminals: new Uint8Array(n),
+    timeouts: Uint8Array.from({ length: n }, (_, i) => (i % 10 === 9 ? 1 : 0)),
+  });
+}
+
+Deno.test("the dynamics ensemble recovers the mean and variance of a linear-Gaussian system", () => {
+  const before = tf.memory().numTensors;
+  const data = linearGaussianData(3000, 1);
+  const { model, curves } = trainDynamics(data, createRng(2), {
+    members: 3,
+    elites: 2,
+    hiddenSizes: [32, 32],
+    maxEpochs: 40,
+    learningRate: 3e-3,
+  });
+  assert.equal(curves.validation[0].length, 3);
+  assert.equal(model.elites.length, 2);
+  const n = 4000;
+  const states = new Float32Array(n).fill(1);
+  const actions = new Int32Array(n).fill(1);
+  const mean = predictDynamics(model, states, actions, createRng(3), { deterministic: true });
+  assertClose(mean.nextStates[0], 0.8 + 0.5, { atol: 0.1 });
+  assertClose(mean.rewards[0], 1, { atol: 0.1 });
+  const draws = predictDynamics(model, states, actions, createRng(4)).nextStates;
+  const m = draws.reduce((a, b) => a + b, 0) / n;
+  const sd = Math.sqrt(draws.reduce((a, b) => a + (b - m) ** 2, 0) / n);
+  assertClose(sd, 0.3, { atol: 0.08 });
+  disposeDynamics(model);
+  assert.equal(tf.memory().numTensors, before, "no tensor leaks");
+});
+
+Deno.test("rollouts draw only from the elite members", () => {
+  const data = linearGaussianData(500, 5);
+  const { model } = trainDynamics(data, createRng(6), { members: 4, elites: 2, hiddenSizes: [8], maxEpochs: 2 });
+  const out = predictDynamics(model, new Float32Array(1000), new Int32Array(1000), createRng(7));
+  const used = new Set(out.members);
+  assert.deepEqual([...used].sort(), [...model.elites].sort());
+  disposeDynamics(model);
+});
+
+Deno.test("SAC with the conservative term learns the best action of a two-state MDP", () => {
+  // States 0 and 1 (one-hot); action 1 pays 1 in state 0, action 0 pays 1 in state 1; gamma 0.5.
+  const before = tf.memory().numTensors;
+  const agent = createSacAgent(createRng(8), 2, 2, {
+    hiddenSizes: [16],
+    temperature: 0.05,
+    conservativeWeight: 0.5,
+    discount: 0.5,
+    actorLearningRate: 3e-3,
+    criticLearningRate: 3e-3,
+  });
+  const rng = createRng(9);
+  const B = 64;
+  for (let step = 0; step < 400; step++) {
+    const states = new Float32Array(B * 2), next = new Float32Array(B * 2);
+    const actions = new Int32Array(B), rewards = new Float32Array(B);
+    for (let b = 0; b < B; b++) {
+      const s = rng.int(2), a = rng.int(2), s2 = rng.int(2);
+      states[b * 2 + s] = 1;
+      next[b * 2 + s2] = 1;
+      actions[b] = a;
+      rewards[b] = (s === 0 && a === 1) || (s === 1 && a === 0) ? 1 : 0;
+    }
+    sacUpdate(
+      agent,
+      { states, actions, rewards, nextStates: next, terminals: new Float32Array(B), dataRows: B / 2 },
+      step,
+    );
+  }
+  const p = policyProbabilities(agent.actor, Float32Array.of(1, 0, 0, 1), 2);
+  assert.ok(p[1] > 0.9, `state 0 prefers action 1: ${p[1]}`);
+  assert.ok(p[2] > 0.9, `state 1 prefers action 0: ${p[2]}`);
+  tf.dispose(Object.values(agent).filter((v) => v instanceof tf.Variable));
+  for (const net of [agent.actor, agent.critic1, agent.critic2, agent.target1, agent.target2]) {
+    tf.dispose([...net.weights, ...net.biases]);
+  }
+  assert.equal(tf.memory().numTensors, before, "no tensor leaks");
+});
+
+Deno.test("an OMG-RL run resumed from a checkpoint ends exactly like an uninterrupted one", async () => {
+  const data = linearGaussianData(400, 10);
+  const { model } = trainDynamics(data, createRng(11), { members: 3, elites: 2, hiddenSizes: [16], maxEpochs: 3 });
+  const config = {
+    episodes: 4,
+    evaluateEvery: 2,
+    rolloutBatch: 8,
+    rolloutHorizon: 5,
+    criticSteps: 3,
+    rewardSteps: 2,
+    batchSize: 16,
+    rewardTrajectories: 4,
+    sac: { hiddenSizes: [16] },
+    reward: { hiddenSizes: [16] },
+  };
+  const straight = await runOmgRl(createOmgRlState(1, 2, config, 12), data, model);
+  const first = await runOmgRl(createOmgRlState(1, 2, config, 12), data, model, { stopAfter: 2 });
+  const saved = JSON.parse(JSON.stringify(omgRlCheckpoint(first)));
+  disposeOmgRl(first);
+  const resumed = await runOmgRl(restoreOmgRl(createOmgRlState(1, 2, config, 12), saved), data, model);
+  assert.deepEqual(resumed.evaluations, straight.evaluations);
+  assert.deepEqual(resumed.logs, straight.logs);
+  const probe = Float32Array.of(-1, 0, 1);
+  assert.deepEqual(
+    policyProbabilities(resumed.agent.actor, probe, 1),
+    policyProbabilities(straight.agent.actor, probe, 1),
+  );
+  // The rollouts come from the trained model and the learned reward is finite.
+  const r = modelRollouts(model, resumed.agent, Float32Array.of(0, 1), 5, createRng(1));
+  assert.equal(r.actions.length, 10);
+  assert.ok(resumed.evaluations.every((e) => Number.isFinite(e.learnedRewardReturn)));
+  disposeOmgRl(straight);
+  disposeOmgRl(resumed);
+  disposeDynamics(model);
+});
