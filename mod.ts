@@ -40,3 +40,6 @@ export * from "./lib/algos/dynamics.ts";
 export * from "./lib/algos/sac.ts";
 export * from "./lib/algos/guided_reward.ts";
 export * from "./lib/algos/omg_rl.ts";
+export * from "./lib/algos/bc.ts";
+export * from "./lib/plots/figures.ts";
+export * from "./lib/repro/omg_rl.ts";

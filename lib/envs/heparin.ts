@@ -599,3 +599,36 @@ export function heparinDripStats(trace: HeparinTrace): HeparinDripStats {
     trueTimeInRange: inTrue / hours,
   };
 }
+
+/** What a policy achieves on the true simulator, from the noise-free aPTT. */
+export interface HeparinOutcome {
+  /** Share of patient-hours with the noise-free aPTT in 60-100 s. */
+  readonly timeInRange: number;
+  /** Mean over patients of the cumulative r_p on the noise-free aPTT, with its standard error. */
+  readonly rpReturn: number;
+  readonly rpReturnStandardError: number;
+  readonly patients: number;
+}
+
+/** The true time in range and r_p return of `policy` (the clinician by default) on `individuals`. */
+export function heparinOutcome(
+  env: Environment<HeparinState, HeparinParams>,
+  individuals: readonly Individual<HeparinParams>[],
+  options: { seed?: number; policy?: Policy } = {},
+): HeparinOutcome {
+  const trace = traceHeparin(env, individuals, options);
+  let inRange = 0, hours = 0;
+  const returns = trace.trueAptt.map((a) => {
+    let g = 0;
+    for (const x of a) {
+      g += apttReward(x);
+      if (x >= 60 && x <= 100) inRange++;
+      hours++;
+    }
+    return g;
+  });
+  const n = returns.length;
+  const mean = returns.reduce((s, x) => s + x, 0) / n;
+  const sd = Math.sqrt(returns.reduce((s, x) => s + (x - mean) ** 2, 0) / Math.max(1, n - 1));
+  return { timeInRange: inRange / hours, rpReturn: mean, rpReturnStandardError: sd / Math.sqrt(n), patients: n };
+}

@@ -1,0 +1,613 @@
+/**
+ * OMG-RL's experiments (Kim et al., section V) on the kit's heparin cohort, where the paper used
+ * MIMIC-III: Figure 1 (dynamics validation curves), Figures 2-3 (cumulative r_psi and r_p of the
+ * learned policy over episodes, r_p both inside the model and on the true simulator), Table II
+ * (expert-set size), Figure 4 (COMBO on r_p against OMG-RL on r_psi, both judged by r_psi), and,
+ * beyond the paper, every policy's true time in range and r_p return beside the clinician's and
+ * behaviour cloning's.
+ *
+ * This layer composes simulators, data and algorithms and returns plain values and figure JSON;
+ * the command line (tasks/repro.ts) writes them.
+ *
+ * @module
+ */
+import { type MlpParams, mlpVariables } from "../core/mlp.ts";
+import { createRng } from "../core/random.ts";
+import { tf } from "../core/backend.ts";
+import { type MdpDataset, selectIndividuals } from "../data/dataset.ts";
+import { fitNormalizer, normalizeDataset, type Normalizer, splitByIndividual } from "../data/preprocess.ts";
+import { drawPopulation, type Individual, type Policy, populationBehaviourPolicy, simulate } from "../envs/env.ts";
+import {
+  createHeparinEnv,
+  HEPARIN_FEATURES,
+  type HeparinOutcome,
+  heparinOutcome,
+  type HeparinParams,
+} from "../envs/heparin.ts";
+import { trainBehaviourCloning } from "../algos/bc.ts";
+import {
+  disposeDynamics,
+  type DynamicsConfig,
+  type DynamicsCurves,
+  type DynamicsModel,
+  trainDynamics,
+} from "../algos/dynamics.ts";
+import {
+  createOmgRlState,
+  disposeOmgRl,
+  modelRollouts,
+  type OmgRlConfig,
+  type OmgRlEvaluation,
+  type OmgRlState,
+  runOmgRl,
+} from "../algos/omg_rl.ts";
+import { policyProbabilities } from "../algos/sac.ts";
+import { rewardValues } from "../algos/guided_reward.ts";
+import { barFigure, type Figure, lineFigure, tableFigure } from "../plots/figures.ts";
+
+/** Sizes of a reproduction. */
+export interface OmgRlSizes {
+  /** Simulated patients; 80% train (the expert trajectories), 20% validation. */
+  readonly patients: number;
+  /** Patients of the true-simulator evaluation. */
+  readonly evalPatients: number;
+  readonly seeds: number;
+  readonly dynamics: DynamicsConfig;
+  readonly omg: OmgRlConfig;
+  /** Behaviour-cloning steps. */
+  readonly bcSteps: number;
+  /** Table II's expert-set sizes. */
+  readonly expertCounts: readonly number[];
+}
+
+/** The paper's sizes (Table I; section V). */
+export const OMG_RL_FULL: OmgRlSizes = Object.freeze({
+  patients: 625,
+  evalPatients: 500,
+  seeds: 3,
+  dynamics: {},
+  omg: { episodes: 200, evaluateEvery: 5 },
+  bcSteps: 3000,
+  expertCounts: [100, 300, 500, 1000, 1500],
+});
+
+/** CI sizes: the same pipeline, small, each reproduction well under 2 minutes on 2 cores. */
+export const OMG_RL_QUICK: OmgRlSizes = Object.freeze({
+  patients: 100,
+  evalPatients: 40,
+  seeds: 2,
+  dynamics: { hiddenSizes: [64, 64], maxEpochs: 25, members: 7, elites: 5 },
+  omg: {
+    episodes: 10,
+    evaluateEvery: 5,
+    criticSteps: 6,
+    rewardSteps: 2,
+    rolloutBatch: 32,
+    rolloutHorizon: 10,
+    batchSize: 128,
+    rewardTrajectories: 16,
+    evalStarts: 40,
+    sac: { hiddenSizes: [64, 64] },
+    reward: { hiddenSizes: [64, 64] },
+  },
+  bcSteps: 300,
+  expertCounts: [10, 30, 50],
+});
+
+/** The main job's sizes: a few minutes on 2 cores. */
+export const OMG_RL_MAIN: OmgRlSizes = Object.freeze({
+  patients: 400,
+  evalPatients: 200,
+  seeds: 1,
+  dynamics: { maxEpochs: 15 },
+  omg: { episodes: 60, evaluateEvery: 10, criticSteps: 15, rolloutBatch: 48 },
+  bcSteps: 1500,
+  expertCounts: [],
+});
+
+/** Simulated cohort, split and normalised, with the state the paper uses. */
+export interface HeparinSetup {
+  readonly train: MdpDataset;
+  readonly validation: MdpDataset;
+  readonly normalizer: Normalizer;
+  /** Indices of the state features within the 17 observed variables. */
+  readonly featureIndex: readonly number[];
+  readonly evalIndividuals: readonly Individual<HeparinParams>[];
+}
+
+/** Drops columns from a dataset's states (e.g. aPTT, as the paper's state does). */
+export function keepFeatures(data: MdpDataset, keep: readonly number[]): MdpDataset {
+  const S = data.stateDim, K = keep.length;
+  const pick = (src: Float32Array) => {
+    const out = new Float32Array(data.size * K);
+    for (let i = 0; i < data.size; i++) for (let k = 0; k < K; k++) out[i * K + k] = src[i * S + keep[k]];
+    return out;
+  };
+  return {
+    ...data,
+    stateDim: K,
+    featureNames: keep.map((j) => data.featureNames[j]),
+    states: pick(data.states),
+    nextStates: pick(data.nextStates),
+  };
+}
+
+/**
+ * The cohort under the simulated clinician, split 8:2 by patient (OMG-RL V-B), states without
+ * aPTT (and without the dose, which is the action) unless `stateFeatures` says otherwise.
+ */
+export function heparinSetup(
+  patients: number,
+  evalPatients: number,
+  seed: number,
+  stateFeatures: readonly string[] = HEPARIN_FEATURES.filter((f) => f !== "aptt"),
+): HeparinSetup {
+  const env = createHeparinEnv();
+  const featureIndex = stateFeatures.map((f) => {
+    const j = HEPARIN_FEATURES.indexOf(f);
+    if (j < 0) throw new RangeError(`heparin: unknown state feature ${JSON.stringify(f)}`);
+    return j;
+  });
+  const people = drawPopulation(env, createRng(seed), patients);
+  const data = keepFeatures(simulate(env, { individuals: people, seed: seed + 1 }), featureIndex);
+  const { train, test } = splitByIndividual(data, { trainFraction: 0.8, seed });
+  const normalizer = fitNormalizer(train);
+  return {
+    train: normalizeDataset(train, normalizer),
+    validation: normalizeDataset(test, normalizer),
+    normalizer,
+    featureIndex,
+    // The same evaluation patients for every seed and method (common random numbers).
+    evalIndividuals: drawPopulation(env, createRng(7919), evalPatients),
+  };
+}
+
+/** A network's softmax policy on the simulator's observations (selected and normalised). */
+export function heparinNetworkPolicy(setup: HeparinSetup, actor: MlpParams): Policy {
+  const K = setup.featureIndex.length;
+  const { mean, std } = setup.normalizer;
+  return (obs) => {
+    const s = new Float32Array(K);
+    for (let k = 0; k < K; k++) s[k] = (obs[setup.featureIndex[k]] - mean[k]) / std[k];
+    return policyProbabilities(actor, s, K);
+  };
+}
+
+/** True outcome of a policy on the evaluation patients (fixed seed: common random numbers). */
+export function heparinTrueOutcome(setup: HeparinSetup, policy?: Policy): HeparinOutcome {
+  const env = createHeparinEnv();
+  return heparinOutcome(env, setup.evalIndividuals, {
+    seed: 4242,
+    policy: policy ?? populationBehaviourPolicy(env, setup.evalIndividuals),
+  });
+}
+
+/** One OMG-RL (or COMBO) run with evaluations on the true simulator at each evaluation point. */
+export async function heparinOmgRlRun(
+  setup: HeparinSetup,
+  model: DynamicsModel,
+  sizes: OmgRlSizes,
+  seed: number,
+  rewardSource: "learned" | "data",
+  onEpisode?: (state: OmgRlState) => void | Promise<void>,
+): Promise<OmgRlState> {
+  const state = createOmgRlState(setup.train.stateDim, setup.train.numActions, { ...sizes.omg, rewardSource }, seed);
+  return await runOmgRl(state, setup.train, model, {
+    validation: setup.validation,
+    evaluate: (s) => {
+      const o = heparinTrueOutcome(setup, heparinNetworkPolicy(setup, s.agent.actor));
+      return { trueRpReturn: o.rpReturn, trueTimeInRange: o.timeInRange };
+    },
+    onEpisode,
+  });
+}
+
+/** Mean and standard error over seeds, pointwise. */
+function meanSe(rows: readonly (readonly number[])[]): { mean: number[]; se: number[] } {
+  const n = rows.length, T = rows[0].length;
+  const mean = Array.from({ length: T }, (_, t) => rows.reduce((s, r) => s + r[t], 0) / n);
+  const se = Array.from(
+    { length: T },
+    (_, t) => n > 1 ? Math.sqrt(rows.reduce((s, r) => s + (r[t] - mean[t]) ** 2, 0) / (n - 1) / n) : 0,
+  );
+  return { mean, se };
+}
+
+/** Result of a reproduction: values for `<id>.json`, figures for `<id>.html`. */
+export interface Reproduction {
+  readonly id: string;
+  readonly title: string;
+  readonly sizes: OmgRlSizes;
+  readonly seeds: readonly number[];
+  readonly values: Record<string, unknown>;
+  readonly figures: Figure[];
+}
+
+/** Identifiers of OMG-RL's reproductions. */
+export const OMG_RL_REPRODUCTIONS = [
+  "omg-fig1",
+  "omg-fig2",
+  "omg-fig3",
+  "omg-table2",
+  "omg-fig4",
+  "omg-beyond",
+] as const;
+
+type Progress = (message: string) => void;
+
+function curvesOf(
+  evals: readonly OmgRlEvaluation[],
+  key: "learnedRewardReturn" | "modelRewardReturn" | "trueRpReturn",
+): number[] {
+  return evals.map((e) => key === "trueRpReturn" ? e.external!.trueRpReturn : e[key]);
+}
+
+/** Runs one reproduction. */
+export async function runOmgRlReproduction(
+  id: (typeof OMG_RL_REPRODUCTIONS)[number],
+  sizes: OmgRlSizes,
+  progress: Progress = () => {},
+): Promise<Reproduction> {
+  const seeds = Array.from({ length: sizes.seeds }, (_, i) => i);
+  const setupFor = (seed: number, patients = sizes.patients) => heparinSetup(patients, sizes.evalPatients, 100 + seed);
+  const dynamicsFor = (setup: HeparinSetup, seed: number): { model: DynamicsModel; curves: DynamicsCurves } =>
+    trainDynamics(
+      setup.train,
+      createRng(200 + seed),
+      sizes.dynamics,
+      (e, _t, v) => progress(`dynamics epoch ${e}: validation ${v.map((x) => x.toFixed(3)).join(" ")}`),
+    );
+  const tick = (label: string) => (s: OmgRlState) => {
+    const l = s.logs[s.logs.length - 1];
+    progress(
+      `${label} episode ${s.episode}/${s.config.episodes}: critic ${l.sac.criticLoss.toFixed(3)} actor ${
+        l.sac.actorLoss.toFixed(3)
+      }${l.reward ? ` reward ${l.reward.loss.toFixed(3)}` : ""}`,
+    );
+  };
+
+  if (id === "omg-fig1") {
+    const setup = setupFor(0);
+    const { model, curves } = dynamicsFor(setup, 0);
+    const epochs = curves.validation.map((_, e) => e + 1);
+    const series = curves.validation[0].map((_, m) => ({
+      name: `member ${m}${model.elites.includes(m) ? " (elite)" : ""}`,
+      x: epochs,
+      y: curves.validation.map((v) => v[m]),
+      dash: model.elites.includes(m) ? "solid" as const : "dot" as const,
+    }));
+    disposeDynamics(model);
+    return {
+      id,
+      title: "OMG-RL Figure 1: validation loss of the dynamics ensemble",
+      sizes,
+      seeds: [0],
+      values: {
+        validation: curves.validation,
+        validationMse: curves.validationMse,
+        train: curves.train,
+        elites: model.elites,
+        bestEpoch: curves.bestEpoch,
+      },
+      figures: [
+        lineFigure(
+          "Dynamics ensemble: validation Gaussian NLL per member (elites solid)",
+          "epoch",
+          "validation NLL (normalised targets)",
+          series,
+        ),
+      ],
+    };
+  }
+
+  if (id === "omg-fig2" || id === "omg-fig3") {
+    const runs: OmgRlEvaluation[][] = [];
+    for (const seed of seeds) {
+      const setup = setupFor(seed);
+      const { model } = dynamicsFor(setup, seed);
+      const state = await heparinOmgRlRun(setup, model, sizes, 300 + seed, "learned", tick(`seed ${seed}`));
+      runs.push(state.evaluations);
+      disposeOmgRl(state);
+      disposeDynamics(model);
+    }
+    const x = runs[0].map((e) => e.episode);
+    const band = (key: Parameters<typeof curvesOf>[1], name: string, dash?: "dash") => {
+      const { mean, se } = meanSe(runs.map((r) => curvesOf(r, key)));
+      return {
+        name,
+        x,
+        y: mean,
+        lower: mean.map((m, t) => m - se[t]),
+        upper: mean.map((m, t) => m + se[t]),
+        dash,
+        values: { mean, se },
+      };
+    };
+    if (id === "omg-fig2") {
+      const s = band("learnedRewardReturn", "OMG-RL, cumulative r_psi");
+      return {
+        id,
+        title: "OMG-RL Figure 2: cumulative r_psi of the learned policy",
+        sizes,
+        seeds,
+        values: { episodes: x, perSeed: runs.map((r) => curvesOf(r, "learnedRewardReturn")), ...s.values },
+        figures: [
+          lineFigure(
+            "Cumulative r_psi over episodes (model rollouts, mean ± s.e. over seeds)",
+            "episode",
+            "cumulative r_psi",
+            [s],
+          ),
+        ],
+      };
+    }
+    const inModel = band("modelRewardReturn", "inside the learned model");
+    const onSim = band("trueRpReturn", "on the true simulator", "dash");
+    return {
+      id,
+      title: "OMG-RL Figure 3: cumulative r_p of the policy learned on r_psi",
+      sizes,
+      seeds,
+      values: {
+        episodes: x,
+        inModel: { perSeed: runs.map((r) => curvesOf(r, "modelRewardReturn")), ...inModel.values },
+        trueSimulator: { perSeed: runs.map((r) => curvesOf(r, "trueRpReturn")), ...onSim.values },
+        trueTimeInRange: runs.map((r) => r.map((e) => e.external!.trueTimeInRange)),
+        note:
+          "inside the model: h-step rollouts from held-out states; on the simulator: whole stays (7-72 h) of evaluation patients",
+      },
+      figures: [
+        lineFigure("Cumulative r_p over episodes (mean ± s.e. over seeds)", "episode", "cumulative r_p", [
+          inModel,
+          onSim,
+        ]),
+      ],
+    };
+  }
+
+  if (id === "omg-table2") {
+    const rows: Record<string, unknown>[] = [];
+    const maxN = Math.max(...sizes.expertCounts);
+    for (const n of sizes.expertCounts) {
+      const finals: number[] = [], trueRp: number[] = [], tir: number[] = [];
+      for (const seed of seeds) {
+        // Enough patients that the training split holds the largest expert set; each N takes the first N.
+        const setup = setupFor(seed, Math.ceil(maxN / 0.8) + 1);
+        const train = selectIndividuals(setup.train, Int32Array.from({ length: n }, (_, i) => i));
+        const sub = { ...setup, train };
+        const { model } = dynamicsFor(sub, seed);
+        const state = await heparinOmgRlRun(sub, model, sizes, 300 + seed, "learned", tick(`N=${n} seed ${seed}`));
+        const last = state.evaluations[state.evaluations.length - 1];
+        finals.push(last.learnedRewardReturn);
+        trueRp.push(last.external!.trueRpReturn);
+        tir.push(last.external!.trueTimeInRange);
+        disposeOmgRl(state);
+        disposeDynamics(model);
+      }
+      const s = (v: number[]) => meanSe(v.map((x) => [x]));
+      rows.push({
+        n,
+        rPsi: s(finals),
+        trueRp: s(trueRp),
+        trueTimeInRange: s(tir),
+        perSeed: { rPsi: finals, trueRp, tir },
+      });
+    }
+    const fmt = (m: { mean: number[]; se: number[] }) => `${m.mean[0].toFixed(2)} ± ${m.se[0].toFixed(2)}`;
+    const r = rows as {
+      n: number;
+      rPsi: ReturnType<typeof meanSe>;
+      trueRp: ReturnType<typeof meanSe>;
+      trueTimeInRange: ReturnType<typeof meanSe>;
+    }[];
+    return {
+      id,
+      title: "OMG-RL Table II: cumulative reward by number of expert trajectories",
+      sizes,
+      seeds,
+      values: { rows, paper: { n: [100, 300, 500, 1000, 1500], omgRl: [11.7, 16.7, 19.5, 15.4, 12.74] } },
+      figures: [
+        tableFigure("Table II (mean ± s.e. over seeds; r_psi is each run's own learned reward)", [
+          "expert trajectories N",
+          "cumulative r_psi",
+          "true r_p return",
+          "true time in range",
+        ], r.map((x) => [String(x.n), fmt(x.rPsi), fmt(x.trueRp), fmt(x.trueTimeInRange)])),
+        barFigure("Cumulative r_psi by N", "expert trajectories N", "cumulative r_psi", [{
+          name: "OMG-RL",
+          x: r.map((x) => String(x.n)),
+          y: r.map((x) => x.rPsi.mean[0]),
+          error: r.map((x) => x.rPsi.se[0]),
+        }]),
+      ],
+    };
+  }
+
+  // omg-fig4 and omg-beyond: OMG-RL and COMBO trained on the same data and model.
+  const perSeed: Record<string, number>[] = [];
+  for (const seed of seeds) {
+    const setup = setupFor(seed);
+    const { model } = dynamicsFor(setup, seed);
+    const omg = await heparinOmgRlRun(setup, model, sizes, 300 + seed, "learned", tick(`OMG-RL seed ${seed}`));
+    const combo = await heparinOmgRlRun(setup, model, sizes, 300 + seed, "data", tick(`COMBO seed ${seed}`));
+    const out: Record<string, number> = {};
+    if (id === "omg-fig4") {
+      // Both final policies roll out in the same model from the same held-out start states, and
+      // OMG-RL's r_psi scores both (the paper compares each method's best instance).
+      const starts = setup.validation.states.slice(0, Math.min(40, setup.validation.size) * setup.validation.stateDim);
+      const judge = (s: OmgRlState) => {
+        const r = modelRollouts(model, s.agent, starts, s.config.rolloutHorizon, createRng(77));
+        const rew = rewardValues(omg.rewardModel!, r.states, r.actions);
+        return rew.reduce((a, b) => a + b, 0) / r.count;
+      };
+      out.omgRlByRpsi = judge(omg);
+      out.comboByRpsi = judge(combo);
+    } else {
+      const env = createHeparinEnv();
+      const bc = trainBehaviourCloning(setup.train, createRng(400 + seed), {
+        steps: sizes.bcSteps,
+        hiddenSizes: sizes.omg.sac?.hiddenSizes,
+      });
+      const outcomes: Record<string, HeparinOutcome> = {
+        clinician: heparinTrueOutcome(setup),
+        "behaviour cloning": heparinTrueOutcome(setup, heparinNetworkPolicy(setup, bc.actor)),
+        "OMG-RL (r_psi)": heparinTrueOutcome(setup, heparinNetworkPolicy(setup, omg.agent.actor)),
+        "COMBO (r_p)": heparinTrueOutcome(setup, heparinNetworkPolicy(setup, combo.agent.actor)),
+        "uniform random": heparinTrueOutcome(setup, () => new Array(env.numActions).fill(1 / env.numActions)),
+      };
+      for (const [k, o] of Object.entries(outcomes)) {
+        out[`${k}|timeInRange`] = o.timeInRange;
+        out[`${k}|rpReturn`] = o.rpReturn;
+      }
+      tf.dispose(mlpVariables(bc.actor));
+    }
+    perSeed.push(out);
+    disposeOmgRl(omg);
+    disposeOmgRl(combo);
+    disposeDynamics(model);
+  }
+  const keys = Object.keys(perSeed[0]);
+  const summary = Object.fromEntries(keys.map((k) => {
+    const m = meanSe(perSeed.map((p) => [p[k]]));
+    return [k, { mean: m.mean[0], se: m.se[0] }];
+  }));
+  if (id === "omg-fig4") {
+    return {
+      id,
+      title: "OMG-RL Figure 4: COMBO (trained on r_p) and OMG-RL (trained on r_psi), both judged by r_psi",
+      sizes,
+      seeds,
+      values: { perSeed, summary },
+      figures: [
+        barFigure(
+          "Cumulative r_psi of each final policy (model rollouts from held-out states; mean ± s.e.)",
+          "policy",
+          "cumulative r_psi",
+          [{
+            name: "judged by OMG-RL's r_psi",
+            x: ["COMBO (r_p)", "OMG-RL (r_psi)"],
+            y: [summary.comboByRpsi.mean, summary.omgRlByRpsi.mean],
+            error: [summary.comboByRpsi.se, summary.omgRlByRpsi.se],
+          }],
+        ),
+      ],
+    };
+  }
+  const methods = [...new Set(keys.map((k) => k.split("|")[0]))];
+  return {
+    id,
+    title: "Beyond OMG-RL: true time in range and r_p return on the simulator",
+    sizes,
+    seeds,
+    values: { perSeed, summary },
+    figures: [
+      barFigure("True time in aPTT 60-100 s (mean ± s.e. over seeds)", "policy", "share of patient-hours", [{
+        name: "time in range",
+        x: methods,
+        y: methods.map((m) => summary[`${m}|timeInRange`].mean),
+        error: methods.map((m) => summary[`${m}|timeInRange`].se),
+      }]),
+      tableFigure(
+        "True outcomes on the evaluation patients",
+        ["policy", "time in range", "r_p return per stay"],
+        methods.map((m) => [
+          m,
+          `${summary[`${m}|timeInRange`].mean.toFixed(3)} ± ${summary[`${m}|timeInRange`].se.toFixed(3)}`,
+          `${summary[`${m}|rpReturn`].mean.toFixed(2)} ± ${summary[`${m}|rpReturn`].se.toFixed(2)}`,
+        ]),
+      ),
+    ],
+  };
+}
+
+/**
+ * The kit's main job: OMG-RL trained on the bundled heparin simulator (one seed), then judged on
+ * the true simulator beside the clinician, behaviour cloning and a uniform policy.
+ */
+export async function runOmgRlMain(
+  sizes: OmgRlSizes,
+  seed: number,
+  progress: Progress = () => {},
+): Promise<Reproduction> {
+  const setup = heparinSetup(sizes.patients, sizes.evalPatients, 100 + seed);
+  progress(
+    `cohort: ${setup.train.individualIds.length} training patients (${setup.train.size} hours), ${setup.validation.individualIds.length} validation`,
+  );
+  const { model, curves } = trainDynamics(
+    setup.train,
+    createRng(200 + seed),
+    sizes.dynamics,
+    (e, _t, v) => progress(`dynamics epoch ${e + 1}: best validation NLL ${Math.min(...v).toFixed(3)}`),
+  );
+  progress(`dynamics: ${curves.validation.length} epochs, elites ${model.elites.join(", ")}`);
+  const started = performance.now();
+  const omg = await heparinOmgRlRun(setup, model, sizes, 300 + seed, "learned", (s) => {
+    const l = s.logs[s.logs.length - 1];
+    const done = s.episode / s.config.episodes;
+    const secs = (performance.now() - started) / 1000;
+    const ev = s.evaluations[s.evaluations.length - 1];
+    progress(
+      `OMG-RL episode ${s.episode}/${s.config.episodes}: critic ${l.sac.criticLoss.toFixed(3)}, actor ${
+        l.sac.actorLoss.toFixed(3)
+      }, reward ${l.reward?.loss.toFixed(3)}` +
+        (ev?.episode === s.episode ? `, true time in range ${ev.external!.trueTimeInRange.toFixed(3)}` : "") +
+        `; ${secs.toFixed(0)} s elapsed, ~${(secs / done - secs).toFixed(0)} s left`,
+    );
+  });
+  const bc = trainBehaviourCloning(setup.train, createRng(400 + seed), {
+    steps: sizes.bcSteps,
+    hiddenSizes: sizes.omg.sac?.hiddenSizes,
+  });
+  const outcomes: Record<string, HeparinOutcome> = {
+    "simulated clinician": heparinTrueOutcome(setup),
+    "OMG-RL (learned r_psi)": heparinTrueOutcome(setup, heparinNetworkPolicy(setup, omg.agent.actor)),
+    "behaviour cloning": heparinTrueOutcome(setup, heparinNetworkPolicy(setup, bc.actor)),
+    "uniform random": heparinTrueOutcome(setup, () => new Array(6).fill(1 / 6)),
+  };
+  const evals = omg.evaluations;
+  const x = evals.map((e) => e.episode);
+  const methods = Object.keys(outcomes);
+  const result: Reproduction = {
+    id: "main",
+    title: "OMG-RL on the simulated heparin cohort",
+    sizes,
+    seeds: [seed],
+    values: { outcomes, evaluations: evals, dynamics: { validation: curves.validation, elites: model.elites } },
+    figures: [
+      tableFigure(
+        "True outcomes on the evaluation patients",
+        ["policy", "time in aPTT 60-100 s", "r_p return per stay (± s.e.)"],
+        methods.map((m) => [
+          m,
+          outcomes[m].timeInRange.toFixed(3),
+          `${outcomes[m].rpReturn.toFixed(2)} ± ${outcomes[m].rpReturnStandardError.toFixed(2)}`,
+        ]),
+      ),
+      lineFigure("Learning curves", "episode", "cumulative reward", [
+        { name: "r_psi in the model", x, y: evals.map((e) => e.learnedRewardReturn) },
+        { name: "r_p in the model", x, y: evals.map((e) => e.modelRewardReturn) },
+        {
+          name: "r_p on the true simulator (whole stays)",
+          x,
+          y: evals.map((e) => e.external!.trueRpReturn),
+          dash: "dash",
+        },
+      ]),
+      lineFigure(
+        "Dynamics ensemble: validation NLL (elites solid)",
+        "epoch",
+        "validation NLL",
+        curves.validation[0].map((_, m) => ({
+          name: `member ${m}`,
+          x: curves.validation.map((_, e) => e + 1),
+          y: curves.validation.map((v) => v[m]),
+          dash: model.elites.includes(m) ? "solid" as const : "dot" as const,
+        })),
+      ),
+    ],
+  };
+  disposeOmgRl(omg);
+  disposeDynamics(model);
+  tf.dispose(mlpVariables(bc.actor));
+  return result;
+}

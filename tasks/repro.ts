@@ -1,0 +1,80 @@
+/**
+ * Reproduces a figure or table of the papers.
+ *
+ *   deno task repro <id> [--quick] [--seeds n] [--out dir]
+ *
+ * Writes <out>/<id>.json (the frozen sizes and config, the seeds, the series or table values) and
+ * <out>/<id>.html (the Plotly figures, rendering offline with plotly.js copied beside them).
+ * --quick runs the same pipeline at CI sizes (each under 2 minutes); without it, the paper's.
+ * Ids: omg-fig1 omg-fig2 omg-fig3 omg-table2 omg-fig4 omg-beyond
+ */
+import { parseArgs } from "node:util";
+import {
+  initBackend,
+  OMG_RL_FULL,
+  OMG_RL_QUICK,
+  OMG_RL_REPRODUCTIONS,
+  type OmgRlSizes,
+  runOmgRlReproduction,
+  writeFigureHtml,
+  writeTextAtomic,
+} from "../mod.ts";
+
+const IDS: readonly string[] = [...OMG_RL_REPRODUCTIONS];
+const USAGE = `usage: deno task repro <id> [--quick] [--seeds n] [--out dir]\n  ids: ${IDS.join(" ")}`;
+const { values, positionals } = parseArgs({
+  args: Deno.args,
+  allowPositionals: true,
+  options: {
+    quick: { type: "boolean", default: false },
+    seeds: { type: "string" },
+    out: { type: "string", default: "out" },
+    help: { type: "boolean", short: "h" },
+  },
+});
+if (values.help) {
+  console.log(USAGE);
+  Deno.exit(0);
+}
+const id = positionals[0];
+if (!id || !IDS.includes(id)) {
+  console.error(`repro: ${id ? `unknown id ${JSON.stringify(id)}` : "name a reproduction"}\n${USAGE}`);
+  Deno.exit(2);
+}
+let sizes: OmgRlSizes = values.quick ? OMG_RL_QUICK : OMG_RL_FULL;
+if (values.seeds !== undefined) {
+  const n = Number(values.seeds);
+  if (!Number.isInteger(n) || n < 1) {
+    console.error(`repro: --seeds needs a positive integer, got ${values.seeds}\n${USAGE}`);
+    Deno.exit(2);
+  }
+  sizes = { ...sizes, seeds: n };
+}
+await initBackend();
+const started = performance.now();
+const elapsed = () => `${((performance.now() - started) / 1000).toFixed(0)} s`;
+const result = await runOmgRlReproduction(
+  id as (typeof OMG_RL_REPRODUCTIONS)[number],
+  sizes,
+  (m) => console.error(`[${elapsed()}] ${id}: ${m}`),
+);
+const out = values.out!;
+await Deno.mkdir(out, { recursive: true });
+await writeTextAtomic(
+  `${out}/${id}.json`,
+  JSON.stringify(
+    {
+      id,
+      title: result.title,
+      quick: values.quick,
+      sizes: result.sizes,
+      seeds: result.seeds,
+      values: result.values,
+      seconds: (performance.now() - started) / 1000,
+    },
+    null,
+    1,
+  ),
+);
+const page = await writeFigureHtml(out, id, result.title, result.figures);
+console.log(`${id}: wrote ${out}/${id}.json and ${page} in ${elapsed()}`);
