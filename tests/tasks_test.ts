@@ -51,3 +51,34 @@ Deno.test("deno task simulate writes heparin and sepsis cohorts with their featu
     }
   });
 });
+
+Deno.test("deno task repro --quick writes the figure's JSON and an HTML page that loads plotly beside it", async () => {
+  await withTempDir(async (dir) => {
+    const res = await runTask("repro.ts", ["omg-fig1", "--quick", "--out", dir]);
+    assert.equal(res.code, 0, res.stderr);
+    const json = JSON.parse(await Deno.readTextFile(`${dir}/omg-fig1.json`));
+    assert.equal(json.id, "omg-fig1");
+    assert.equal(json.quick, true);
+    assert.equal(json.values.validation[0].length, 7, "seven members");
+    assert.equal(json.values.elites.length, 5, "five elites");
+    const html = await Deno.readTextFile(`${dir}/omg-fig1.html`);
+    assert.match(html, /<script src="plotly.js"><\/script>/);
+    assert.match(html, /Plotly.newPlot\("fig0"/);
+    assert.ok((await Deno.stat(`${dir}/plotly.js`)).size > 1e6);
+    const bad = await runTask("repro.ts", ["omg-fig9", "--out", dir]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /unknown id "omg-fig9"/);
+  });
+});
+
+Deno.test("deno task main --quick trains OMG-RL and prints true outcomes beside the clinician's", async () => {
+  await withTempDir(async (dir) => {
+    const res = await runTask("main.ts", ["--quick", "--out", dir]);
+    assert.equal(res.code, 0, res.stderr);
+    assert.match(res.stdout, /\| simulated clinician \| 0\.\d{3} \|/);
+    assert.match(res.stdout, /\| OMG-RL \(learned r_psi\) \| 0\.\d{3} \|/);
+    assert.match(res.stderr, /OMG-RL episode 10\/10/);
+    const json = JSON.parse(await Deno.readTextFile(`${dir}/main.json`));
+    assert.ok(json.values.outcomes["simulated clinician"].timeInRange > 0);
+  });
+});

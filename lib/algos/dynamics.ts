@@ -15,7 +15,8 @@
 import { newVariable, readValues, replaceVariable, tf } from "../core/backend.ts";
 import { ensembleForward, type EnsembleParams, ensembleVariables, initEnsemble } from "../core/mlp.ts";
 import { createAdam, minimize } from "../core/optim.ts";
-import type { Rng } from "../core/random.ts";
+import { createRng, type Rng } from "../core/random.ts";
+import { namedVariables, paramsFromJson, type ParamsJson, paramsToJson } from "../core/params.ts";
 import type { MdpDataset } from "../data/dataset.ts";
 
 /** Options of {@linkcode trainDynamics}. Defaults: OMG-RL section V-B and MBPO. */
@@ -322,4 +323,66 @@ export function dynamicsVariables(model: DynamicsModel): tf.Variable[] {
 /** Frees the model's tensors. */
 export function disposeDynamics(model: DynamicsModel): void {
   tf.dispose(dynamicsVariables(model));
+}
+
+/** JSON form of a trained model (parameters, normalisation, elites). */
+export interface DynamicsJson {
+  readonly format: "dynamics-ensemble/1";
+  readonly stateDim: number;
+  readonly numActions: number;
+  readonly members: number;
+  readonly hiddenSizes: readonly number[];
+  readonly elites: readonly number[];
+  readonly inputMean: number[];
+  readonly inputStd: number[];
+  readonly targetMean: number[];
+  readonly targetStd: number[];
+  readonly params: ParamsJson;
+}
+
+function modelVariables(model: DynamicsModel) {
+  return namedVariables({ ensemble: model.ensemble, maxLogVar: model.maxLogVar, minLogVar: model.minLogVar });
+}
+
+/** A model as JSON (for saving next to a run). */
+export function dynamicsToJson(model: DynamicsModel): DynamicsJson {
+  return {
+    format: "dynamics-ensemble/1",
+    stateDim: model.stateDim,
+    numActions: model.numActions,
+    members: model.ensemble.members.length,
+    hiddenSizes: model.ensemble.config.hiddenSizes,
+    elites: model.elites,
+    inputMean: Array.from(model.inputMean),
+    inputStd: Array.from(model.inputStd),
+    targetMean: Array.from(model.targetMean),
+    targetStd: Array.from(model.targetStd),
+    params: paramsToJson(modelVariables(model)),
+  };
+}
+
+/** A model from its JSON form; every name and shape is checked. */
+export function dynamicsFromJson(json: DynamicsJson, source = "dynamics file"): DynamicsModel {
+  if (json.format !== "dynamics-ensemble/1") throw new RangeError(`${source}: not a dynamics ensemble file`);
+  const S = json.stateDim, A = json.numActions, O = S + 1;
+  const ensemble = initEnsemble(createRng(0), json.members, {
+    inputDim: S + A,
+    hiddenSizes: json.hiddenSizes,
+    outputDim: 2 * O,
+    activation: "silu",
+  });
+  const model: DynamicsModel = Object.freeze({
+    stateDim: S,
+    numActions: A,
+    ensemble,
+    maxLogVar: newVariable(() => tf.zeros([1, O])),
+    minLogVar: newVariable(() => tf.zeros([1, O])),
+    inputMean: Float32Array.from(json.inputMean),
+    inputStd: Float32Array.from(json.inputStd),
+    targetMean: Float32Array.from(json.targetMean),
+    targetStd: Float32Array.from(json.targetStd),
+    elites: Object.freeze([...json.elites]),
+  });
+  paramsFromJson(modelVariables(model), json.params, source);
+  return model;
 }

@@ -17,7 +17,8 @@
 import { newVariable, tf } from "../core/backend.ts";
 import { initMlp, mlpForward, type MlpParams, mlpVariables } from "../core/mlp.ts";
 import { type Adam, createAdam, minimize, softUpdate } from "../core/optim.ts";
-import type { Rng } from "../core/random.ts";
+import { createRng, type Rng } from "../core/random.ts";
+import { namedVariables, paramsFromJson, type ParamsJson, paramsToJson } from "../core/params.ts";
 
 /** SAC settings; defaults from OMG-RL Table I and section V-B. */
 export interface SacConfig {
@@ -239,5 +240,62 @@ export function sacVariables(agent: SacAgent): Record<string, MlpParams | tf.Var
     target1: agent.target1,
     target2: agent.target2,
     logAlpha: agent.logAlpha,
+  };
+}
+
+/** A trained policy as a file: the actor, the state's features and their normalisation. */
+export interface PolicyJson {
+  readonly format: "softmax-policy/1";
+  readonly featureNames: readonly string[];
+  readonly numActions: number;
+  readonly hiddenSizes: readonly number[];
+  readonly mean: number[];
+  readonly std: number[];
+  readonly params: ParamsJson;
+}
+
+/** The actor and normalisation as JSON. */
+export function policyToJson(
+  actor: MlpParams,
+  normalizer: { featureNames: readonly string[]; mean: ArrayLike<number>; std: ArrayLike<number> },
+): PolicyJson {
+  return {
+    format: "softmax-policy/1",
+    featureNames: [...normalizer.featureNames],
+    numActions: actor.config.outputDim,
+    hiddenSizes: actor.config.hiddenSizes,
+    mean: Array.from(normalizer.mean),
+    std: Array.from(normalizer.std),
+    params: paramsToJson(namedVariables({ actor })),
+  };
+}
+
+/** A recommender from a policy file: raw (unnormalised) state -> probabilities and the most likely dose bin. */
+export function policyFromJson(json: PolicyJson, source = "policy file"): {
+  readonly featureNames: readonly string[];
+  recommend(state: ArrayLike<number>): { probabilities: number[]; action: number };
+} {
+  if (json.format !== "softmax-policy/1") throw new RangeError(`${source}: not a policy file`);
+  const S = json.featureNames.length;
+  const actor = initMlp(createRng(0), { inputDim: S, hiddenSizes: json.hiddenSizes, outputDim: json.numActions });
+  paramsFromJson(namedVariables({ actor }), json.params, source);
+  return {
+    featureNames: json.featureNames,
+    recommend(state) {
+      if (state.length !== S) {
+        throw new RangeError(
+          `${source}: a state has ${S} features (${json.featureNames.join(", ")}), got ${state.length}`,
+        );
+      }
+      const z = new Float32Array(S);
+      for (let j = 0; j < S; j++) {
+        if (!Number.isFinite(state[j])) {
+          throw new RangeError(`${source}: feature ${json.featureNames[j]} is ${state[j]}`);
+        }
+        z[j] = (state[j] - json.mean[j]) / json.std[j];
+      }
+      const probabilities = Array.from(policyProbabilities(actor, z, S));
+      return { probabilities, action: probabilities.indexOf(Math.max(...probabilities)) };
+    },
   };
 }

@@ -3,13 +3,15 @@
  * - mlp_step: MLP 16-256-256-256-6, batch 256, MSE loss, Adam step;
  * - ensemble_step: 7 Gaussian members (16+6)-128x4-2*17, batch 256 each, NLL with bounded
  *   log-variance, Adam step;
- * - ensemble_rollout_step: the 7 members' forward on 10,000 states (1,429 each).
+ * - ensemble_rollout_step: the 7 members' forward on 10,000 states (1,429 each);
+ * - sac_combo_step: one critic + actor update of discrete SAC with the conservative term.
  *
  * Run: deno task bench   (BENCHMARKS.md records the numbers beside PyTorch's)
  */
 import {
   createAdam,
   createRng,
+  createSacAgent,
   ensembleForward,
   ensembleVariables,
   initBackend,
@@ -18,6 +20,7 @@ import {
   minimize,
   mlpForward,
   mlpVariables,
+  sacUpdate,
   tf,
 } from "../../mod.ts";
 
@@ -67,13 +70,33 @@ const rolloutStep = () =>
     for (const h of ensembleForward(ens, rx)) sink += h.dataSync()[0];
   });
 
+// sac_combo_step: twin Q 16-256x3-6, targets, actor, conservative logsumexp on 256 model states.
+// One batch of 512 rows: the first 256 are the data batch (TD + Q(s, a) term), the other 256 the
+// model states (TD + logsumexp term); torch's step uses 256 data rows plus 256 model states.
+const agent = createSacAgent(rng, S, A, { temperature: 1, conservativeWeight: 1 });
+const sacBatch = {
+  states: rng.fillNormal(new Float32Array(2 * B * S)),
+  actions: Int32Array.from({ length: 2 * B }, () => rng.int(A)),
+  rewards: rng.fillNormal(new Float32Array(2 * B)),
+  nextStates: rng.fillNormal(new Float32Array(2 * B * S)),
+  terminals: new Float32Array(2 * B),
+  dataRows: B,
+};
+const sacStep = () => sacUpdate(agent, sacBatch);
+
 for (let i = 0; i < 30; i++) {
+  sacStep();
   mlpStep();
   ensembleStep();
   rolloutStep();
 }
 
 Deno.bench("mlp_step: MLP 16-256x3-6, batch 256, Adam", { group: "core" }, () => void mlpStep());
+Deno.bench(
+  "sac_combo_step: discrete SAC + conservative term, twin Q 16-256x3-6",
+  { group: "core" },
+  () => void sacStep(),
+);
 Deno.bench(
   "ensemble_step: 7 x (22)-128x4-34, batch 256, Gaussian NLL, Adam",
   { group: "core" },
