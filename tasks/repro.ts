@@ -1,11 +1,13 @@
 /**
  * Reproduces a figure or table of the papers.
  *
- *   deno task repro <id> [--quick] [--seeds n] [--out dir]
+ *   deno task repro <id> [--quick] [--seeds n] [--workers 2] [--out dir]
  *
  * Writes <out>/<id>.json (the frozen sizes and config, the seeds, the series or table values) and
  * <out>/<id>.html (the Plotly figures, rendering offline with plotly.js copied beside them).
  * --quick runs the same pipeline at CI sizes (each under 2 minutes); without it, the paper's.
+ * Independent seeds run in --workers parallel workers (default 2, the machine's cores); the
+ * numbers are the same for any worker count.
  * Ids: omg-fig1 omg-fig2 omg-fig3 omg-table2 omg-fig4 omg-beyond
  */
 import { parseArgs } from "node:util";
@@ -21,13 +23,14 @@ import {
 } from "../mod.ts";
 
 const IDS: readonly string[] = [...OMG_RL_REPRODUCTIONS];
-const USAGE = `usage: deno task repro <id> [--quick] [--seeds n] [--out dir]\n  ids: ${IDS.join(" ")}`;
+const USAGE = `usage: deno task repro <id> [--quick] [--seeds n] [--workers n] [--out dir]\n  ids: ${IDS.join(" ")}`;
 const { values, positionals } = parseArgs({
   args: Deno.args,
   allowPositionals: true,
   options: {
     quick: { type: "boolean", default: false },
     seeds: { type: "string" },
+    workers: { type: "string", default: "2" },
     out: { type: "string", default: "out" },
     help: { type: "boolean", short: "h" },
   },
@@ -50,6 +53,11 @@ if (values.seeds !== undefined) {
   }
   sizes = { ...sizes, seeds: n };
 }
+const workers = Number(values.workers);
+if (!Number.isInteger(workers) || workers < 1) {
+  console.error(`repro: --workers needs a positive integer, got ${values.workers}\n${USAGE}`);
+  Deno.exit(2);
+}
 await initBackend();
 const started = performance.now();
 const elapsed = () => `${((performance.now() - started) / 1000).toFixed(0)} s`;
@@ -57,6 +65,7 @@ const result = await runOmgRlReproduction(
   id as (typeof OMG_RL_REPRODUCTIONS)[number],
   sizes,
   (m) => console.error(`[${elapsed()}] ${id}: ${m}`),
+  workers,
 );
 const out = values.out!;
 await Deno.mkdir(out, { recursive: true });

@@ -184,3 +184,17 @@ Deno.test("an OMG-RL run resumed from a checkpoint ends exactly like an uninterr
   disposeOmgRl(resumed);
   disposeDynamics(model);
 });
+
+Deno.test("reproduction seeds give the same numbers in two parallel workers as in one process", async () => {
+  const { OMG_RL_QUICK, runUnits } = await import("../mod.ts");
+  const sizes = {
+    ...OMG_RL_QUICK,
+    omg: { ...OMG_RL_QUICK.omg, episodes: 2, evaluateEvery: 2 },
+    dynamics: { ...OMG_RL_QUICK.dynamics, maxEpochs: 2 },
+  };
+  const units = [{ kind: "curves" as const, seed: 0 }, { kind: "curves" as const, seed: 1 }];
+  const serial = await runUnits(units, sizes, () => {}, 1);
+  const parallel = await runUnits(units, sizes, () => {}, 2);
+  assert.deepEqual(parallel, serial);
+  assert.notDeepEqual(serial[0], serial[1], "different seeds differ");
+});

@@ -242,20 +242,14 @@ function curvesOf(
   return evals.map((e) => key === "trueRpReturn" ? e.external!.trueRpReturn : e[key]);
 }
 
-/** Runs one reproduction. */
-export async function runOmgRlReproduction(
-  id: (typeof OMG_RL_REPRODUCTIONS)[number],
-  sizes: OmgRlSizes,
-  progress: Progress = () => {},
-): Promise<Reproduction> {
-  const seeds = Array.from({ length: sizes.seeds }, (_, i) => i);
+function helpers(sizes: OmgRlSizes, progress: Progress) {
   const setupFor = (seed: number, patients = sizes.patients) => heparinSetup(patients, sizes.evalPatients, 100 + seed);
   const dynamicsFor = (setup: HeparinSetup, seed: number): { model: DynamicsModel; curves: DynamicsCurves } =>
     trainDynamics(
       setup.train,
       createRng(200 + seed),
       sizes.dynamics,
-      (e, _t, v) => progress(`dynamics epoch ${e}: validation ${v.map((x) => x.toFixed(3)).join(" ")}`),
+      (e, _t, v) => progress(`seed ${seed} dynamics epoch ${e}: validation ${v.map((x) => x.toFixed(3)).join(" ")}`),
     );
   const tick = (label: string) => (s: OmgRlState) => {
     const l = s.logs[s.logs.length - 1];
@@ -265,7 +259,136 @@ export async function runOmgRlReproduction(
       }${l.reward ? ` reward ${l.reward.loss.toFixed(3)}` : ""}`,
     );
   };
+  return { setupFor, dynamicsFor, tick };
+}
 
+/** One independent piece of a reproduction (one seed), runnable in a worker. */
+export type OmgRlUnit =
+  | { readonly kind: "curves"; readonly seed: number }
+  | { readonly kind: "table2"; readonly seed: number; readonly n: number; readonly patients: number }
+  | { readonly kind: "compare"; readonly seed: number; readonly id: "omg-fig4" | "omg-beyond" };
+
+/** Runs one unit; the result is plain JSON, identical wherever it runs (all randomness from the seed). */
+export async function runOmgRlUnit(
+  unit: OmgRlUnit,
+  sizes: OmgRlSizes,
+  progress: Progress = () => {},
+): Promise<unknown> {
+  const { setupFor, dynamicsFor, tick } = helpers(sizes, progress);
+  const seed = unit.seed;
+  if (unit.kind === "curves") {
+    const setup = setupFor(seed);
+    const { model } = dynamicsFor(setup, seed);
+    const state = await heparinOmgRlRun(setup, model, sizes, 300 + seed, "learned", tick(`seed ${seed}`));
+    const evaluations = state.evaluations;
+    disposeOmgRl(state);
+    disposeDynamics(model);
+    return evaluations;
+  }
+  if (unit.kind === "table2") {
+    // Enough patients that the training split holds the largest expert set; each N takes the first N.
+    const setup = setupFor(seed, unit.patients);
+    const train = selectIndividuals(setup.train, Int32Array.from({ length: unit.n }, (_, i) => i));
+    const sub = { ...setup, train };
+    const { model } = dynamicsFor(sub, seed);
+    const state = await heparinOmgRlRun(sub, model, sizes, 300 + seed, "learned", tick(`N=${unit.n} seed ${seed}`));
+    const last = state.evaluations[state.evaluations.length - 1];
+    disposeOmgRl(state);
+    disposeDynamics(model);
+    return { rPsi: last.learnedRewardReturn, trueRp: last.external!.trueRpReturn, tir: last.external!.trueTimeInRange };
+  }
+  const setup = setupFor(seed);
+  const { model } = dynamicsFor(setup, seed);
+  const omg = await heparinOmgRlRun(setup, model, sizes, 300 + seed, "learned", tick(`OMG-RL seed ${seed}`));
+  const combo = await heparinOmgRlRun(setup, model, sizes, 300 + seed, "data", tick(`COMBO seed ${seed}`));
+  const out: Record<string, number> = {};
+  if (unit.id === "omg-fig4") {
+    // Both final policies roll out in the same model from the same held-out start states, and
+    // OMG-RL's r_psi scores both (the paper compares each method's best instance).
+    const starts = setup.validation.states.slice(0, Math.min(40, setup.validation.size) * setup.validation.stateDim);
+    const judge = (s: OmgRlState) => {
+      const r = modelRollouts(model, s.agent, starts, s.config.rolloutHorizon, createRng(77));
+      const rew = rewardValues(omg.rewardModel!, r.states, r.actions);
+      return rew.reduce((a, b) => a + b, 0) / r.count;
+    };
+    out.omgRlByRpsi = judge(omg);
+    out.comboByRpsi = judge(combo);
+  } else {
+    const bc = trainBehaviourCloning(setup.train, createRng(400 + seed), {
+      steps: sizes.bcSteps,
+      hiddenSizes: sizes.omg.sac?.hiddenSizes,
+    });
+    const outcomes: Record<string, HeparinOutcome> = {
+      clinician: heparinTrueOutcome(setup),
+      "behaviour cloning": heparinTrueOutcome(setup, heparinNetworkPolicy(setup, bc.actor)),
+      "OMG-RL (r_psi)": heparinTrueOutcome(setup, heparinNetworkPolicy(setup, omg.agent.actor)),
+      "COMBO (r_p)": heparinTrueOutcome(setup, heparinNetworkPolicy(setup, combo.agent.actor)),
+      "uniform random": heparinTrueOutcome(setup, () => new Array(6).fill(1 / 6)),
+    };
+    for (const [k, o] of Object.entries(outcomes)) {
+      out[`${k}|timeInRange`] = o.timeInRange;
+      out[`${k}|rpReturn`] = o.rpReturn;
+    }
+    tf.dispose(mlpVariables(bc.actor));
+  }
+  disposeOmgRl(omg);
+  disposeOmgRl(combo);
+  disposeDynamics(model);
+  return out;
+}
+
+/**
+ * Runs units in order (`parallel` <= 1) or on a pool of `parallel` workers (one core each), and
+ * returns their results in the units' order: the same numbers either way.
+ */
+export async function runUnits<T>(
+  units: readonly OmgRlUnit[],
+  sizes: OmgRlSizes,
+  progress: Progress,
+  parallel: number,
+): Promise<T[]> {
+  if (parallel <= 1 || units.length <= 1) {
+    const out: T[] = [];
+    for (const u of units) out.push(await runOmgRlUnit(u, sizes, progress) as T);
+    return out;
+  }
+  const results: T[] = new Array(units.length);
+  let next = 0;
+  const worker = async () => {
+    const w = new Worker(new URL("./omg_rl_worker.ts", import.meta.url), { type: "module" });
+    try {
+      while (next < units.length) {
+        const k = next++;
+        results[k] = await new Promise<T>((resolve, reject) => {
+          w.onmessage = (e: MessageEvent) => {
+            if (e.data.progress !== undefined) progress(e.data.progress);
+            else if (e.data.error !== undefined) reject(new Error(`worker unit ${k}: ${e.data.error}`));
+            else resolve(e.data.result as T);
+          };
+          w.onerror = (e) => {
+            e.preventDefault();
+            reject(new Error(`worker unit ${k}: ${e.message}`));
+          };
+          w.postMessage({ unit: units[k], sizes });
+        });
+      }
+    } finally {
+      w.terminate();
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(parallel, units.length) }, worker));
+  return results;
+}
+
+/** Runs one reproduction; `parallel` workers share its independent seeds. */
+export async function runOmgRlReproduction(
+  id: (typeof OMG_RL_REPRODUCTIONS)[number],
+  sizes: OmgRlSizes,
+  progress: Progress = () => {},
+  parallel = 1,
+): Promise<Reproduction> {
+  const seeds = Array.from({ length: sizes.seeds }, (_, i) => i);
+  const { setupFor, dynamicsFor } = helpers(sizes, progress);
   if (id === "omg-fig1") {
     const setup = setupFor(0);
     const { model, curves } = dynamicsFor(setup, 0);
@@ -301,15 +424,12 @@ export async function runOmgRlReproduction(
   }
 
   if (id === "omg-fig2" || id === "omg-fig3") {
-    const runs: OmgRlEvaluation[][] = [];
-    for (const seed of seeds) {
-      const setup = setupFor(seed);
-      const { model } = dynamicsFor(setup, seed);
-      const state = await heparinOmgRlRun(setup, model, sizes, 300 + seed, "learned", tick(`seed ${seed}`));
-      runs.push(state.evaluations);
-      disposeOmgRl(state);
-      disposeDynamics(model);
-    }
+    const runs = await runUnits<OmgRlEvaluation[]>(
+      seeds.map((seed) => ({ kind: "curves", seed })),
+      sizes,
+      progress,
+      parallel,
+    );
     const x = runs[0].map((e) => e.episode);
     const band = (key: Parameters<typeof curvesOf>[1], name: string, dash?: "dash") => {
       const { mean, se } = meanSe(runs.map((r) => curvesOf(r, key)));
@@ -369,21 +489,14 @@ export async function runOmgRlReproduction(
     const rows: Record<string, unknown>[] = [];
     const maxN = Math.max(...sizes.expertCounts);
     for (const n of sizes.expertCounts) {
-      const finals: number[] = [], trueRp: number[] = [], tir: number[] = [];
-      for (const seed of seeds) {
-        // Enough patients that the training split holds the largest expert set; each N takes the first N.
-        const setup = setupFor(seed, Math.ceil(maxN / 0.8) + 1);
-        const train = selectIndividuals(setup.train, Int32Array.from({ length: n }, (_, i) => i));
-        const sub = { ...setup, train };
-        const { model } = dynamicsFor(sub, seed);
-        const state = await heparinOmgRlRun(sub, model, sizes, 300 + seed, "learned", tick(`N=${n} seed ${seed}`));
-        const last = state.evaluations[state.evaluations.length - 1];
-        finals.push(last.learnedRewardReturn);
-        trueRp.push(last.external!.trueRpReturn);
-        tir.push(last.external!.trueTimeInRange);
-        disposeOmgRl(state);
-        disposeDynamics(model);
-      }
+      const units: OmgRlUnit[] = seeds.map((seed) => ({
+        kind: "table2",
+        seed,
+        n,
+        patients: Math.ceil(maxN / 0.8) + 1,
+      }));
+      const results = await runUnits<{ rPsi: number; trueRp: number; tir: number }>(units, sizes, progress, parallel);
+      const finals = results.map((r) => r.rPsi), trueRp = results.map((r) => r.trueRp), tir = results.map((r) => r.tir);
       const s = (v: number[]) => meanSe(v.map((x) => [x]));
       rows.push({
         n,
@@ -424,48 +537,12 @@ export async function runOmgRlReproduction(
   }
 
   // omg-fig4 and omg-beyond: OMG-RL and COMBO trained on the same data and model.
-  const perSeed: Record<string, number>[] = [];
-  for (const seed of seeds) {
-    const setup = setupFor(seed);
-    const { model } = dynamicsFor(setup, seed);
-    const omg = await heparinOmgRlRun(setup, model, sizes, 300 + seed, "learned", tick(`OMG-RL seed ${seed}`));
-    const combo = await heparinOmgRlRun(setup, model, sizes, 300 + seed, "data", tick(`COMBO seed ${seed}`));
-    const out: Record<string, number> = {};
-    if (id === "omg-fig4") {
-      // Both final policies roll out in the same model from the same held-out start states, and
-      // OMG-RL's r_psi scores both (the paper compares each method's best instance).
-      const starts = setup.validation.states.slice(0, Math.min(40, setup.validation.size) * setup.validation.stateDim);
-      const judge = (s: OmgRlState) => {
-        const r = modelRollouts(model, s.agent, starts, s.config.rolloutHorizon, createRng(77));
-        const rew = rewardValues(omg.rewardModel!, r.states, r.actions);
-        return rew.reduce((a, b) => a + b, 0) / r.count;
-      };
-      out.omgRlByRpsi = judge(omg);
-      out.comboByRpsi = judge(combo);
-    } else {
-      const env = createHeparinEnv();
-      const bc = trainBehaviourCloning(setup.train, createRng(400 + seed), {
-        steps: sizes.bcSteps,
-        hiddenSizes: sizes.omg.sac?.hiddenSizes,
-      });
-      const outcomes: Record<string, HeparinOutcome> = {
-        clinician: heparinTrueOutcome(setup),
-        "behaviour cloning": heparinTrueOutcome(setup, heparinNetworkPolicy(setup, bc.actor)),
-        "OMG-RL (r_psi)": heparinTrueOutcome(setup, heparinNetworkPolicy(setup, omg.agent.actor)),
-        "COMBO (r_p)": heparinTrueOutcome(setup, heparinNetworkPolicy(setup, combo.agent.actor)),
-        "uniform random": heparinTrueOutcome(setup, () => new Array(env.numActions).fill(1 / env.numActions)),
-      };
-      for (const [k, o] of Object.entries(outcomes)) {
-        out[`${k}|timeInRange`] = o.timeInRange;
-        out[`${k}|rpReturn`] = o.rpReturn;
-      }
-      tf.dispose(mlpVariables(bc.actor));
-    }
-    perSeed.push(out);
-    disposeOmgRl(omg);
-    disposeOmgRl(combo);
-    disposeDynamics(model);
-  }
+  const perSeed = await runUnits<Record<string, number>>(
+    seeds.map((seed) => ({ kind: "compare", seed, id: id as "omg-fig4" | "omg-beyond" })),
+    sizes,
+    progress,
+    parallel,
+  );
   const keys = Object.keys(perSeed[0]);
   const summary = Object.fromEntries(keys.map((k) => {
     const m = meanSe(perSeed.map((p) => [p[k]]));
