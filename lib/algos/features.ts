@@ -1,0 +1,117 @@
+/**
+ * State features for the linear function classes of P4L (Miao, Shahbaba & Qu, section 6): J
+ * Gaussian radial basis functions phi_j(s) = exp(-|s - c_j|^2 / (2 h^2)) with centres c_j from
+ * K-means (ml-kmeans, k-means++ seeding from a fixed seed) and bandwidth h = the median pairwise
+ * distance of the states, plus a constant; crossed with actions as phi(s) (x) e_a. A one-hot
+ * feature map for tabular problems (tests) shares the interface.
+ *
+ * @module
+ */
+import { kmeans } from "ml-kmeans";
+import { createRng } from "../core/random.ts";
+
+/** A feature map of states: `dim` features per state. */
+export interface FeatureMap {
+  readonly dim: number;
+  readonly stateDim: number;
+  /** Row-major `[n, dim]` features of row-major `[n, stateDim]` states. */
+  transform(states: ArrayLike<number>): Float64Array;
+}
+
+/** RBF features and the numbers that define them. */
+export interface RbfFeatureMap extends FeatureMap {
+  readonly centres: Float64Array;
+  readonly bandwidth: number;
+}
+
+/** Options of {@linkcode fitRbfFeatures}. */
+export interface RbfOptions {
+  /** Number of centres J. @default 16 */
+  readonly centres?: number;
+  /** Seed of K-means' initialisation and of subsampling. @default 0 */
+  readonly seed?: number;
+  /** States used for K-means and the median distance (a random subset beyond this). @default 2000 */
+  readonly maxPoints?: number;
+}
+
+/** Fits RBF features to states (row-major `[n, stateDim]`). */
+export function fitRbfFeatures(states: ArrayLike<number>, stateDim: number, options: RbfOptions = {}): RbfFeatureMap {
+  const J = options.centres ?? 16;
+  const n = states.length / stateDim;
+  if (!Number.isInteger(J) || J < 1) {
+    throw new RangeError(`fitRbfFeatures: centres must be a positive integer, got ${J}`);
+  }
+  if (n < J) throw new RangeError(`fitRbfFeatures: ${n} states cannot place ${J} centres`);
+  const rng = createRng(options.seed ?? 0);
+  const maxPoints = options.maxPoints ?? 2000;
+  const rows = n <= maxPoints
+    ? Array.from({ length: n }, (_, i) => i)
+    : Array.from(rng.permutation(n).subarray(0, maxPoints));
+  const points = rows.map((i) => Array.from({ length: stateDim }, (_, j) => states[i * stateDim + j]));
+  const result = kmeans(points, J, { seed: options.seed ?? 0, initialization: "kmeans++", maxIterations: 200 });
+  const centres = Float64Array.from(result.centroids.flat());
+  const dists: number[] = [];
+  const m = Math.min(points.length, 600);
+  for (let a = 0; a < m; a++) {
+    for (let b = a + 1; b < m; b++) {
+      let d = 0;
+      for (let j = 0; j < stateDim; j++) d += (points[a][j] - points[b][j]) ** 2;
+      dists.push(Math.sqrt(d));
+    }
+  }
+  dists.sort((x, y) => x - y);
+  const bandwidth = dists.length ? Math.max(dists[Math.floor(dists.length / 2)], 1e-6) : 1;
+  const dim = J + 1;
+  return Object.freeze({
+    dim,
+    stateDim,
+    centres,
+    bandwidth,
+    transform(s: ArrayLike<number>) {
+      const k = s.length / stateDim;
+      const out = new Float64Array(k * dim);
+      const inv = 1 / (2 * bandwidth * bandwidth);
+      for (let i = 0; i < k; i++) {
+        for (let c = 0; c < J; c++) {
+          let d = 0;
+          for (let j = 0; j < stateDim; j++) d += (s[i * stateDim + j] - centres[c * stateDim + j]) ** 2;
+          out[i * dim + c] = Math.exp(-d * inv);
+        }
+        out[i * dim + J] = 1;
+      }
+      return out;
+    },
+  });
+}
+
+/** One-hot features of a single integer state in [0, numStates) (tabular problems). */
+export function oneHotFeatures(numStates: number): FeatureMap {
+  return Object.freeze({
+    dim: numStates,
+    stateDim: 1,
+    transform(s: ArrayLike<number>) {
+      const out = new Float64Array(s.length * numStates);
+      for (let i = 0; i < s.length; i++) {
+        const k = s[i];
+        if (!Number.isInteger(k) || k < 0 || k >= numStates) {
+          throw new RangeError(`oneHotFeatures: state ${k} out of range`);
+        }
+        out[i * numStates + k] = 1;
+      }
+      return out;
+    },
+  });
+}
+
+/** phi(s) (x) e_a: row-major `[n, dim * numActions]`, the block of action a holding phi(s). */
+export function crossWithActions(
+  phi: Float64Array,
+  dim: number,
+  actions: ArrayLike<number>,
+  numActions: number,
+): Float64Array {
+  const n = actions.length;
+  const out = new Float64Array(n * dim * numActions);
+  for (let i = 0; i < n; i++) out.set(phi.subarray(i * dim, (i + 1) * dim), i * dim * numActions + actions[i] * dim);
+  return out;
+}

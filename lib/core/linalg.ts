@@ -1,0 +1,55 @@
+/**
+ * Small dense linear algebra for the linear-in-features learners (FQI, V-learning, P4L's linear
+ * classes): a ridge-regularised symmetric positive-definite solve by Cholesky. Written by hand:
+ * the systems are at most a few hundred unknowns, no npm package here offers a maintained
+ * typed-array Cholesky, and tfjs has no solver kernel on wasm.
+ *
+ * @module
+ */
+
+/** Solves A x = b for symmetric positive-definite `A` (row-major n x n), after adding `ridge` to the diagonal. */
+export function solveSpd(a: Float64Array, b: Float64Array, n: number, ridge = 0): Float64Array {
+  if (a.length !== n * n || b.length !== n) throw new RangeError(`solveSpd: expected ${n}x${n} and ${n} values`);
+  const l = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j <= i; j++) {
+      let s = a[i * n + j] + (i === j ? ridge : 0);
+      for (let k = 0; k < j; k++) s -= l[i * n + k] * l[j * n + k];
+      if (i === j) {
+        if (!(s > 0)) throw new RangeError(`solveSpd: matrix is not positive definite (pivot ${i} = ${s}); add ridge`);
+        l[i * n + i] = Math.sqrt(s);
+      } else l[i * n + j] = s / l[j * n + j];
+    }
+  }
+  const y = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    let s = b[i];
+    for (let k = 0; k < i; k++) s -= l[i * n + k] * y[k];
+    y[i] = s / l[i * n + i];
+  }
+  const x = new Float64Array(n);
+  for (let i = n - 1; i >= 0; i--) {
+    let s = y[i];
+    for (let k = i + 1; k < n; k++) s -= l[k * n + i] * x[k];
+    x[i] = s / l[i * n + i];
+  }
+  return x;
+}
+
+/** Ridge regression: argmin_w |X w - y|^2 + ridge |w|^2 for row-major X [n, d]. */
+export function ridgeRegression(x: Float64Array, y: ArrayLike<number>, d: number, ridge: number): Float64Array {
+  const n = y.length;
+  if (x.length !== n * d) throw new RangeError(`ridgeRegression: X must be ${n} x ${d}`);
+  const xtx = new Float64Array(d * d), xty = new Float64Array(d);
+  for (let r = 0; r < n; r++) {
+    const o = r * d;
+    for (let i = 0; i < d; i++) {
+      const xi = x[o + i];
+      if (xi === 0) continue;
+      xty[i] += xi * y[r];
+      for (let j = 0; j <= i; j++) xtx[i * d + j] += xi * x[o + j];
+    }
+  }
+  for (let i = 0; i < d; i++) for (let j = 0; j < i; j++) xtx[j * d + i] = xtx[i * d + j];
+  return solveSpd(xtx, xty, d, ridge);
+}
