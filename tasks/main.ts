@@ -3,10 +3,20 @@
  * minutes on 2 cores. Prints the learned policy's true time in the aPTT range and r_p return
  * beside the simulated clinician's, and writes out/main/main.json and out/main/main.html.
  *
- *   deno task main [--out out/main] [--seed 0] [--quick]
+ *   deno task main [--out out/main] [--seed 0] [--quick] [--with-aptt]
+ *
+ * --with-aptt adds the recorded aPTT to the state (the paper's state leaves it out).
  */
 import { parseArgs } from "node:util";
-import { initBackend, OMG_RL_MAIN, OMG_RL_QUICK, runOmgRlMain, writeFigureHtml, writeTextAtomic } from "../mod.ts";
+import {
+  HEPARIN_FEATURES,
+  initBackend,
+  OMG_RL_MAIN,
+  OMG_RL_QUICK,
+  runOmgRlMain,
+  writeFigureHtml,
+  writeTextAtomic,
+} from "../mod.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -14,6 +24,7 @@ const { values } = parseArgs({
     out: { type: "string", default: "out/main" },
     seed: { type: "string", default: "0" },
     quick: { type: "boolean", default: false },
+    "with-aptt": { type: "boolean", default: false },
   },
 });
 const seed = Number(values.seed);
@@ -27,7 +38,8 @@ await initBackend();
 const started = performance.now();
 const stamp = () => `[${((performance.now() - started) / 1000).toFixed(0)} s]`;
 const sizes = values.quick ? OMG_RL_QUICK : OMG_RL_MAIN;
-const result = await runOmgRlMain(sizes, seed, (m) => console.error(`${stamp()} ${m}`));
+const state = values["with-aptt"] ? HEPARIN_FEATURES : undefined;
+const result = await runOmgRlMain(sizes, seed, (m) => console.error(`${stamp()} ${m}`), state);
 const out = values.out!;
 await Deno.mkdir(out, { recursive: true });
 await writeTextAtomic(

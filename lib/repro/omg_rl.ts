@@ -605,8 +605,9 @@ export async function runOmgRlMain(
   sizes: OmgRlSizes,
   seed: number,
   progress: Progress = () => {},
+  stateFeatures?: readonly string[],
 ): Promise<Reproduction> {
-  const setup = heparinSetup(sizes.patients, sizes.evalPatients, 100 + seed);
+  const setup = heparinSetup(sizes.patients, sizes.evalPatients, 100 + seed, stateFeatures);
   progress(
     `cohort: ${setup.train.individualIds.length} training patients (${setup.train.size} hours), ${setup.validation.individualIds.length} validation`,
   );
