@@ -46,3 +46,4 @@ export * from "./lib/repro/omg_rl.ts";
 export * from "./lib/core/linalg.ts";
 export * from "./lib/algos/features.ts";
 export * from "./lib/algos/fqi.ts";
+export * from "./lib/algos/p4l.ts";

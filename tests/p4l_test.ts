@@ -1,16 +1,26 @@
 import assert from "node:assert/strict";
 import {
+  admmCentroidStep,
   createMdpDataset,
+  createP4lSimpleEnv,
   createRng,
   crossWithActions,
+  drawPopulation,
+  evaluatePolicy,
+  fitP4l,
   fitRbfFeatures,
   fittedQIteration,
+  initBackend,
   linearQValues,
   oneHotFeatures,
+  p4lPolicy,
   ridgeRegression,
+  simulate,
   solveSpd,
 } from "../mod.ts";
 import { assertClose } from "./helpers.ts";
+
+await initBackend();
 
 Deno.test("solveSpd solves a symmetric positive-definite system by hand", () => {
   // [[4, 2], [2, 3]] x = [2, 1]  ->  x = [0.5, 0]
@@ -97,4 +107,68 @@ Deno.test("RBF features: K-means centres are stable under a seed, bandwidth is t
   assert.deepEqual(Array.from(crossWithActions(Float64Array.of(1, 2), 2, [1], 2)), [0, 0, 1, 2]);
   assert.throws(() => fitRbfFeatures(pts.subarray(0, 6), 2, { centres: 4 }), /cannot place 4 centres/);
   assert.throws(() => fitRbfFeatures(pts, 2, { centres: 0 }), /positive integer/);
+});
+
+Deno.test("the ADMM centroid step recovers known groups and pulls w towards their centres", () => {
+  // Six latent points in two tight groups, eta = 0 so z = u.
+  const z = Float64Array.of(0, 0, 0.1, 0, 0, 0.1, 5, 5, 5.1, 5, 5, 5.1);
+  const { centroids, assignments, w } = admmCentroidStep(z, 2, 2, 1, 2, 0);
+  assert.equal(assignments[0], assignments[1]);
+  assert.equal(assignments[1], assignments[2]);
+  assert.equal(assignments[3], assignments[4]);
+  assert.notEqual(assignments[0], assignments[3]);
+  const c0 = assignments[0];
+  assertClose(centroids[c0 * 2], 0.1 / 3, { atol: 1e-9 });
+  // w = (2 mu v + rho z) / (2 mu + rho): with 2 mu = rho, the midpoint of z and its centre.
+  assertClose(w[2], (0.1 + 0.1 / 3) / 2, { atol: 1e-9 });
+  assert.throws(() => admmCentroidStep(z, 2, 7, 1, 1), /groups must be in \[1, 6\]/);
+});
+
+Deno.test("P4L rejects K < 1, K > N and empty data with clear errors", () => {
+  const env = createP4lSimpleEnv();
+  const data = simulate(env, { individuals: drawPopulation(env, createRng(0), 3, env.groups), horizon: 5 });
+  const feats = fitRbfFeatures(data.states, 2, { centres: 4 });
+  assert.throws(() => fitP4l(data, feats, { groups: 0 }), /groups \(K\) must be a positive integer/);
+  assert.throws(() => fitP4l(data, feats, { groups: 4 }), /K = 4 groups but only 3 individuals/);
+  assert.throws(
+    () => fitP4l(data, fitRbfFeatures(Float32Array.of(0, 0, 1, 1, 2, 2), 3, { centres: 1 }), { groups: 1 }),
+    /3-d states/,
+  );
+});
+
+Deno.test("P4L with one group and a strong centroid penalty collapses the latents to one point", () => {
+  const env = createP4lSimpleEnv();
+  const individuals = drawPopulation(env, createRng(2), 9, env.groups);
+  const data = simulate(env, { individuals, horizon: 20, seed: 3 });
+  const feats = fitRbfFeatures(data.states, 2, { centres: 6, seed: 0 });
+  const spread = (u: Float64Array) => {
+    const m = [0, 1].map((j) => u.filter((_, k) => k % 2 === j).reduce((a, b) => a + b, 0) / 9);
+    return Math.sqrt(u.reduce((s, x, k) => s + (x - m[k % 2]) ** 2, 0) / 9);
+  };
+  const free = fitP4l(data, feats, { groups: 1, mu: 0, rho: 1e-6, iterations: 8, innerSteps: 10, seed: 1 });
+  const tied = fitP4l(data, feats, { groups: 1, mu: 100, rho: 50, iterations: 8, innerSteps: 10, seed: 1 });
+  assert.ok(spread(tied.latents) < 0.2 * spread(free.latents), `${spread(tied.latents)} vs ${spread(free.latents)}`);
+  assert.ok(tied.assignments.every((k) => k === 0));
+  // Equal latents give one homogeneous policy.
+  const s = Float64Array.of(0.3, -0.2);
+  const p0 = p4lPolicy(tied, 0)(s), p8 = p4lPolicy(tied, 8)(s);
+  assertClose(p0[0], p8[0], { atol: 0.05 });
+});
+
+Deno.test("P4L improves on the behaviour policy in P4L's 2-D environment (quick size)", () => {
+  const env = createP4lSimpleEnv();
+  const individuals = drawPopulation(env, createRng(0), 30, env.groups);
+  const data = simulate(env, { individuals, horizon: 50, seed: 1 });
+  const feats = fitRbfFeatures(data.states, 2, { centres: 16, seed: 0 });
+  const model = fitP4l(data, feats, { groups: 3, seed: 0 });
+  assert.equal(model.latents.length, 30 * 2);
+  assert.equal(model.centroids.length, 3 * 2);
+  const policies = individuals.map((_, i) => p4lPolicy(model, i));
+  const opts = { individuals, trajectories: 20, horizon: 50, seed: 5 };
+  const learned = evaluatePolicy(env, (o, c) => policies[c.individual](o), opts);
+  const behaviour = evaluatePolicy(env, () => [0.5, 0.5], opts);
+  assert.ok(
+    learned.overall.discounted.mean > behaviour.overall.discounted.mean + 0.3,
+    `P4L ${learned.overall.discounted.mean} vs behaviour ${behaviour.overall.discounted.mean}`,
+  );
 });
