@@ -47,3 +47,4 @@ export * from "./lib/core/linalg.ts";
 export * from "./lib/algos/features.ts";
 export * from "./lib/algos/fqi.ts";
 export * from "./lib/algos/p4l.ts";
+export * from "./lib/algos/vlearning.ts";

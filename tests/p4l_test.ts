@@ -16,7 +16,10 @@ import {
   p4lPolicy,
   ridgeRegression,
   simulate,
+  solveLinear,
   solveSpd,
+  vLearning,
+  vLearningPolicy,
 } from "../mod.ts";
 import { assertClose } from "./helpers.ts";
 
@@ -171,4 +174,48 @@ Deno.test("P4L improves on the behaviour policy in P4L's 2-D environment (quick 
     learned.overall.discounted.mean > behaviour.overall.discounted.mean + 0.3,
     `P4L ${learned.overall.discounted.mean} vs behaviour ${behaviour.overall.discounted.mean}`,
   );
+});
+
+Deno.test("solveLinear solves a non-symmetric system that needs pivoting", () => {
+  // [[0, 1], [2, 3]] x = [1, 8]  ->  x = [2.5, 1]
+  const x = solveLinear(Float64Array.of(0, 1, 2, 3), Float64Array.of(1, 8), 2);
+  assertClose(x[0], 2.5, { atol: 1e-12 });
+  assertClose(x[1], 1, { atol: 1e-12 });
+  assert.throws(() => solveLinear(Float64Array.of(1, 2, 2, 4), Float64Array.of(1, 1), 2), /singular/);
+});
+
+Deno.test("V-learning finds the better action of each state of a small tabular MDP", () => {
+  const rng = createRng(4);
+  const n = 4000;
+  const states = new Float32Array(n),
+    next = new Float32Array(n),
+    actions = new Int32Array(n),
+    rewards = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    const s = rng.int(3), a = rng.int(2);
+    states[i] = s;
+    actions[i] = a;
+    rewards[i] = R[s][a];
+    next[i] = rng.categorical(P[s][a]);
+  }
+  const data = createMdpDataset({
+    numActions: 2,
+    featureNames: ["s"],
+    individualIds: Array.from({ length: n / 20 }, (_, i) => `p${i}`),
+    individuals: Int32Array.from({ length: n }, (_, i) => Math.floor(i / 20)),
+    times: Int32Array.from({ length: n }, (_, i) => i % 20),
+    states,
+    actions,
+    rewards,
+    nextStates: next,
+    terminals: new Uint8Array(n),
+    timeouts: Uint8Array.from({ length: n }, (_, i) => (i % 20 === 19 ? 1 : 0)),
+  });
+  const model = vLearning(data, oneHotFeatures(3), { behaviour: () => 0.5, steps: 200, stepSize: 1 });
+  const truth = valueIteration(0.8);
+  const pol = vLearningPolicy(model);
+  for (let s = 0; s < 3; s++) {
+    const best = truth[s][1] > truth[s][0] ? 1 : 0;
+    assert.ok(pol([s])[best] > 0.6, `state ${s}: pi(best) = ${pol([s])[best]}`);
+  }
 });

@@ -53,3 +53,30 @@ export function ridgeRegression(x: Float64Array, y: ArrayLike<number>, d: number
   for (let i = 0; i < d; i++) for (let j = 0; j < i; j++) xtx[j * d + i] = xtx[i * d + j];
   return solveSpd(xtx, xty, d, ridge);
 }
+
+/** Solves A x = b for a general square `A` (row-major n x n) by LU with partial pivoting. */
+export function solveLinear(a: Float64Array, b: Float64Array, n: number): Float64Array {
+  if (a.length !== n * n || b.length !== n) throw new RangeError(`solveLinear: expected ${n}x${n} and ${n} values`);
+  const m = Float64Array.from(a), x = Float64Array.from(b);
+  for (let c = 0; c < n; c++) {
+    let p = c;
+    for (let r = c + 1; r < n; r++) if (Math.abs(m[r * n + c]) > Math.abs(m[p * n + c])) p = r;
+    if (Math.abs(m[p * n + c]) < 1e-300) throw new RangeError(`solveLinear: matrix is singular (column ${c})`);
+    if (p !== c) {
+      for (let k = 0; k < n; k++) [m[c * n + k], m[p * n + k]] = [m[p * n + k], m[c * n + k]];
+      [x[c], x[p]] = [x[p], x[c]];
+    }
+    for (let r = c + 1; r < n; r++) {
+      const f = m[r * n + c] / m[c * n + c];
+      if (f === 0) continue;
+      for (let k = c; k < n; k++) m[r * n + k] -= f * m[c * n + k];
+      x[r] -= f * x[c];
+    }
+  }
+  for (let r = n - 1; r >= 0; r--) {
+    let s = x[r];
+    for (let k = r + 1; k < n; k++) s -= m[r * n + k] * x[k];
+    x[r] = s / m[r * n + r];
+  }
+  return x;
+}
