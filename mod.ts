@@ -48,3 +48,4 @@ export * from "./lib/algos/features.ts";
 export * from "./lib/algos/fqi.ts";
 export * from "./lib/algos/p4l.ts";
 export * from "./lib/algos/vlearning.ts";
+export * from "./lib/algos/acpi.ts";

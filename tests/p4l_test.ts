@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {
+  acpiPolicy,
   admmCentroidStep,
   createMdpDataset,
   createP4lSimpleEnv,
@@ -7,9 +8,11 @@ import {
   crossWithActions,
   drawPopulation,
   evaluatePolicy,
+  fitAcpi,
   fitP4l,
   fitRbfFeatures,
   fittedQIteration,
+  fuseWeights,
   initBackend,
   linearQValues,
   oneHotFeatures,
@@ -218,4 +221,51 @@ Deno.test("V-learning finds the better action of each state of a small tabular M
     const best = truth[s][1] > truth[s][0] ? 1 : 0;
     assert.ok(pol([s])[best] > 0.6, `state ${s}: pi(best) = ${pol([s])[best]}`);
   }
+});
+
+Deno.test("the fusion ADMM joins near-equal estimates and keeps distant ones apart", () => {
+  const est = [[0, 0], [0.01, 0], [0, 0.01], [3, 3], [3.01, 3]].map((x) => Float64Array.from(x));
+  const { gaps, fused } = fuseWeights(est, 0.1, 1, 500);
+  // Pairs in order (0,1) (0,2) (0,3) (0,4) (1,2) ...: within-group gaps vanish, across-group stay.
+  assert.ok(gaps[0] < 1e-6 && gaps[1] < 1e-6, `within ${gaps[0]}, ${gaps[1]}`);
+  assert.ok(gaps[2] > 3, `across ${gaps[2]}`);
+  assertClose(fused[0][0], fused[1][0], { atol: 1e-6 });
+});
+
+Deno.test("ACPI on two well-separated groups finds two clusters", () => {
+  // Same transitions; group A is paid R, group B is paid -R: opposite best actions.
+  const rng = createRng(9);
+  const perInd = 300, N = 12, n = perInd * N;
+  const states = new Float32Array(n),
+    next = new Float32Array(n),
+    actions = new Int32Array(n),
+    rewards = new Float32Array(n);
+  for (let r = 0; r < n; r++) {
+    const i = Math.floor(r / perInd), sign = i % 2 === 0 ? 1 : -1;
+    const s = rng.int(3), a = rng.int(2);
+    states[r] = s;
+    actions[r] = a;
+    rewards[r] = sign * R[s][a];
+    next[r] = rng.categorical(P[s][a]);
+  }
+  const data = createMdpDataset({
+    numActions: 2,
+    featureNames: ["s"],
+    individualIds: Array.from({ length: N }, (_, i) => `p${i}`),
+    individuals: Int32Array.from({ length: n }, (_, r) => Math.floor(r / perInd)),
+    times: Int32Array.from({ length: n }, (_, r) => r % perInd),
+    states,
+    actions,
+    rewards,
+    nextStates: next,
+    terminals: new Uint8Array(n),
+    timeouts: Uint8Array.from({ length: n }, (_, r) => (r % perInd === perInd - 1 ? 1 : 0)),
+  });
+  const model = fitAcpi(data, oneHotFeatures(3), { fusion: 0.3, shrinkage: 0.2, tolerance: 0.05 });
+  assert.equal(model.clusters, 2);
+  for (let i = 0; i < N; i++) assert.equal(model.assignments[i], model.assignments[i % 2]);
+  assert.notEqual(model.assignments[0], model.assignments[1]);
+  // Each cluster's policy picks its own best action in state 2 (R[2] = [1, -0.5]).
+  assert.deepEqual(acpiPolicy(model, 0)([2]), [1, 0]);
+  assert.deepEqual(acpiPolicy(model, 1)([2]), [0, 1]);
 });

@@ -1,0 +1,141 @@
+/**
+ * ACPI, auto-clustered policy iteration (Chen, Song & Jordan 2022), P4L's clustering baseline:
+ * 1. per-individual Q estimates: linear fitted-Q weights on each individual's data, shrunk towards
+ *    the pooled fit (w^_i = pooled + (own_i - pooled) / (1 + shrinkage)), since one individual's T
+ *    transitions rarely identify Q alone (a departure: the original estimates Q jointly);
+ * 2. fusion: min_w 1/2 sum_i |w_i - w^_i|^2 + lambda sum_{i<j} |w_i - w_j|_2 by ADMM on the pairwise
+ *    differences d_ij = w_i - w_j (Ma & Huang 2017's concave-fusion ADMM with the group-lasso
+ *    penalty in place of SCAD/MCP: a departure for simplicity, which shrinks large differences
+ *    more than the original);
+ * 3. clusters: individuals joined when their fused difference is zero (|d_ij| below `tolerance`);
+ * 4. a policy per cluster: FQI on the cluster's pooled data, acted on greedily.
+ *
+ * @module
+ */
+import type { MdpDataset } from "../data/dataset.ts";
+import { selectIndividuals } from "../data/dataset.ts";
+import type { FeatureMap } from "./features.ts";
+import { fittedQIteration, type FqiOptions, greedyPolicy, type LinearQ } from "./fqi.ts";
+
+/** Options of {@linkcode fitAcpi}. */
+export interface AcpiOptions extends FqiOptions {
+  /** Fusion penalty lambda, relative to the estimates' RMS norm and divided by sqrt(N). @default 0.2 */
+  readonly fusion?: number;
+  /** Shrinkage of each individual's fit towards the pooled weights. @default 1 */
+  readonly shrinkage?: number;
+  /** ADMM penalty. @default 1 */
+  readonly rho?: number;
+  /** ADMM iterations. @default 200 */
+  readonly admmIterations?: number;
+  /** Differences below this join two individuals. @default 1e-3 (relative to the weights' scale) */
+  readonly tolerance?: number;
+}
+
+/** A fitted ACPI: clusters and a Q-function per cluster. */
+export interface AcpiModel {
+  /** Cluster of each individual (data order), 0..clusters-1. */
+  readonly assignments: Int32Array;
+  readonly clusters: number;
+  readonly qFunctions: readonly LinearQ[];
+}
+
+/** Group-lasso fusion of per-individual weight vectors by ADMM; returns fused weights and pairwise gaps. */
+export function fuseWeights(
+  estimates: readonly Float64Array[],
+  lambda: number,
+  rho = 1,
+  iterations = 200,
+): { fused: Float64Array[]; gaps: Float64Array } {
+  const N = estimates.length, P = estimates[0].length;
+  const pairs: [number, number][] = [];
+  for (let i = 0; i < N; i++) for (let j = i + 1; j < N; j++) pairs.push([i, j]);
+  const E = pairs.length;
+  const d = new Float64Array(E * P), v = new Float64Array(E * P); // differences and scaled duals
+  const w = estimates.map((e) => Float64Array.from(e));
+  const mean = new Float64Array(P);
+  for (let it = 0; it < iterations; it++) {
+    // w-step: (I + rho (N I - 11^T)) w = w^ + rho sum_{e} A_e^T (d_e - v_e), solved in closed form.
+    const rhs = estimates.map((e) => Float64Array.from(e));
+    pairs.forEach(([i, j], e) => {
+      for (let p = 0; p < P; p++) {
+        const t = rho * (d[e * P + p] - v[e * P + p]);
+        rhs[i][p] += t;
+        rhs[j][p] -= t;
+      }
+    });
+    mean.fill(0);
+    for (let i = 0; i < N; i++) for (let p = 0; p < P; p++) mean[p] += rhs[i][p] / N;
+    // (I + rho N I - rho 11^T)^-1 x = (x + rho N mean(x)... ) : per coordinate, x_i = (b_i + rho N m) / (1 + rho N) with m = mean(b).
+    for (let i = 0; i < N; i++) {
+      for (let p = 0; p < P; p++) w[i][p] = (rhs[i][p] + rho * N * mean[p]) / (1 + rho * N);
+    }
+    // d-step: group soft-thresholding of (w_i - w_j + v).
+    pairs.forEach(([i, j], e) => {
+      let norm = 0;
+      for (let p = 0; p < P; p++) norm += (w[i][p] - w[j][p] + v[e * P + p]) ** 2;
+      norm = Math.sqrt(norm);
+      const shrink = norm > 0 ? Math.max(0, 1 - lambda / (rho * norm)) : 0;
+      for (let p = 0; p < P; p++) d[e * P + p] = shrink * (w[i][p] - w[j][p] + v[e * P + p]);
+    });
+    // dual step.
+    pairs.forEach(([i, j], e) => {
+      for (let p = 0; p < P; p++) v[e * P + p] += w[i][p] - w[j][p] - d[e * P + p];
+    });
+  }
+  const gaps = new Float64Array(E);
+  pairs.forEach((_, e) => {
+    let s = 0;
+    for (let p = 0; p < P; p++) s += d[e * P + p] ** 2;
+    gaps[e] = Math.sqrt(s);
+  });
+  return { fused: w, gaps };
+}
+
+/** Fits ACPI with linear Q-functions on `features`. */
+export function fitAcpi(data: MdpDataset, features: FeatureMap, options: AcpiOptions = {}): AcpiModel {
+  const N = data.individualIds.length;
+  if (N < 1) throw new RangeError("fitAcpi: the data have no individuals");
+  const pooled = fittedQIteration(data, features, options);
+  const shrink = options.shrinkage ?? 1;
+  // Per-individual fits, shrunk towards the pooled weights: w^_i = pooled + (own_i - pooled) / (1 + shrinkage).
+  const estimates = Array.from({ length: N }, (_, i) => {
+    const own = selectIndividuals(data, [i]);
+    if (own.size === 0) return Float64Array.from(pooled.weights);
+    const q = fittedQIteration(own, features, options);
+    return Float64Array.from(q.weights, (x, k) => pooled.weights[k] + (x - pooled.weights[k]) / (1 + shrink));
+  });
+  // Penalty and tolerance are relative to the estimates' typical size.
+  const scale = Math.max(1e-9, Math.sqrt(estimates.reduce((s, w) => s + w.reduce((t, x) => t + x * x, 0), 0) / N));
+  const { gaps } = fuseWeights(
+    estimates,
+    (options.fusion ?? 0.2) * scale / Math.sqrt(N),
+    options.rho ?? 1,
+    options.admmIterations ?? 200,
+  );
+  // Union-find on zero gaps.
+  const parent = Int32Array.from({ length: N }, (_, i) => i);
+  const find = (i: number): number => (parent[i] === i ? i : (parent[i] = find(parent[i])));
+  let e = 0;
+  const tol = (options.tolerance ?? 1e-3) * scale;
+  for (let i = 0; i < N; i++) {
+    for (let j = i + 1; j < N; j++, e++) if (gaps[e] < tol) parent[find(i)] = find(j);
+  }
+  const roots = new Map<number, number>();
+  const assignments = Int32Array.from({ length: N }, (_, i) => {
+    const r = find(i);
+    if (!roots.has(r)) roots.set(r, roots.size);
+    return roots.get(r)!;
+  });
+  const qFunctions = Array.from({ length: roots.size }, (_, k) => {
+    const members = Array.from(assignments).flatMap((c, i) => (c === k ? [i] : []));
+    return fittedQIteration(selectIndividuals(data, members), features, options);
+  });
+  return Object.freeze({ assignments, clusters: roots.size, qFunctions });
+}
+
+/** The greedy policy of individual `i`'s cluster. */
+export function acpiPolicy(model: AcpiModel, individual: number): (state: ArrayLike<number>) => number[] {
+  const k = model.assignments[individual];
+  if (k === undefined) throw new RangeError(`acpiPolicy: no individual ${individual}`);
+  return greedyPolicy(model.qFunctions[k]);
+}
