@@ -49,3 +49,4 @@ export * from "./lib/algos/fqi.ts";
 export * from "./lib/algos/p4l.ts";
 export * from "./lib/algos/vlearning.ts";
 export * from "./lib/algos/acpi.ts";
+export * from "./lib/repro/p4l.ts";

@@ -8,21 +8,27 @@
  * --quick runs the same pipeline at CI sizes (each under 2 minutes); without it, the paper's.
  * Independent seeds run in --workers parallel workers (default 2, the machine's cores); the
  * numbers are the same for any worker count.
- * Ids: omg-fig1 omg-fig2 omg-fig3 omg-table2 omg-fig4 omg-beyond
+ * Ids: omg-fig1 omg-fig2 omg-fig3 omg-table2 omg-fig4 omg-beyond p4l-fig1
+ * (p4l-fig1 is also a shardable grid: deno task grid / deno task collect).
  */
 import { parseArgs } from "node:util";
 import {
+  assembleP4lFig1,
   initBackend,
   OMG_RL_FULL,
   OMG_RL_QUICK,
   OMG_RL_REPRODUCTIONS,
   type OmgRlSizes,
+  P4L_FIG1_FULL,
+  P4L_FIG1_QUICK,
+  p4lFig1Cells,
   runOmgRlReproduction,
+  runP4lFig1Cell,
   writeFigureHtml,
   writeTextAtomic,
 } from "../mod.ts";
 
-const IDS: readonly string[] = [...OMG_RL_REPRODUCTIONS];
+const IDS: readonly string[] = [...OMG_RL_REPRODUCTIONS, "p4l-fig1"];
 const USAGE = `usage: deno task repro <id> [--quick] [--seeds n] [--workers n] [--out dir]\n  ids: ${IDS.join(" ")}`;
 const { values, positionals } = parseArgs({
   args: Deno.args,
@@ -59,6 +65,26 @@ if (!Number.isInteger(workers) || workers < 1) {
   Deno.exit(2);
 }
 await initBackend();
+const out = values.out!;
+if (id === "p4l-fig1") {
+  const sizes = values.quick ? P4L_FIG1_QUICK : P4L_FIG1_FULL;
+  const started = performance.now();
+  const cells = p4lFig1Cells(sizes);
+  const results = cells.map((c, k) => {
+    const r = runP4lFig1Cell(c, sizes);
+    console.error(
+      `[${((performance.now() - started) / 1000).toFixed(0)} s] p4l-fig1: cell ${k + 1}/${cells.length} done`,
+    );
+    return r;
+  });
+  const { values: v, figures } = assembleP4lFig1(results, sizes);
+  await Deno.mkdir(out, { recursive: true });
+  await writeTextAtomic(`${out}/${id}.json`, JSON.stringify({ id, quick: values.quick, sizes, values: v }, null, 1));
+  const page = await writeFigureHtml(out, id, "P4L Figure 1: the simple environment", figures);
+  console.log(`${id}: wrote ${out}/${id}.json and ${page} in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+  Deno.exit(0);
+}
+
 const started = performance.now();
 const elapsed = () => `${((performance.now() - started) / 1000).toFixed(0)} s`;
 const result = await runOmgRlReproduction(
@@ -67,7 +93,6 @@ const result = await runOmgRlReproduction(
   (m) => console.error(`[${elapsed()}] ${id}: ${m}`),
   workers,
 );
-const out = values.out!;
 await Deno.mkdir(out, { recursive: true });
 await writeTextAtomic(
   `${out}/${id}.json`,

@@ -82,3 +82,32 @@ Deno.test("deno task main --quick trains OMG-RL and prints true outcomes beside 
     assert.ok(json.values.outcomes["simulated clinician"].timeInRange > 0);
   });
 });
+
+Deno.test("grid shards collected give the same p4l-fig1.json as an unsharded run", async () => {
+  await withTempDir(async (dir) => {
+    const whole = await runTask("repro.ts", ["p4l-fig1", "--quick", "--out", `${dir}/whole`]);
+    assert.equal(whole.code, 0, whole.stderr);
+    for (const shard of ["0/2", "1/2"]) {
+      const res = await runTask("grid.ts", ["p4l-fig1", "--quick", "--shard", shard, "--out", `${dir}/grid`]);
+      assert.equal(res.code, 0, res.stderr);
+    }
+    const again = await runTask("grid.ts", ["p4l-fig1", "--quick", "--shard", "1/2", "--out", `${dir}/grid`]);
+    assert.match(again.stdout, /exists; skipping/);
+    const merged = await runTask("collect.ts", ["p4l-fig1", "--out", `${dir}/grid`]);
+    assert.equal(merged.code, 0, merged.stderr);
+    assert.equal(
+      await Deno.readTextFile(`${dir}/grid/p4l-fig1.json`),
+      await Deno.readTextFile(`${dir}/whole/p4l-fig1.json`),
+    );
+    const json = JSON.parse(await Deno.readTextFile(`${dir}/whole/p4l-fig1.json`));
+    assert.ok(json.values.summary["N=30, T=50"]["P4L (K=3)"].a.n === 2);
+    // A missing shard is named.
+    await Deno.remove(`${dir}/grid/p4l-fig1.shard-1-of-2.json`);
+    const partial = await runTask("collect.ts", ["p4l-fig1", "--out", `${dir}/grid`]);
+    assert.equal(partial.code, 1);
+    assert.match(partial.stderr, /missing cells 1/);
+    const bad = await runTask("grid.ts", ["p4l-fig1", "--shard", "3/2", "--out", `${dir}/grid`]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /shard must be i\/n/);
+  });
+});

@@ -1,0 +1,63 @@
+/**
+ * Runs one shard of a reproduction grid (for a Slurm job array or a Kubernetes indexed Job: one
+ * shard per array index), writing <out>/<id>.shard-<i>-of-<n>.json atomically; `deno task collect`
+ * merges the shards into the same <id>.json an unsharded `deno task repro <id>` writes.
+ *
+ *   deno task grid p4l-fig1 --shard i/n --out dir [--quick]
+ *
+ * A shard whose file already exists is skipped (re-running a failed array is safe).
+ */
+import { parseArgs } from "node:util";
+import {
+  initBackend,
+  P4L_FIG1_FULL,
+  P4L_FIG1_QUICK,
+  p4lFig1Cells,
+  runP4lFig1Cell,
+  shardCells,
+  writeTextAtomic,
+} from "../mod.ts";
+
+const USAGE = "usage: deno task grid p4l-fig1 --shard i/n --out dir [--quick]";
+const { values, positionals } = parseArgs({
+  args: Deno.args,
+  allowPositionals: true,
+  options: {
+    shard: { type: "string" },
+    out: { type: "string", default: "out/grid" },
+    quick: { type: "boolean", default: false },
+  },
+});
+const fail = (m: string): never => {
+  console.error(`grid: ${m}\n${USAGE}`);
+  Deno.exit(2);
+};
+const id = positionals[0];
+if (id !== "p4l-fig1") fail(id ? `unknown grid ${JSON.stringify(id)}` : "name a grid");
+const m = /^(\d+)\/(\d+)$/.exec(values.shard ?? "") ?? fail(`--shard must be i/n, got ${values.shard}`);
+const shard = Number(m[1]), shards = Number(m[2]);
+const sizes = values.quick ? P4L_FIG1_QUICK : P4L_FIG1_FULL;
+let cells;
+try {
+  cells = shardCells(p4lFig1Cells(sizes), shard, shards);
+} catch (err) {
+  fail((err as Error).message);
+}
+const path = `${values.out}/${id}.shard-${shard}-of-${shards}.json`;
+try {
+  await Deno.stat(path);
+  console.log(`grid: ${path} exists; skipping`);
+  Deno.exit(0);
+} catch { /* not done yet */ }
+await Deno.mkdir(values.out!, { recursive: true });
+await initBackend();
+const started = performance.now();
+const results = cells!.map((c, k) => {
+  const r = runP4lFig1Cell(c, sizes);
+  console.error(
+    `[${((performance.now() - started) / 1000).toFixed(0)} s] shard ${shard}/${shards}: cell ${k + 1}/${cells!.length}`,
+  );
+  return r;
+});
+await writeTextAtomic(path, JSON.stringify({ id, quick: values.quick, sizes, shard, shards, results }));
+console.log(`grid: wrote ${path} (${results.length} cells)`);
