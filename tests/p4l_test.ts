@@ -53,33 +53,41 @@ function valueIteration(gamma: number): number[][] {
   return q;
 }
 
-Deno.test("fitted-Q iteration on a small tabular MDP matches value iteration", () => {
-  const rng = createRng(0);
-  const n = 30_000;
+/**
+ * Transitions of the MDP above from uniformly drawn states and actions, `perIndividual` rows per
+ * individual; individual i is paid `sign(i) * R`.
+ */
+function tabularData(seed: number, n: number, perIndividual: number, sign: (i: number) => number = () => 1) {
+  const rng = createRng(seed);
   const states = new Float32Array(n),
     next = new Float32Array(n),
     actions = new Int32Array(n),
     rewards = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
+  for (let r = 0; r < n; r++) {
     const s = rng.int(3), a = rng.int(2);
-    states[i] = s;
-    actions[i] = a;
-    rewards[i] = R[s][a];
-    next[i] = rng.categorical(P[s][a]);
+    states[r] = s;
+    actions[r] = a;
+    rewards[r] = sign(Math.floor(r / perIndividual)) * R[s][a];
+    next[r] = rng.categorical(P[s][a]);
   }
-  const data = createMdpDataset({
+  return createMdpDataset({
     numActions: 2,
     featureNames: ["s"],
-    individualIds: ["all"],
-    individuals: new Int32Array(n),
-    times: Int32Array.from({ length: n }, (_, i) => i),
+    individualIds: Array.from({ length: n / perIndividual }, (_, i) => `p${i}`),
+    individuals: Int32Array.from({ length: n }, (_, r) => Math.floor(r / perIndividual)),
+    times: Int32Array.from({ length: n }, (_, r) => r % perIndividual),
     states,
     actions,
     rewards,
     nextStates: next,
     terminals: new Uint8Array(n),
-    timeouts: Uint8Array.from({ length: n }, (_, i) => (i === n - 1 ? 1 : 0)),
+    timeouts: Uint8Array.from({ length: n }, (_, r) => (r % perIndividual === perIndividual - 1 ? 1 : 0)),
   });
+}
+
+Deno.test("fitted-Q iteration on a small tabular MDP matches value iteration", () => {
+  const n = 30_000;
+  const data = tabularData(0, n, n);
   const gamma = 0.8;
   const q = fittedQIteration(data, oneHotFeatures(3), { discount: gamma, ridge: 1e-9 });
   const truth = valueIteration(gamma);
@@ -188,32 +196,7 @@ Deno.test("solveLinear solves a non-symmetric system that needs pivoting", () =>
 });
 
 Deno.test("V-learning finds the better action of each state of a small tabular MDP", () => {
-  const rng = createRng(4);
-  const n = 4000;
-  const states = new Float32Array(n),
-    next = new Float32Array(n),
-    actions = new Int32Array(n),
-    rewards = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    const s = rng.int(3), a = rng.int(2);
-    states[i] = s;
-    actions[i] = a;
-    rewards[i] = R[s][a];
-    next[i] = rng.categorical(P[s][a]);
-  }
-  const data = createMdpDataset({
-    numActions: 2,
-    featureNames: ["s"],
-    individualIds: Array.from({ length: n / 20 }, (_, i) => `p${i}`),
-    individuals: Int32Array.from({ length: n }, (_, i) => Math.floor(i / 20)),
-    times: Int32Array.from({ length: n }, (_, i) => i % 20),
-    states,
-    actions,
-    rewards,
-    nextStates: next,
-    terminals: new Uint8Array(n),
-    timeouts: Uint8Array.from({ length: n }, (_, i) => (i % 20 === 19 ? 1 : 0)),
-  });
+  const data = tabularData(4, 4000, 20);
   const model = vLearning(data, oneHotFeatures(3), { behaviour: () => 0.5, steps: 200, stepSize: 1 });
   const truth = valueIteration(0.8);
   const pol = vLearningPolicy(model);
@@ -234,33 +217,8 @@ Deno.test("the fusion ADMM joins near-equal estimates and keeps distant ones apa
 
 Deno.test("ACPI on two well-separated groups finds two clusters", () => {
   // Same transitions; group A is paid R, group B is paid -R: opposite best actions.
-  const rng = createRng(9);
-  const perInd = 300, N = 12, n = perInd * N;
-  const states = new Float32Array(n),
-    next = new Float32Array(n),
-    actions = new Int32Array(n),
-    rewards = new Float32Array(n);
-  for (let r = 0; r < n; r++) {
-    const i = Math.floor(r / perInd), sign = i % 2 === 0 ? 1 : -1;
-    const s = rng.int(3), a = rng.int(2);
-    states[r] = s;
-    actions[r] = a;
-    rewards[r] = sign * R[s][a];
-    next[r] = rng.categorical(P[s][a]);
-  }
-  const data = createMdpDataset({
-    numActions: 2,
-    featureNames: ["s"],
-    individualIds: Array.from({ length: N }, (_, i) => `p${i}`),
-    individuals: Int32Array.from({ length: n }, (_, r) => Math.floor(r / perInd)),
-    times: Int32Array.from({ length: n }, (_, r) => r % perInd),
-    states,
-    actions,
-    rewards,
-    nextStates: next,
-    terminals: new Uint8Array(n),
-    timeouts: Uint8Array.from({ length: n }, (_, r) => (r % perInd === perInd - 1 ? 1 : 0)),
-  });
+  const N = 12;
+  const data = tabularData(9, 300 * N, 300, (i) => (i % 2 === 0 ? 1 : -1));
   const model = fitAcpi(data, oneHotFeatures(3), { fusion: 0.3, shrinkage: 0.2, tolerance: 0.05 });
   assert.equal(model.clusters, 2);
   for (let i = 0; i < N; i++) assert.equal(model.assignments[i], model.assignments[i % 2]);

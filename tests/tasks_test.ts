@@ -1,16 +1,6 @@
 import assert from "node:assert/strict";
 import { readMdpCsv } from "../mod.ts";
-import { withTempDir } from "./helpers.ts";
-
-async function runTask(script: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", new URL(`../tasks/${script}`, import.meta.url).pathname, ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
+import { runTask, withTempDir } from "./helpers.ts";
 
 Deno.test("deno task simulate writes a CSV that reads back as the requested episodes", async () => {
   await withTempDir(async (dir) => {

@@ -1,19 +1,9 @@
 import assert from "node:assert/strict";
-import { withTempDir } from "./helpers.ts";
-
-async function run(script: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", new URL(`../tasks/${script}`, import.meta.url).pathname, ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
+import { runTask, withTempDir } from "./helpers.ts";
 
 Deno.test("deno task train omg-rl resumes after a crash and ends exactly like an uninterrupted run", async () => {
   await withTempDir(async (dir) => {
-    const sim = await run("simulate.ts", ["heparin", "--episodes", "40", "--seed", "5", "--out", `${dir}/h.csv`]);
+    const sim = await runTask("simulate.ts", ["heparin", "--episodes", "40", "--seed", "5", "--out", `${dir}/h.csv`]);
     assert.equal(sim.code, 0, sim.stderr);
     const common = [
       "omg-rl",
@@ -27,14 +17,14 @@ Deno.test("deno task train omg-rl resumes after a crash and ends exactly like an
       "--drop",
       "aptt",
     ];
-    const straight = await run("train.ts", [...common, "--out", `${dir}/a`]);
+    const straight = await runTask("train.ts", [...common, "--out", `${dir}/a`]);
     assert.equal(straight.code, 0, straight.stderr);
     assert.match(straight.stderr, /episode 4\/4: critic/);
     // Crash after episode 3: the checkpoint of episode 2 survives, episode 3 is redone.
-    const crashed = await run("train.ts", [...common, "--out", `${dir}/b`, "--stop-after", "3"]);
+    const crashed = await runTask("train.ts", [...common, "--out", `${dir}/b`, "--stop-after", "3"]);
     assert.equal(crashed.code, 0, crashed.stderr);
     await assert.rejects(Deno.stat(`${dir}/b/policy.json`));
-    const resumed = await run("train.ts", [...common, "--out", `${dir}/b`]);
+    const resumed = await runTask("train.ts", [...common, "--out", `${dir}/b`]);
     assert.equal(resumed.code, 0, resumed.stderr);
     assert.match(resumed.stderr, /resuming from episode 2/);
     assert.equal(await Deno.readTextFile(`${dir}/b/policy.json`), await Deno.readTextFile(`${dir}/a/policy.json`));
@@ -42,7 +32,7 @@ Deno.test("deno task train omg-rl resumes after a crash and ends exactly like an
     // The saved policy recommends a dose bin for a new state.
     const policy = JSON.parse(await Deno.readTextFile(`${dir}/a/policy.json`));
     assert.equal(policy.featureNames.includes("aptt"), false);
-    const rec = await run("train.ts", [
+    const rec = await runTask("train.ts", [
       "recommend",
       "--policy",
       `${dir}/a/policy.json`,
@@ -53,7 +43,7 @@ Deno.test("deno task train omg-rl resumes after a crash and ends exactly like an
     const r = JSON.parse(rec.stdout);
     assert.ok(r.action >= 0 && r.action < 6);
     assert.equal(r.probabilities.length, 6);
-    const short = await run("train.ts", ["recommend", "--policy", `${dir}/a/policy.json`, "--state", "1,2"]);
+    const short = await runTask("train.ts", ["recommend", "--policy", `${dir}/a/policy.json`, "--state", "1,2"]);
     assert.equal(short.code, 1);
     assert.match(short.stderr, /a state has 16 features/);
   });
@@ -62,10 +52,10 @@ Deno.test("deno task train omg-rl resumes after a crash and ends exactly like an
 Deno.test("deno task train reports bad data and bad options clearly", async () => {
   await withTempDir(async (dir) => {
     await Deno.writeTextFile(`${dir}/bad.csv`, "id,t,x,action,reward\np1,0,1,0,0\np1,1,abc,,\n");
-    const bad = await run("train.ts", ["omg-rl", "--data", `${dir}/bad.csv`, "--out", `${dir}/o`]);
+    const bad = await runTask("train.ts", ["omg-rl", "--data", `${dir}/bad.csv`, "--out", `${dir}/o`]);
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /bad\.csv, line 3, column "x"/);
-    const noData = await run("train.ts", ["omg-rl"]);
+    const noData = await runTask("train.ts", ["omg-rl"]);
     assert.equal(noData.code, 2);
     assert.match(noData.stderr, /--data is required/);
   });

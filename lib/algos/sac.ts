@@ -144,7 +144,8 @@ export function sacUpdate(agent: SacAgent, batch: SacBatch, step = 0): SacLosses
   if (batch.states.length !== B * S || batch.nextStates.length !== B * S) {
     throw new RangeError(`sacUpdate: states must be ${B} x ${S}`);
   }
-  const alpha = Math.exp(agent.logAlpha.dataSync()[0]);
+  // A fixed temperature is known in JS; only a tuned one is read back from its variable.
+  const alpha = agent.alphaAdam ? Math.exp(agent.logAlpha.dataSync()[0]) : (c.temperature as number);
   const s = tf.tensor2d(batch.states, [B, S]);
   const s2 = tf.tensor2d(batch.nextStates, [B, S]);
   const a = tf.tensor1d(batch.actions, "int32");

@@ -254,3 +254,20 @@ export function concatDatasets(parts: readonly MdpDataset[]): MdpDataset {
     timeouts: cat(Uint8Array, (d) => d.timeouts),
   });
 }
+
+/** The dataset with only the state columns `keep` (indices into `featureNames`), in that order. */
+export function keepFeatures(data: MdpDataset, keep: readonly number[]): MdpDataset {
+  const S = data.stateDim, K = keep.length;
+  const pick = (src: Float32Array) => {
+    const out = new Float32Array(data.size * K);
+    for (let i = 0; i < data.size; i++) for (let k = 0; k < K; k++) out[i * K + k] = src[i * S + keep[k]];
+    return out;
+  };
+  return {
+    ...data,
+    stateDim: K,
+    featureNames: keep.map((j) => data.featureNames[j]),
+    states: pick(data.states),
+    nextStates: pick(data.nextStates),
+  };
+}

@@ -28,7 +28,7 @@
  * @module
  */
 import { createRng, type Rng } from "../core/random.ts";
-import type { Environment, Individual, Policy } from "./env.ts";
+import { type Environment, type Individual, type Policy, summarize } from "./env.ts";
 
 /** The 17 variables of OMG-RL section V-A, in the kit's order. */
 export const HEPARIN_FEATURES = Object.freeze([
@@ -627,8 +627,11 @@ export function heparinOutcome(
     }
     return g;
   });
-  const n = returns.length;
-  const mean = returns.reduce((s, x) => s + x, 0) / n;
-  const sd = Math.sqrt(returns.reduce((s, x) => s + (x - mean) ** 2, 0) / Math.max(1, n - 1));
-  return { timeInRange: inRange / hours, rpReturn: mean, rpReturnStandardError: sd / Math.sqrt(n), patients: n };
+  const s = summarize(returns);
+  return {
+    timeInRange: inRange / hours,
+    rpReturn: s.mean,
+    rpReturnStandardError: s.count > 1 ? s.standardError : 0,
+    patients: s.count,
+  };
 }

@@ -14,9 +14,16 @@
 import { type MlpParams, mlpVariables } from "../core/mlp.ts";
 import { createRng } from "../core/random.ts";
 import { tf } from "../core/backend.ts";
-import { type MdpDataset, selectIndividuals } from "../data/dataset.ts";
+import { keepFeatures, type MdpDataset, selectIndividuals } from "../data/dataset.ts";
 import { fitNormalizer, normalizeDataset, type Normalizer, splitByIndividual } from "../data/preprocess.ts";
-import { drawPopulation, type Individual, type Policy, populationBehaviourPolicy, simulate } from "../envs/env.ts";
+import {
+  drawPopulation,
+  type Individual,
+  type Policy,
+  populationBehaviourPolicy,
+  simulate,
+  summarize,
+} from "../envs/env.ts";
 import {
   createHeparinEnv,
   HEPARIN_FEATURES,
@@ -115,23 +122,6 @@ export interface HeparinSetup {
   readonly evalIndividuals: readonly Individual<HeparinParams>[];
 }
 
-/** Drops columns from a dataset's states (e.g. aPTT, as the paper's state does). */
-export function keepFeatures(data: MdpDataset, keep: readonly number[]): MdpDataset {
-  const S = data.stateDim, K = keep.length;
-  const pick = (src: Float32Array) => {
-    const out = new Float32Array(data.size * K);
-    for (let i = 0; i < data.size; i++) for (let k = 0; k < K; k++) out[i * K + k] = src[i * S + keep[k]];
-    return out;
-  };
-  return {
-    ...data,
-    stateDim: K,
-    featureNames: keep.map((j) => data.featureNames[j]),
-    states: pick(data.states),
-    nextStates: pick(data.nextStates),
-  };
-}
-
 /**
  * The cohort under the simulated clinician, split 8:2 by patient (OMG-RL V-B), states without
  * aPTT (and without the dose, which is the action) unless `stateFeatures` says otherwise.
@@ -202,15 +192,10 @@ export async function heparinOmgRlRun(
   });
 }
 
-/** Mean and standard error over seeds, pointwise. */
+/** Mean and standard error over seeds, pointwise (standard error 0 for a single seed). */
 function meanSe(rows: readonly (readonly number[])[]): { mean: number[]; se: number[] } {
-  const n = rows.length, T = rows[0].length;
-  const mean = Array.from({ length: T }, (_, t) => rows.reduce((s, r) => s + r[t], 0) / n);
-  const se = Array.from(
-    { length: T },
-    (_, t) => n > 1 ? Math.sqrt(rows.reduce((s, r) => s + (r[t] - mean[t]) ** 2, 0) / (n - 1) / n) : 0,
-  );
-  return { mean, se };
+  const columns = rows[0].map((_, t) => summarize(rows.map((r) => r[t])));
+  return { mean: columns.map((c) => c.mean), se: columns.map((c) => (c.count > 1 ? c.standardError : 0)) };
 }
 
 /** Result of a reproduction: values for `<id>.json`, figures for `<id>.html`. */

@@ -8,7 +8,7 @@
  * @module
  */
 import { createRng } from "../core/random.ts";
-import { drawPopulation, evaluatePolicy, type Policy, simulate } from "../envs/env.ts";
+import { drawPopulation, evaluatePolicy, type Policy, simulate, summarize } from "../envs/env.ts";
 import { createP4lSimpleEnv } from "../envs/p4l_simple.ts";
 import { fitRbfFeatures } from "../algos/features.ts";
 import { fittedQIteration, greedyPolicy } from "../algos/fqi.ts";
@@ -151,11 +151,8 @@ export function assembleP4lFig1(
         summary[key][m] = {};
         for (const g of groups) {
           const v = mine.map((r) => r.values[m][g]);
-          const mean = v.reduce((a, b) => a + b, 0) / v.length;
-          const se = v.length > 1
-            ? Math.sqrt(v.reduce((a, b) => a + (b - mean) ** 2, 0) / (v.length - 1) / v.length)
-            : 0;
-          summary[key][m][g] = { mean, se, n: v.length };
+          const s = summarize(v);
+          summary[key][m][g] = { mean: s.mean, se: s.count > 1 ? s.standardError : 0, n: s.count };
           boxes.push({ method: m, group: g, values: v });
         }
       }
