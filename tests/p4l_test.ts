@@ -7,7 +7,9 @@ import {
   createRng,
   crossWithActions,
   drawPopulation,
+  estimateGroupCount,
   evaluatePolicy,
+  exactCritic,
   fitAcpi,
   fitP4l,
   fitRbfFeatures,
@@ -96,6 +98,65 @@ Deno.test("fitted-Q iteration on a small tabular MDP matches value iteration", (
   assert.throws(() => fittedQIteration(data, oneHotFeatures(3), { discount: 1 }), /discount/);
 });
 
+Deno.test("the exact P4L critic is the policy's own Q at large lambda and pessimistic at small lambda", () => {
+  const n = 30_000, gamma = 0.8;
+  const data = tabularData(4, n, n);
+  // Q^pi of the uniform policy, solved exactly.
+  let q = [[0, 0], [0, 0], [0, 0]];
+  for (let it = 0; it < 2000; it++) {
+    q = q.map((_, s) =>
+      [0, 1].map((a) => R[s][a] + gamma * P[s][a].reduce((t, p, s2) => t + p * (q[s2][0] + q[s2][1]) / 2, 0))
+    );
+  }
+  const x = new Float64Array(n * 3), xNext = new Float64Array(n * 3);
+  for (let r = 0; r < n; r++) {
+    x[r * 3 + data.states[r]] = 1;
+    xNext[r * 3 + data.nextStates[r]] = gamma;
+  }
+  const inputs = {
+    x,
+    xNext,
+    piNext: new Float64Array(n * 2).fill(0.5),
+    actions: data.actions,
+    rewards: data.rewards,
+    valueDirection: Float64Array.of(1 / 6, 1 / 6, 1 / 6, 1 / 6, 1 / 6, 1 / 6),
+    X: 3,
+    A: 2,
+  };
+  const loose = exactCritic(inputs, gamma, 1e6);
+  for (let s = 0; s < 3; s++) for (let a = 0; a < 2; a++) assertClose(loose.wQ[s * 2 + a], q[s][a], { atol: 0.05 });
+  // A small lambda shifts Q down (pessimism), and f is the Bellman residual it leaves.
+  const tight = exactCritic(inputs, gamma, 0.5);
+  const mean = (w: Float64Array) => w.reduce((t, v) => t + v, 0) / w.length;
+  assert.ok(mean(tight.wQ) < mean(loose.wQ) - 0.1, `${mean(tight.wQ)} vs ${mean(loose.wQ)}`);
+  assert.ok(Math.max(...loose.wF.map(Math.abs)) < 0.02);
+  assert.ok(Math.max(...tight.wF.map(Math.abs)) > 0.02);
+});
+
+Deno.test("section 5's heuristic finds the three groups of section 6.1 and one group in a homogeneous population", () => {
+  const env = createP4lSimpleEnv({ horizon: 200 });
+  const individuals = drawPopulation(env, createRng(1), 30, env.groups);
+  const data = simulate(env, { individuals, horizon: 200, seed: 2 });
+  const est = estimateGroupCount(data, { seed: 1 });
+  assert.equal(est.groups, 3, `silhouettes ${est.silhouettes}`);
+  // Most pairs in the same true group share a cluster, and most pairs across groups do not.
+  let agree = 0, pairs = 0;
+  for (let i = 0; i < 30; i++) {
+    for (let j = i + 1; j < 30; j++) {
+      pairs++;
+      if ((individuals[i].group === individuals[j].group) === (est.assignments[i] === est.assignments[j])) agree++;
+    }
+  }
+  assert.ok(agree / pairs > 0.8, `Rand index ${agree / pairs}`);
+  const same = drawPopulation(env, createRng(1), 30, ["a"]);
+  const homogeneous = estimateGroupCount(simulate(env, { individuals: same, horizon: 200, seed: 2 }), { seed: 1 });
+  assert.equal(homogeneous.groups, 1, `silhouettes ${homogeneous.silhouettes}`);
+  assert.throws(
+    () => estimateGroupCount(simulate(env, { individuals: same, horizon: 5, seed: 2 }), { bandwidth: -1 }),
+    /bandwidth/,
+  );
+});
+
 Deno.test("RBF features: K-means centres are stable under a seed, bandwidth is the median distance", () => {
   const rng = createRng(1);
   const pts = new Float32Array(400 * 2);
@@ -159,14 +220,41 @@ Deno.test("P4L with one group and a strong centroid penalty collapses the latent
     const m = [0, 1].map((j) => u.filter((_, k) => k % 2 === j).reduce((a, b) => a + b, 0) / 9);
     return Math.sqrt(u.reduce((s, x, k) => s + (x - m[k % 2]) ** 2, 0) / 9);
   };
-  const free = fitP4l(data, feats, { groups: 1, mu: 0, rho: 1e-6, iterations: 8, innerSteps: 10, seed: 1 });
-  const tied = fitP4l(data, feats, { groups: 1, mu: 100, rho: 50, iterations: 8, innerSteps: 10, seed: 1 });
-  assert.ok(spread(tied.latents) < 0.2 * spread(free.latents), `${spread(tied.latents)} vs ${spread(free.latents)}`);
+  const free = fitP4l(data, feats, { groups: 1, mu: 0, rho: 1e-6, iterations: 20, innerSteps: 10, seed: 1, lambda: 1 });
+  const tied = fitP4l(data, feats, {
+    groups: 1,
+    mu: 1000,
+    rho: 500,
+    iterations: 20,
+    innerSteps: 10,
+    seed: 1,
+    lambda: 1,
+  });
+  assert.ok(spread(tied.latents) < 0.3 * spread(free.latents), `${spread(tied.latents)} vs ${spread(free.latents)}`);
   assert.ok(tied.assignments.every((k) => k === 0));
   // Equal latents give one homogeneous policy.
   const s = Float64Array.of(0.3, -0.2);
   const p0 = p4lPolicy(tied, 0)(s), p8 = p4lPolicy(tied, 8)(s);
   assertClose(p0[0], p8[0], { atol: 0.05 });
+});
+
+Deno.test("P4L's neural function class trains, returns its layers, and rejects the exact critic", () => {
+  const env = createP4lSimpleEnv();
+  const individuals = drawPopulation(env, createRng(0), 6, env.groups);
+  const data = simulate(env, { individuals, horizon: 20, seed: 1 });
+  const feats = fitRbfFeatures(data.states, 2, { centres: 4, seed: 0 });
+  const model = fitP4l(data, feats, {
+    groups: 2,
+    functionClass: "neural",
+    hiddenUnits: 8,
+    iterations: 3,
+    innerSteps: 5,
+  });
+  assert.equal(model.functionClass, "neural");
+  assert.deepEqual(model.policyParams.map((p) => p.shape), [[feats.dim * 3, 8], [8], [8, 2]]);
+  const p = p4lPolicy(model, 0)(Float64Array.of(0.1, 0.2));
+  assertClose(p[0] + p[1], 1, { atol: 1e-12 });
+  assert.throws(() => fitP4l(data, feats, { groups: 2, functionClass: "neural", critic: "exact" }), /exact critic/);
 });
 
 Deno.test("P4L improves on the behaviour policy in P4L's 2-D environment (quick size)", () => {

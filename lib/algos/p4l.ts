@@ -10,10 +10,25 @@
  * multiplier step for lambda; and the multi-centroid penalty (16) mu sum_i min_k |u_i - v_k|^2
  * handled by the ADMM of (19)-(21), whose (v, w) block is K-means (ml-kmeans).
  *
- * Function classes are linear in features (the paper's simulations): with psi(s) the state
- * features (RBF) and x(s; u) = [psi(s), psi(s) (x) u], each of Q, f and the policy logits is
+ * Function classes are linear in features by default (the paper's simulations): with psi(s) the
+ * state features (RBF) and x(s; u) = [psi(s), psi(s) (x) u], each of Q, f and the policy logits is
  * x(s; u)^T W_a for its own W (so u shifts every coefficient: a linear mixed-effect model,
- * section 3.1's Example 1).
+ * section 3.1's Example 1). `functionClass: "neural"` makes each of them a one-hidden-layer
+ * network on the same input, tanh(x W1 + b1) W2 (Algorithm 1's "pre-specified NN structures").
+ *
+ * The exact critic (the default for the linear class). With F linear and the f step's norm term, the
+ * maximiser of Phi - (1/2) E f^2 is f* = x^T G^-1 E[x delta] (G = E[x x^T]), and Phi at f* is
+ * half the mean squared projected Bellman error, (b - C w)^T G^-1 (b - C w) with b = E[x R] and
+ * C = E[x (x - gamma x'_pi)^T]. The Q step then minimises c^T w + (lambda / 2)(b - C w)^T G^-1 (b - C w)
+ * (c: the value term's gradient), whose solution is
+ *   (C^T G^-1 C) w = C^T G^-1 b - c / lambda,
+ * the LSTD solution of Q^pi shifted down along the value functional by 1 / lambda: the
+ * pessimism of (12) in closed form. The pi and u steps (24), (21) are unchanged (Adam on the
+ * Lagrangian at the current Q and f: the envelope theorem makes that the gradient of the dual).
+ * Why: with stochastic f and Q steps, the three-player game did not settle in 60 x 30 steps on
+ * section 6.1's environment: at grid seeds 17 and 1017 Phi ended at 0.28 and 8.5, and the policies
+ * valued 2.27-2.34, no better than the behaviour's 2.26 (neither did a neural class, larger
+ * batches or learning rates).
  *
  * Departures, each for a stated reason:
  * - F is a linear class, so sup_f Phi is unbounded; the f step ascends Phi - (kappa/2) E f^2
@@ -29,16 +44,20 @@
  *   the N initial states (`valueStates`). Measured on section 6.1's environment (N = 30, T = 50,
  *   K = 3, 50 Monte Carlo trajectories per individual): mean discounted value 2.44 / 2.53 / 2.42
  *   per group with initial states, 3.25 / 3.23 / 3.10 with batch states (behaviour 2.26, FQI 3.55).
- * - By default lambda stays at its initial value 1 (delta_lambda = 0): in the same trials the
- *   multiplier step drove lambda up (Phi stays far above small alpha) and the policy fell back to
- *   the behaviour's value (2.26 / 2.28 / 2.25 with delta_lambda = 0.02, alpha = 0.5). The step is
- *   there (`learningRates.lambda`), and is the next thing to tune.
+ * - By default lambda stays fixed (delta_lambda = 0) at 20 with the exact critic (1 with the
+ *   stochastic one). With the exact critic 1 / lambda is the size of the pessimistic shift; on
+ *   section 6.1's environment (N = 30, T = 50, K = 3, grid seeds 17 and 1017, 20 Monte Carlo
+ *   trajectories per individual) the per-group values were 2.34-2.52 at lambda = 1, 3.02-3.38 at
+ *   5, 3.49-3.56 at 20 and 3.53-3.62 at 100 (FQI 3.55): the environment rewards little caution.
+ *   The multiplier step is there (`learningRates.lambda`, ascent on Phi - alpha as the dual
+ *   requires; Algorithm 1 prints the opposite sign).
  *
  * @module
  */
 import { kmeans } from "ml-kmeans";
 import { newVariable, tf } from "../core/backend.ts";
 import { type Adam, createAdam, minimize } from "../core/optim.ts";
+import { solveSpd } from "../core/linalg.ts";
 import { createRng, type Rng } from "../core/random.ts";
 import type { MdpDataset } from "../data/dataset.ts";
 import type { FeatureMap } from "./features.ts";
@@ -65,7 +84,7 @@ export interface P4lConfig {
   readonly innerSteps?: number;
   /** Mini-batch size n_0. @default 256 */
   readonly batchSize?: number;
-  /** Initial lambda. @default 1 */
+  /** Initial lambda (see the module doc). @default 20 with the exact critic, 1 with the stochastic */
   readonly lambda?: number;
   /**
    * States averaged in the value term: each individual's initial state (the paper's nu), or every
@@ -73,8 +92,24 @@ export interface P4lConfig {
    * optimisation that gives the policy a signal beyond N initial states). @default "batch"
    */
   readonly valueStates?: "initial" | "batch";
+  /** Linear in x(s; u) (the paper's simulations) or a one-hidden-layer tanh network. @default "linear" */
+  readonly functionClass?: "linear" | "neural";
+  /**
+   * How the inner f and Q problems are solved. "stochastic": Adam steps (22) and (23), as in
+   * Algorithm 1. "exact" (linear class only): both inner problems have closed forms (module doc),
+   * solved over all the data at every outer iteration. @default "exact" for the linear class
+   */
+  readonly critic?: "exact" | "stochastic";
+  /** Hidden units of the neural class. @default 32 */
+  readonly hiddenUnits?: number;
   /** @default 0 */
   readonly seed?: number;
+}
+
+/** One parameter array of a policy head, with its shape. */
+export interface P4lParam {
+  readonly shape: readonly number[];
+  readonly values: Float64Array;
 }
 
 /** A fitted P4L model. */
@@ -88,8 +123,9 @@ export interface P4lModel {
   readonly centroids: Float64Array;
   /** Group k of each individual (from the last K-means). */
   readonly assignments: Int32Array;
-  /** Policy weights W_pi, row-major `[D (1 + latentDim), numActions]`. */
-  readonly policyWeights: Float64Array;
+  readonly functionClass: "linear" | "neural";
+  /** Policy head: linear `[W_pi]` (`[D (1 + latentDim), numActions]`), or neural `[W1, b1, W2]`. */
+  readonly policyParams: readonly P4lParam[];
   readonly individualIds: readonly string[];
   /** Per outer iteration: Phi, lambda, the initial-state value and the penalty. */
   readonly history: readonly { phi: number; lambda: number; value: number; penalty: number }[];
@@ -133,6 +169,88 @@ export function admmCentroidStep(
     }
   }
   return { centroids, assignments, w };
+}
+
+/** Inputs of {@linkcode exactCritic}: features x(s; u_i) of every row, already computed. */
+interface CriticInputs {
+  /** x(S_t; u_i), row-major `[n, X]`. */
+  readonly x: Float64Array;
+  /** gamma (1 - done) x(S_{t+1}; u_i), row-major `[n, X]`. */
+  readonly xNext: Float64Array;
+  /** pi(. | S_{t+1}; u_i), row-major `[n, A]`. */
+  readonly piNext: Float64Array;
+  readonly actions: Int32Array;
+  readonly rewards: Float32Array;
+  /** c / (1 - gamma): mean over value states of pi(a | s) x(s), row-major `[X, A]`. */
+  readonly valueDirection: Float64Array;
+  readonly X: number;
+  readonly A: number;
+}
+
+/**
+ * The closed-form f and Q steps of the linear class (module doc): returns W_Q and W_F, each
+ * row-major `[X, A]` (index k A + a).
+ */
+export function exactCritic(inp: CriticInputs, gamma: number, lambda: number): { wQ: Float64Array; wF: Float64Array } {
+  const { x, xNext, piNext, actions, rewards, X, A } = inp;
+  const n = actions.length, P = X * A;
+  const G = Array.from({ length: A }, () => new Float64Array(X * X));
+  const C = new Float64Array(P * P), b = new Float64Array(P);
+  for (let t = 0; t < n; t++) {
+    const a = actions[t], o = t * X;
+    const g = G[a];
+    for (let k = 0; k < X; k++) {
+      const xk = x[o + k];
+      if (xk === 0) continue;
+      for (let l = 0; l < X; l++) g[k * X + l] += xk * x[o + l];
+      b[k * A + a] += xk * rewards[t];
+      const rowC = (k * A + a) * P;
+      for (let l = 0; l < X; l++) {
+        C[rowC + l * A + a] += xk * x[o + l];
+        const y = xk * xNext[o + l];
+        for (let a2 = 0; a2 < A; a2++) C[rowC + l * A + a2] -= y * piNext[t * A + a2];
+      }
+    }
+  }
+  for (let k = 0; k < P * P; k++) C[k] /= n;
+  for (let k = 0; k < P; k++) b[k] /= n;
+  // G_a^-1 applied to the (., a) block of a P-vector.
+  const ginv = (v: Float64Array): Float64Array => {
+    const out = new Float64Array(P);
+    for (let a = 0; a < A; a++) {
+      const g = Float64Array.from(G[a], (val) => val / n);
+      let tr = 0;
+      for (let k = 0; k < X; k++) tr += g[k * X + k];
+      const block = Float64Array.from({ length: X }, (_, k) => v[k * A + a]);
+      const z = solveSpd(g, block, X, 1e-6 + 1e-3 * tr / X);
+      for (let k = 0; k < X; k++) out[k * A + a] = z[k];
+    }
+    return out;
+  };
+  const GinvC = new Float64Array(P * P); // column j of C, through G^-1
+  const col = new Float64Array(P);
+  for (let j = 0; j < P; j++) {
+    for (let i = 0; i < P; i++) col[i] = C[i * P + j];
+    const z = ginv(col);
+    for (let i = 0; i < P; i++) GinvC[i * P + j] = z[i];
+  }
+  const Ginvb = ginv(b);
+  const M = new Float64Array(P * P), rhs = new Float64Array(P);
+  for (let i = 0; i < P; i++) {
+    for (let k = 0; k < P; k++) {
+      const cki = C[k * P + i];
+      if (cki === 0) continue;
+      rhs[i] += cki * Ginvb[k];
+      for (let j = 0; j < P; j++) M[i * P + j] += cki * GinvC[k * P + j];
+    }
+    rhs[i] -= (1 - gamma) * inp.valueDirection[i] / lambda;
+  }
+  let tr = 0;
+  for (let i = 0; i < P; i++) tr += M[i * P + i];
+  const wQ = solveSpd(M, rhs, P, 1e-8 + 1e-6 * tr / P);
+  const e = Float64Array.from(b);
+  for (let i = 0; i < P; i++) for (let j = 0; j < P; j++) e[i] -= C[i * P + j] * wQ[j];
+  return { wQ, wF: ginv(e) };
 }
 
 /**
@@ -183,13 +301,34 @@ export function fitP4l(data: MdpDataset, features: FeatureMap, config: P4lConfig
     return a;
   };
   const u = newVariable(() => tf.tensor2d(small(N, m, 0.1), [N, m])) as tf.Variable<tf.Rank.R2>;
-  const wQ = newVariable(() => tf.tensor2d(small(X, A, 0.01), [X, A])) as tf.Variable<tf.Rank.R2>;
-  const wF = newVariable(() => tf.tensor2d(small(X, A, 0.01), [X, A])) as tf.Variable<tf.Rank.R2>;
-  const wPi = newVariable(() => tf.tensor2d(small(X, A, 0.01), [X, A])) as tf.Variable<tf.Rank.R2>;
-  const adamF: Adam = createAdam([wF], { learningRate: lr.f });
-  const adamQ: Adam = createAdam([wQ], { learningRate: lr.q });
-  const adamPi: Adam = createAdam([wPi, u], { learningRate: lr.pi });
-  let lambda = config.lambda ?? 1;
+  const neural = (config.functionClass ?? "linear") === "neural";
+  if (!neural && config.functionClass !== undefined && config.functionClass !== "linear") {
+    throw new RangeError(
+      `p4l: functionClass must be "linear" or "neural", got ${JSON.stringify(config.functionClass)}`,
+    );
+  }
+  const H = config.hiddenUnits ?? 32;
+  if (neural && !(Number.isInteger(H) && H >= 1)) throw new RangeError(`p4l: hiddenUnits must be >= 1, got ${H}`);
+  /** A head's variables: [W] (linear) or [W1, b1, W2] (neural, Glorot-scaled W1). */
+  const head = (): tf.Variable[] =>
+    neural
+      ? [
+        newVariable(() => tf.tensor2d(small(X, H, Math.sqrt(1 / X)), [X, H])),
+        newVariable(() => tf.zeros([H])),
+        newVariable(() => tf.tensor2d(small(H, A, 0.01), [H, A])),
+      ]
+      : [newVariable(() => tf.tensor2d(small(X, A, 0.01), [X, A]))];
+  const wQ = head(), wF = head(), wPi = head();
+  /** A head's output [n, A] on inputs x [n, X]. */
+  const apply = (w: tf.Variable[], x: tf.Tensor2D): tf.Tensor2D =>
+    w.length === 1
+      ? tf.matMul(x, w[0] as tf.Tensor2D)
+      : tf.matMul(tf.tanh(tf.add(tf.matMul(x, w[0] as tf.Tensor2D), w[1])) as tf.Tensor2D, w[2] as tf.Tensor2D);
+  const adamF: Adam = createAdam(wF, { learningRate: lr.f });
+  const adamQ: Adam = createAdam(wQ, { learningRate: lr.q });
+  const adamPi: Adam = createAdam([...wPi, u], { learningRate: lr.pi });
+  let lambda = config.lambda ??
+    ((config.critic ?? (config.functionClass === "neural" ? "stochastic" : "exact")) === "exact" ? 20 : 1);
   let w: Float64Array = new Float64Array(N * m);
   let eta: Float64Array = new Float64Array(N * m);
   let centroids: Float64Array = new Float64Array(K * m);
@@ -219,9 +358,9 @@ export function fitP4l(data: MdpDataset, features: FeatureMap, config: P4lConfig
   const phiOf = (b: Batch) => {
     const ub = rowsOf(u, b.who, N);
     const x = interact(b.psi, ub), x2 = interact(b.psiNext, ub);
-    const qa = tf.sum(tf.mul(tf.matMul(x, wQ), b.a), 1);
-    const fa = tf.sum(tf.mul(tf.matMul(x, wF), b.a), 1);
-    const v2 = tf.sum(tf.mul(tf.softmax(tf.matMul(x2, wPi)), tf.matMul(x2, wQ)), 1);
+    const qa = tf.sum(tf.mul(apply(wQ, x), b.a), 1);
+    const fa = tf.sum(tf.mul(apply(wF, x), b.a), 1);
+    const v2 = tf.sum(tf.mul(tf.softmax(apply(wPi, x2)), apply(wQ, x2)), 1);
     const delta = tf.sub(tf.add(b.r, tf.mul(gamma, tf.mul(b.notDone, v2))), qa);
     return { phi: tf.mean(tf.mul(fa, delta)) as tf.Scalar, fa };
   };
@@ -232,13 +371,78 @@ export function fitP4l(data: MdpDataset, features: FeatureMap, config: P4lConfig
       : interact(psi0T, rowsOf(u, who0T, N));
     return tf.mul(
       1 - gamma,
-      tf.mean(tf.sum(tf.mul(tf.softmax(tf.matMul(x0, wPi)), tf.matMul(x0, wQ)), 1)),
+      tf.mean(tf.sum(tf.mul(tf.softmax(apply(wPi, x0)), apply(wQ, x0)), 1)),
     ) as tf.Scalar;
   };
 
+  const critic = config.critic ?? (neural ? "stochastic" : "exact");
+  if (critic !== "exact" && critic !== "stochastic") {
+    throw new RangeError(`p4l: critic must be "exact" or "stochastic", got ${JSON.stringify(critic)}`);
+  }
+  if (critic === "exact" && neural) throw new RangeError('p4l: the exact critic needs functionClass "linear"');
+  /** x(s; u) of every row of psi [rows, D] for latents of `who`, in float64. */
+  const interactJs = (
+    feat: ArrayLike<number>,
+    who: ArrayLike<number>,
+    uNow: Float64Array,
+    scale?: (t: number) => number,
+  ) => {
+    const n = who.length, out = new Float64Array(n * X);
+    for (let t = 0; t < n; t++) {
+      const sc = scale ? scale(t) : 1, o = t * X, i = who[t];
+      for (let dd = 0; dd < D; dd++) {
+        const p = feat[t * D + dd] * sc;
+        out[o + dd] = p;
+        for (let j = 0; j < m; j++) out[o + D + dd * m + j] = p * uNow[i * m + j];
+      }
+    }
+    return out;
+  };
+  const softmaxRows = (xs: Float64Array, wPiNow: Float64Array) => {
+    const n = xs.length / X, out = new Float64Array(n * A);
+    for (let t = 0; t < n; t++) {
+      let mx = -Infinity;
+      for (let a = 0; a < A; a++) {
+        let z = 0;
+        for (let k = 0; k < X; k++) z += xs[t * X + k] * wPiNow[k * A + a];
+        out[t * A + a] = z;
+        if (z > mx) mx = z;
+      }
+      let tot = 0;
+      for (let a = 0; a < A; a++) tot += out[t * A + a] = Math.exp(out[t * A + a] - mx);
+      for (let a = 0; a < A; a++) out[t * A + a] /= tot;
+    }
+    return out;
+  };
+  const exactStep = () => {
+    const uNow = Float64Array.from(u.dataSync()), wPiNow = Float64Array.from(wPi[0].dataSync());
+    const x = interactJs(psi, data.individuals, uNow);
+    const xNext = interactJs(psiNext, data.individuals, uNow, (t) => gamma * (1 - data.terminals[t]));
+    const xNextPlain = interactJs(psiNext, data.individuals, uNow);
+    const piNext = softmaxRows(xNextPlain, wPiNow);
+    const valueX = (config.valueStates ?? "batch") === "batch" ? x : interactJs(psi0, who0, uNow);
+    const piValue = softmaxRows(valueX, wPiNow);
+    const nv = valueX.length / X, dir = new Float64Array(X * A);
+    for (let t = 0; t < nv; t++) {
+      for (let k = 0; k < X; k++) {
+        for (let a = 0; a < A; a++) dir[k * A + a] += valueX[t * X + k] * piValue[t * A + a] / nv;
+      }
+    }
+    const sol = exactCritic(
+      { x, xNext, piNext, actions: data.actions, rewards: data.rewards, valueDirection: dir, X, A },
+      gamma,
+      lambda,
+    );
+    wQ[0].assign(tf.tensor2d(Float32Array.from(sol.wQ), [X, A]));
+    wF[0].assign(tf.tensor2d(Float32Array.from(sol.wF), [X, A]));
+  };
+
   for (let it = 0; it < iterations; it++) {
+    if (critic === "exact") {
+      tf.tidy(exactStep);
+    }
     // Step 1 (22): f ascends Phi - (1/2) E f^2.
-    for (let k = 0; k < inner; k++) {
+    for (let k = 0; critic === "stochastic" && k < inner; k++) {
       const b = batch();
       minimize(adamF, () => {
         const { phi, fa } = phiOf(b);
@@ -247,7 +451,7 @@ export function fitP4l(data: MdpDataset, features: FeatureMap, config: P4lConfig
       tf.dispose(Object.values(b));
     }
     // Step 2 (23): Q descends (1 - gamma) E Q(S0, pi) + lambda (Phi - alpha).
-    for (let k = 0; k < inner; k++) {
+    for (let k = 0; critic === "stochastic" && k < inner; k++) {
       const b = batch();
       minimize(adamQ, () => {
         const { phi } = phiOf(b);
@@ -300,12 +504,36 @@ export function fitP4l(data: MdpDataset, features: FeatureMap, config: P4lConfig
     latents: Float64Array.from(u.dataSync()),
     centroids,
     assignments,
-    policyWeights: Float64Array.from(wPi.dataSync()),
+    functionClass: neural ? "neural" : "linear",
+    policyParams: wPi.map((v) => Object.freeze({ shape: v.shape.slice(), values: Float64Array.from(v.dataSync()) })),
     individualIds: data.individualIds,
     history,
   });
-  tf.dispose([u, wQ, wF, wPi, psi0T, who0T]);
+  tf.dispose([u, ...wQ, ...wF, ...wPi, psi0T, who0T]);
   return model;
+}
+
+/** The policy head's logits at input x (linear or one hidden tanh layer). */
+function headLogits(params: readonly P4lParam[], x: Float64Array, A: number): number[] {
+  const X = x.length;
+  let input = x, width = X;
+  if (params.length === 3) {
+    const [w1, b1] = params, H = w1.shape[1];
+    const hidden = new Float64Array(H);
+    for (let h = 0; h < H; h++) {
+      let z = b1.values[h];
+      for (let k = 0; k < X; k++) z += x[k] * w1.values[k * H + h];
+      hidden[h] = Math.tanh(z);
+    }
+    input = hidden;
+    width = H;
+  }
+  const w = params[params.length - 1].values;
+  return Array.from({ length: A }, (_, a) => {
+    let z = 0;
+    for (let k = 0; k < width; k++) z += input[k] * w[k * A + a];
+    return z;
+  });
 }
 
 /** pi(. | s; u_i) of a fitted model for individual `i` (index in the data's individuals). */
@@ -320,11 +548,7 @@ export function p4lPolicy(model: P4lModel, individual: number): (state: ArrayLik
     const x = new Float64Array(X);
     x.set(psi.subarray(0, D));
     for (let d = 0; d < D; d++) for (let j = 0; j < m; j++) x[D + d * m + j] = psi[d] * u[j];
-    const logits = Array.from({ length: A }, (_, a) => {
-      let z = 0;
-      for (let k = 0; k < X; k++) z += x[k] * model.policyWeights[k * A + a];
-      return z;
-    });
+    const logits = headLogits(model.policyParams, x, A);
     const mx = Math.max(...logits);
     const e = logits.map((z) => Math.exp(z - mx));
     const tot = e.reduce((p, q) => p + q, 0);
