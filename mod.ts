@@ -48,6 +48,7 @@ export * from "./lib/algos/features.ts";
 export * from "./lib/algos/fqi.ts";
 export * from "./lib/algos/p4l.ts";
 export * from "./lib/algos/group_count.ts";
+export * from "./lib/algos/persim.ts";
 export * from "./lib/algos/vlearning.ts";
 export * from "./lib/algos/acpi.ts";
 export * from "./lib/repro/p4l.ts";

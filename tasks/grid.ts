@@ -3,22 +3,14 @@
  * shard per array index), writing <out>/<id>.shard-<i>-of-<n>.json atomically; `deno task collect`
  * merges the shards into the same <id>.json an unsharded `deno task repro <id>` writes.
  *
- *   deno task grid p4l-fig1 --shard i/n --out dir [--quick]
+ *   deno task grid <p4l-fig1|p4l-table2|p4l-table3> --shard i/n --out dir [--quick]
  *
  * A shard whose file already exists is skipped (re-running a failed array is safe).
  */
 import { parseArgs } from "node:util";
-import {
-  initBackend,
-  P4L_FIG1_FULL,
-  P4L_FIG1_QUICK,
-  p4lFig1Cells,
-  runP4lFig1Cell,
-  shardCells,
-  writeTextAtomic,
-} from "../mod.ts";
+import { initBackend, P4L_GRIDS, shardCells, writeTextAtomic } from "../mod.ts";
 
-const USAGE = "usage: deno task grid p4l-fig1 --shard i/n --out dir [--quick]";
+const USAGE = `usage: deno task grid <${Object.keys(P4L_GRIDS).join("|")}> --shard i/n --out dir [--quick]`;
 const { values, positionals } = parseArgs({
   args: Deno.args,
   allowPositionals: true,
@@ -33,13 +25,14 @@ const fail = (m: string): never => {
   Deno.exit(2);
 };
 const id = positionals[0];
-if (id !== "p4l-fig1") fail(id ? `unknown grid ${JSON.stringify(id)}` : "name a grid");
+if (!(id in P4L_GRIDS)) fail(id ? `unknown grid ${JSON.stringify(id)}` : "name a grid");
+const grid = P4L_GRIDS[id];
 const m = /^(\d+)\/(\d+)$/.exec(values.shard ?? "") ?? fail(`--shard must be i/n, got ${values.shard}`);
 const shard = Number(m[1]), shards = Number(m[2]);
-const sizes = values.quick ? P4L_FIG1_QUICK : P4L_FIG1_FULL;
+const sizes = values.quick ? grid.quick : grid.full;
 let cells;
 try {
-  cells = shardCells(p4lFig1Cells(sizes), shard, shards);
+  cells = shardCells(grid.cells(sizes), shard, shards);
 } catch (err) {
   fail((err as Error).message);
 }
@@ -53,7 +46,7 @@ await Deno.mkdir(values.out!, { recursive: true });
 await initBackend();
 const started = performance.now();
 const results = cells!.map((c, k) => {
-  const r = runP4lFig1Cell(c, sizes);
+  const r = grid.run(c, sizes);
   console.error(
     `[${((performance.now() - started) / 1000).toFixed(0)} s] shard ${shard}/${shards}: cell ${k + 1}/${cells!.length}`,
   );

@@ -8,27 +8,24 @@
  * --quick runs the same pipeline at CI sizes (each under 2 minutes); without it, the paper's.
  * Independent seeds run in --workers parallel workers (default 2, the machine's cores); the
  * numbers are the same for any worker count.
- * Ids: omg-fig1 omg-fig2 omg-fig3 omg-table2 omg-fig4 omg-beyond p4l-fig1
- * (p4l-fig1 is also a shardable grid: deno task grid / deno task collect).
+ * Ids: omg-fig1 omg-fig2 omg-fig3 omg-table2 omg-fig4 omg-beyond p4l-fig1 p4l-table2 p4l-table3
+ * (the p4l ids are also shardable grids: deno task grid / deno task collect).
  */
 import { parseArgs } from "node:util";
 import {
-  assembleP4lFig1,
+  assembleP4lGrid,
   initBackend,
   OMG_RL_FULL,
   OMG_RL_QUICK,
   OMG_RL_REPRODUCTIONS,
   type OmgRlSizes,
-  P4L_FIG1_FULL,
-  P4L_FIG1_QUICK,
-  p4lFig1Cells,
+  P4L_GRIDS,
   runOmgRlReproduction,
-  runP4lFig1Cell,
   writeFigureHtml,
   writeTextAtomic,
 } from "../mod.ts";
 
-const IDS: readonly string[] = [...OMG_RL_REPRODUCTIONS, "p4l-fig1"];
+const IDS: readonly string[] = [...OMG_RL_REPRODUCTIONS, ...Object.keys(P4L_GRIDS)];
 const USAGE = `usage: deno task repro <id> [--quick] [--seeds n] [--workers n] [--out dir]\n  ids: ${IDS.join(" ")}`;
 const { values, positionals } = parseArgs({
   args: Deno.args,
@@ -66,21 +63,24 @@ if (!Number.isInteger(workers) || workers < 1) {
 }
 await initBackend();
 const out = values.out!;
-if (id === "p4l-fig1") {
-  const sizes = values.quick ? P4L_FIG1_QUICK : P4L_FIG1_FULL;
+if (id in P4L_GRIDS) {
+  const grid = P4L_GRIDS[id];
+  const sizes = values.quick ? grid.quick : grid.full;
   const started = performance.now();
-  const cells = p4lFig1Cells(sizes);
+  const cells = grid.cells(sizes);
   const results = cells.map((c, k) => {
-    const r = runP4lFig1Cell(c, sizes);
+    const r = grid.run(c, sizes);
     console.error(
-      `[${((performance.now() - started) / 1000).toFixed(0)} s] p4l-fig1: cell ${k + 1}/${cells.length} done`,
+      `[${((performance.now() - started) / 1000).toFixed(0)} s] ${id}: cell ${
+        k + 1
+      }/${cells.length} (${c.setting}, repetition ${c.repetition}) done`,
     );
     return r;
   });
-  const { values: v, figures } = assembleP4lFig1(results, sizes);
+  const { values: v, figures } = assembleP4lGrid(grid, results, sizes);
   await Deno.mkdir(out, { recursive: true });
   await writeTextAtomic(`${out}/${id}.json`, JSON.stringify({ id, quick: values.quick, sizes, values: v }, null, 1));
-  const page = await writeFigureHtml(out, id, "P4L Figure 1: the simple environment", figures);
+  const page = await writeFigureHtml(out, id, grid.title, figures);
   console.log(`${id}: wrote ${out}/${id}.json and ${page} in ${((performance.now() - started) / 1000).toFixed(0)} s`);
   Deno.exit(0);
 }

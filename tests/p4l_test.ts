@@ -314,4 +314,8 @@ Deno.test("ACPI on two well-separated groups finds two clusters", () => {
   // Each cluster's policy picks its own best action in state 2 (R[2] = [1, -0.5]).
   assert.deepEqual(acpiPolicy(model, 0)([2]), [1, 0]);
   assert.deepEqual(acpiPolicy(model, 1)([2]), [0, 1]);
+  // Fusion over a 3-nearest-neighbour graph (the large-N form) finds the same two clusters.
+  const sparse = fitAcpi(data, oneHotFeatures(3), { fusion: 0.3, shrinkage: 0.2, tolerance: 0.05, neighbours: 3 });
+  assert.equal(sparse.clusters, 2);
+  for (let i = 0; i < N; i++) assert.equal(sparse.assignments[i], sparse.assignments[i % 2]);
 });

@@ -7,6 +7,10 @@
  *    differences d_ij = w_i - w_j (Ma & Huang 2017's concave-fusion ADMM with the group-lasso
  *    penalty in place of SCAD/MCP: a departure for simplicity, which shrinks large differences
  *    more than the original);
+ *    For large N the penalty runs over a k-nearest-neighbour graph of the estimates (each
+ *    individual's `neighbours` nearest, default 10 when N > 200) instead of all N (N - 1) / 2
+ *    pairs, the usual sparse-graph form of fusion penalties (a departure for cost: the sepsis
+ *    application has N = 1000, half a million pairs);
  * 3. clusters: individuals joined when their fused difference is zero (|d_ij| below `tolerance`);
  * 4. a policy per cluster: FQI on the cluster's pooled data, acted on greedily.
  *
@@ -19,7 +23,7 @@ import { fittedQIteration, type FqiOptions, greedyPolicy, type LinearQ } from ".
 
 /** Options of {@linkcode fitAcpi}. */
 export interface AcpiOptions extends FqiOptions {
-  /** Fusion penalty lambda, relative to the estimates' RMS norm and divided by sqrt(N). @default 0.2 */
+  /** Fusion penalty lambda, relative to the estimates' RMS norm, divided by the square root of the mean number of pairs per individual (N with all pairs). @default 0.2 */
   readonly fusion?: number;
   /** Shrinkage of each individual's fit towards the pooled weights. @default 1 */
   readonly shrinkage?: number;
@@ -27,6 +31,8 @@ export interface AcpiOptions extends FqiOptions {
   readonly rho?: number;
   /** ADMM iterations. @default 200 */
   readonly admmIterations?: number;
+  /** Fuse over each individual's k nearest estimates only. @default all pairs up to N = 200, else 10 */
+  readonly neighbours?: number;
   /** Differences below this join two individuals. @default 1e-3 (relative to the weights' scale) */
   readonly tolerance?: number;
 }
@@ -39,17 +45,48 @@ export interface AcpiModel {
   readonly qFunctions: readonly LinearQ[];
 }
 
-/** Group-lasso fusion of per-individual weight vectors by ADMM; returns fused weights and pairwise gaps. */
+/** Pairs (i < j) of a symmetric k-nearest-neighbour graph of `points`. */
+export function nearestNeighbourPairs(points: readonly Float64Array[], k: number): [number, number][] {
+  const N = points.length;
+  const keys = new Set<number>();
+  for (let i = 0; i < N; i++) {
+    const d = points.map((q, j) => {
+      let s = 0;
+      for (let p = 0; p < q.length; p++) s += (q[p] - points[i][p]) ** 2;
+      return [s, j] as const;
+    }).filter(([, j]) => j !== i).sort((a, b) => a[0] - b[0]).slice(0, k);
+    for (const [, j] of d) keys.add(Math.min(i, j) * N + Math.max(i, j));
+  }
+  return Array.from(keys).sort((a, b) => a - b).map((key) => [Math.floor(key / N), key % N]);
+}
+
+/**
+ * Group-lasso fusion of per-individual weight vectors by ADMM over `pairs` (all pairs by
+ * default); returns fused weights and the gap of each pair.
+ */
 export function fuseWeights(
   estimates: readonly Float64Array[],
   lambda: number,
   rho = 1,
   iterations = 200,
+  graph?: readonly (readonly [number, number])[],
 ): { fused: Float64Array[]; gaps: Float64Array } {
   const N = estimates.length, P = estimates[0].length;
-  const pairs: [number, number][] = [];
-  for (let i = 0; i < N; i++) for (let j = i + 1; j < N; j++) pairs.push([i, j]);
+  const complete = graph === undefined;
+  const pairs: readonly (readonly [number, number])[] = graph ?? [];
+  if (complete) {
+    const all = pairs as [number, number][];
+    for (let i = 0; i < N; i++) for (let j = i + 1; j < N; j++) all.push([i, j]);
+  }
   const E = pairs.length;
+  const degree = new Float64Array(N);
+  const adjacency: number[][] = Array.from({ length: N }, () => []);
+  for (const [i, j] of pairs) {
+    degree[i]++;
+    degree[j]++;
+    adjacency[i].push(j);
+    adjacency[j].push(i);
+  }
   const d = new Float64Array(E * P), v = new Float64Array(E * P); // differences and scaled duals
   const w = estimates.map((e) => Float64Array.from(e));
   const mean = new Float64Array(P);
@@ -106,20 +143,27 @@ export function fitAcpi(data: MdpDataset, features: FeatureMap, options: AcpiOpt
   });
   // Penalty and tolerance are relative to the estimates' typical size.
   const scale = Math.max(1e-9, Math.sqrt(estimates.reduce((s, w) => s + w.reduce((t, x) => t + x * x, 0), 0) / N));
+  const k = options.neighbours ?? (N > 200 ? 10 : N - 1);
+  const pairs = k >= N - 1 ? undefined : nearestNeighbourPairs(estimates, k);
   const { gaps } = fuseWeights(
     estimates,
-    (options.fusion ?? 0.2) * scale / Math.sqrt(N),
+    (options.fusion ?? 0.2) * scale / Math.sqrt(pairs ? Math.max(1, (2 * pairs.length) / N) : N),
     options.rho ?? 1,
     options.admmIterations ?? 200,
+    pairs,
   );
   // Union-find on zero gaps.
   const parent = Int32Array.from({ length: N }, (_, i) => i);
   const find = (i: number): number => (parent[i] === i ? i : (parent[i] = find(parent[i])));
-  let e = 0;
   const tol = (options.tolerance ?? 1e-3) * scale;
-  for (let i = 0; i < N; i++) {
-    for (let j = i + 1; j < N; j++, e++) if (gaps[e] < tol) parent[find(i)] = find(j);
+  const edges = pairs ?? Array.from({ length: (N * (N - 1)) / 2 }, (_, e) => e).map(() => [0, 0] as [number, number]);
+  if (!pairs) {
+    let e = 0;
+    for (let i = 0; i < N; i++) for (let j = i + 1; j < N; j++) edges[e++] = [i, j];
   }
+  edges.forEach(([i, j], e) => {
+    if (gaps[e] < tol) parent[find(i)] = find(j);
+  });
   const roots = new Map<number, number>();
   const assignments = Int32Array.from({ length: N }, (_, i) => {
     const r = find(i);

@@ -1,163 +1,497 @@
 /**
- * P4L's Figure 1 (section 6.1) as a grid of independent cells, so that it can run whole, or as
- * shards on a scheduler and be collected: each cell is one (N, T, repetition), simulates its data,
- * fits every method on the same RBF features, and values each individual's policy by Monte Carlo
- * on that individual's own dynamics. `assembleP4lFig1` turns cell results (in any order, from any
- * shards) into the same `<id>.json` values and box plots.
+ * P4L's experiments (Miao, Shahbaba & Qu) as grids of independent cells, so that each can run
+ * whole, or as shards on a scheduler and be collected:
+ * - `p4l-fig1`: Figure 1, section 6.1's 2-D environment; a cell is one (N, T, repetition);
+ * - `p4l-table2`: Table 2, heterogeneous CartPole; a cell is one (setting, repetition);
+ * - `p4l-table3`: Table 3 and Figure 3, the sepsis population (diabetic and not); a cell is one
+ *   repetition, valued both by a learned PerSim-style simulator (as the paper) and by the true
+ *   simulator (which the paper could not).
+ * Every cell simulates its data, fits every method on the same RBF features (J = 16, K-means
+ * centres, median bandwidth), and values each individual's policy by Monte Carlo on that
+ * individual's own dynamics. `assembleP4lGrid` turns cell results (any order, any shards) into
+ * the same `<id>.json` values and figures.
+ *
+ * Choices the paper leaves open, and departures, each with its reason:
+ * - Table 2's behaviour policy sign(theta) is deterministic, which leaves every state with one
+ *   action in the data; the kit mixes in uniform actions with probability `epsilon` (0.3) so
+ *   that the alternative action is observed (offline learning has nothing to compare otherwise).
+ *   Its learning discount (unstated) is 0.9; the table reports undiscounted steps played, from
+ *   fresh start states of each individual's environment (the paper: "the starting states of
+ *   these trajectories", drawn from the same uniform box).
+ * - Table 3 runs on the sepsis simulator of Oberst & Sontag instead of MIMIC-III (no real data
+ *   ships), with the paper's gamma = 0.8 and 1000 individuals per repetition, 5 repetitions; its
+ *   clinician is the simulator's, epsilon-soft around the optimal policy that sees diabetes.
+ *   Rewards are the simulator's (+1 discharge, -1 death) rather than -SOFA.
+ * - VL is given the true behaviour probabilities where the simulator knows them (Figure 1: 1/2;
+ *   Table 2: the epsilon-mixed sign rule) and estimates them otherwise (Table 3, where the
+ *   clinician depends on the hidden diabetes).
  *
  * @module
  */
 import { createRng } from "../core/random.ts";
 import { drawPopulation, evaluatePolicy, type Policy, simulate, summarize } from "../envs/env.ts";
+import type { Environment, Individual } from "../envs/env.ts";
 import { createP4lSimpleEnv } from "../envs/p4l_simple.ts";
-import { fitRbfFeatures } from "../algos/features.ts";
+import { createCartPoleEnv } from "../envs/cartpole.ts";
+import { createSepsisEnv, SEPSIS_FEATURES, sepsisReward } from "../envs/sepsis.ts";
+import type { MdpDataset } from "../data/dataset.ts";
+import { type FeatureMap, fitRbfFeatures } from "../algos/features.ts";
 import { fittedQIteration, greedyPolicy } from "../algos/fqi.ts";
 import { vLearning, vLearningPolicy } from "../algos/vlearning.ts";
 import { acpiPolicy, fitAcpi } from "../algos/acpi.ts";
 import { fitP4l, p4lPolicy } from "../algos/p4l.ts";
-import { boxFigure, type Figure } from "../plots/figures.ts";
+import { estimateGroupCount } from "../algos/group_count.ts";
+import { createPersimEnv, fitPersonalisedSimulator } from "../algos/persim.ts";
+import { boxFigure, type Figure, tableFigure } from "../plots/figures.ts";
 
-/** Sizes of the Figure 1 grid. */
-export interface P4lFig1Sizes {
-  /** Individuals per group (N = 3 x this). */
-  readonly perGroup: readonly number[];
-  readonly horizons: readonly number[];
-  readonly repetitions: number;
-  /** P4L's K values. */
-  readonly ks: readonly number[];
-  /** Monte Carlo trajectories per individual (the paper: 1000 per group). */
-  readonly trajectories: number;
+/** P4L's K: a number of subgroups, or "auto" (section 5's heuristic). */
+export type KChoice = number | "auto";
+
+/** Settings of the method comparison inside one cell. */
+export interface ComparisonSizes {
+  readonly ks: readonly KChoice[];
   readonly p4lIterations: number;
   readonly vlSteps: number;
 }
 
-/** The paper's grid: N in {30, 60}, T in {50, 100, 200}, K = 2..5, 50 repetitions. */
-export const P4L_FIG1_FULL: P4lFig1Sizes = Object.freeze({
+/** What the comparison fitted: each method's per-individual policy maker, and facts about the fits. */
+export interface Comparison {
+  readonly policies: Record<string, (individual: number) => (state: ArrayLike<number>) => ArrayLike<number>>;
+  readonly facts: Record<string, number>;
+}
+
+/**
+ * Fits FQI, VL, ACPI and P4L (each K of `sizes.ks`) on `data` and `features`. `behaviour` gives
+ * VL the behaviour probabilities (estimated when omitted).
+ */
+export function fitP4lComparison(
+  data: MdpDataset,
+  features: FeatureMap,
+  sizes: ComparisonSizes,
+  options: { discount: number; seed: number; behaviour?: (state: ArrayLike<number>, action: number) => number },
+): Comparison {
+  const policies: Comparison["policies"] = {};
+  const facts: Record<string, number> = {};
+  const q = fittedQIteration(data, features, { discount: options.discount });
+  policies.FQI = () => greedyPolicy(q);
+  const vl = vLearning(data, features, {
+    discount: options.discount,
+    behaviour: options.behaviour,
+    steps: sizes.vlSteps,
+  });
+  policies.VL = () => vLearningPolicy(vl);
+  const acpi = fitAcpi(data, features, { discount: options.discount });
+  policies.ACPI = (i) => acpiPolicy(acpi, i);
+  facts["ACPI clusters"] = acpi.clusters;
+  for (const k of sizes.ks) {
+    let groups: number;
+    if (k === "auto") {
+      groups = estimateGroupCount(data, { seed: options.seed }).groups;
+      facts["auto K"] = groups;
+    } else {
+      groups = k;
+    }
+    const model = fitP4l(data, features, {
+      groups,
+      seed: options.seed,
+      iterations: sizes.p4lIterations,
+      discount: options.discount,
+    });
+    policies[`P4L (K=${k === "auto" ? "Auto" : k})`] = (i) => p4lPolicy(model, i);
+  }
+  return { policies, facts };
+}
+
+/** Mean discounted (or undiscounted) value per group of each method's per-individual policies. */
+function valueMethods<S, P>(
+  env: Environment<S, P>,
+  individuals: readonly Individual<P>[],
+  policies: Record<string, (i: number) => Policy>,
+  options: { trajectories: number; horizon: number; discount: number; seed: number; undiscounted?: boolean },
+): Record<string, Record<string, number>> {
+  const values: Record<string, Record<string, number>> = {};
+  for (const [method, make] of Object.entries(policies)) {
+    const perIndividual = individuals.map((_, i) => make(i));
+    const policy: Policy = (o, c) => perIndividual[c.individual](o, c);
+    const ev = evaluatePolicy(env, policy, { individuals, ...options });
+    values[method] = Object.fromEntries(
+      Object.entries(ev.perGroup).map((
+        [g, s],
+      ) => [g, options.undiscounted ? s.undiscounted.mean : s.discounted.mean]),
+    );
+  }
+  return values;
+}
+
+const asPolicies = (c: Comparison): Record<string, (i: number) => Policy> =>
+  Object.fromEntries(
+    Object.entries(c.policies).map(([m, make]) => [m, (i: number) => (o: Float64Array) => make(i)(o)]),
+  );
+
+/** One cell of a grid: its index, the setting it belongs to, and its repetition. */
+export interface GridCell {
+  readonly index: number;
+  /** Cells of one setting are summarised together (e.g. "N=30, T=50", "A"). */
+  readonly setting: string;
+  readonly repetition: number;
+  /** Setting parameters (numbers or strings). */
+  readonly params: Readonly<Record<string, number | string>>;
+}
+
+/** A cell's result: per method, per column (group or valuation), the value; plus fit facts. */
+export interface GridCellResult {
+  readonly cell: GridCell;
+  readonly values: Record<string, Record<string, number>>;
+  readonly facts?: Record<string, number>;
+}
+
+/** An experiment as a grid. */
+export interface P4lGrid<Sizes> {
+  readonly id: string;
+  readonly title: string;
+  readonly full: Sizes;
+  readonly quick: Sizes;
+  cells(sizes: Sizes): GridCell[];
+  run(cell: GridCell, sizes: Sizes): GridCellResult;
+  /** "box": box plots per setting (Figures 1, 3); "table": mean +- s.e. tables (Tables 2, 3). */
+  readonly figures: readonly ("box" | "table")[];
+  readonly valueLabel: string;
+}
+
+// ---------------------------------------------------------------- Figure 1
+
+/** Sizes of the Figure 1 grid. */
+export interface P4lFig1Sizes extends ComparisonSizes {
+  /** Individuals per group (N = 3 x this). */
+  readonly perGroup: readonly number[];
+  readonly horizons: readonly number[];
+  readonly repetitions: number;
+  /** Monte Carlo trajectories per individual (the paper: 1000 per group). */
+  readonly trajectories: number;
+}
+
+/** The paper's grid: N in {30, 60}, T in {50, 100, 200}, K = 2..5 and auto, 50 repetitions. */
+export const P4L_FIG1_FULL: P4lFig1Sizes = Object.freeze<P4lFig1Sizes>({
   perGroup: [10, 20],
   horizons: [50, 100, 200],
   repetitions: 50,
-  ks: [2, 3, 4, 5],
+  ks: [2, 3, 4, 5, "auto"],
   trajectories: 100,
   p4lIterations: 60,
   vlSteps: 150,
 });
 
-/** CI sizes: one (N, T), two repetitions, K = 3. */
-export const P4L_FIG1_QUICK: P4lFig1Sizes = Object.freeze({
+/** CI sizes: one (N, T), two repetitions, K = 3 and auto. */
+export const P4L_FIG1_QUICK: P4lFig1Sizes = Object.freeze<P4lFig1Sizes>({
   perGroup: [10],
   horizons: [50],
   repetitions: 2,
-  ks: [3],
+  ks: [3, "auto"],
   trajectories: 10,
-  p4lIterations: 60,
+  p4lIterations: 30,
   vlSteps: 40,
 });
 
-/** One cell of the grid. */
-export interface P4lCell {
-  readonly index: number;
-  readonly perGroup: number;
-  readonly horizon: number;
-  readonly repetition: number;
-}
-
-/** The grid's cells, in a fixed order. */
-export function p4lFig1Cells(sizes: P4lFig1Sizes): P4lCell[] {
-  const cells: P4lCell[] = [];
-  for (const perGroup of sizes.perGroup) {
-    for (const horizon of sizes.horizons) {
-      for (let repetition = 0; repetition < sizes.repetitions; repetition++) {
-        cells.push({ index: cells.length, perGroup, horizon, repetition });
-      }
+function gridCells(
+  settings: readonly Record<string, number | string>[],
+  label: (p: Record<string, number | string>) => string,
+  repetitions: number,
+): GridCell[] {
+  const cells: GridCell[] = [];
+  for (const params of settings) {
+    for (let repetition = 0; repetition < repetitions; repetition++) {
+      cells.push({ index: cells.length, setting: label(params), repetition, params });
     }
   }
   return cells;
 }
 
-/** A cell's result: per method, per group, the mean discounted value. */
-export interface P4lCellResult {
-  readonly cell: P4lCell;
-  readonly values: Record<string, Record<string, number>>;
-}
-
-/** Runs one cell (deterministic in the cell). */
-export function runP4lFig1Cell(cell: P4lCell, sizes: P4lFig1Sizes): P4lCellResult {
-  const env = createP4lSimpleEnv({ horizon: cell.horizon });
-  const seed = 1000 * cell.index + 17;
-  const individuals = drawPopulation(env, createRng(seed), 3 * cell.perGroup, env.groups);
-  const data = simulate(env, { individuals, horizon: cell.horizon, seed: seed + 1 });
-  const features = fitRbfFeatures(data.states, 2, { centres: 16, seed });
-  const perIndividual: Record<string, (i: number) => (s: ArrayLike<number>) => ArrayLike<number>> = {};
-  const q = fittedQIteration(data, features, { discount: 0.8 });
-  perIndividual.FQI = () => greedyPolicy(q);
-  const vl = vLearning(data, features, { discount: 0.8, behaviour: () => 0.5, steps: sizes.vlSteps });
-  perIndividual.VL = () => vLearningPolicy(vl);
-  const acpi = fitAcpi(data, features, { discount: 0.8 });
-  perIndividual.ACPI = (i) => acpiPolicy(acpi, i);
-  for (const k of sizes.ks) {
-    const model = fitP4l(data, features, { groups: k, seed, iterations: sizes.p4lIterations });
-    perIndividual[`P4L (K=${k})`] = (i) => p4lPolicy(model, i);
-  }
-  perIndividual.Behaviour = () => () => [0.5, 0.5];
-  const values: Record<string, Record<string, number>> = {};
-  for (const [method, make] of Object.entries(perIndividual)) {
-    const policies = individuals.map((_, i) => make(i));
-    const policy: Policy = (o, c) => policies[c.individual](o);
-    const ev = evaluatePolicy(env, policy, {
-      individuals,
+const fig1: P4lGrid<P4lFig1Sizes> = {
+  id: "p4l-fig1",
+  title: "P4L Figure 1: the simple environment",
+  full: P4L_FIG1_FULL,
+  quick: P4L_FIG1_QUICK,
+  figures: ["box"],
+  valueLabel: "discounted value",
+  cells: (sizes) =>
+    gridCells(
+      sizes.perGroup.flatMap((perGroup) => sizes.horizons.map((horizon) => ({ perGroup, horizon }))),
+      (p) => `N=${3 * Number(p.perGroup)}, T=${p.horizon}`,
+      sizes.repetitions,
+    ),
+  run(cell, sizes) {
+    const perGroup = Number(cell.params.perGroup), horizon = Number(cell.params.horizon);
+    const env = createP4lSimpleEnv({ horizon });
+    const seed = 1000 * cell.index + 17;
+    const individuals = drawPopulation(env, createRng(seed), 3 * perGroup, env.groups);
+    const data = simulate(env, { individuals, horizon, seed: seed + 1 });
+    const features = fitRbfFeatures(data.states, 2, { centres: 16, seed });
+    const cmp = fitP4lComparison(data, features, sizes, { discount: 0.8, seed, behaviour: () => 0.5 });
+    const policies = { ...asPolicies(cmp), Behaviour: () => () => [0.5, 0.5] };
+    const values = valueMethods(env, individuals, policies, {
       trajectories: sizes.trajectories,
-      horizon: cell.horizon,
+      horizon,
       discount: 0.8,
       seed: seed + 2,
     });
-    values[method] = Object.fromEntries(Object.entries(ev.perGroup).map(([g, s]) => [g, s.discounted.mean]));
-  }
-  return { cell, values };
+    return { cell, values, facts: cmp.facts };
+  },
+};
+
+// ---------------------------------------------------------------- Table 2
+
+/** Sizes of the Table 2 grid. */
+export interface P4lTable2Sizes extends ComparisonSizes {
+  readonly settings: readonly ("A" | "B" | "C")[];
+  /** Offline trajectories per environment (the paper: 100). */
+  readonly trajectories: number;
+  readonly repetitions: number;
+  /** Probability of a uniform action mixed into sign(theta) (module doc). */
+  readonly epsilon: number;
+  /** Evaluation episodes per individual. */
+  readonly evaluations: number;
 }
 
+/** The paper's sizes: settings A-C, 100 trajectories per environment, 50 repetitions. */
+export const P4L_TABLE2_FULL: P4lTable2Sizes = Object.freeze<P4lTable2Sizes>({
+  settings: ["A", "B", "C"],
+  trajectories: 100,
+  repetitions: 50,
+  epsilon: 0.3,
+  evaluations: 1,
+  ks: [2, 3, 4, 5, "auto"],
+  p4lIterations: 40,
+  vlSteps: 60,
+});
+
+/** CI sizes: 20 trajectories per environment, one repetition per setting, K = 3 and auto. */
+export const P4L_TABLE2_QUICK: P4lTable2Sizes = Object.freeze<P4lTable2Sizes>({
+  settings: ["A", "B", "C"],
+  trajectories: 10,
+  repetitions: 1,
+  epsilon: 0.3,
+  evaluations: 1,
+  ks: [3, "auto"],
+  p4lIterations: 15,
+  vlSteps: 15,
+});
+
+const table2: P4lGrid<P4lTable2Sizes> = {
+  id: "p4l-table2",
+  title: "P4L Table 2: heterogeneous CartPole (steps played)",
+  full: P4L_TABLE2_FULL,
+  quick: P4L_TABLE2_QUICK,
+  figures: ["table", "box"],
+  valueLabel: "steps played",
+  cells: (sizes) =>
+    gridCells(sizes.settings.map((setting) => ({ setting })), (p) => String(p.setting), sizes.repetitions),
+  run(cell, sizes) {
+    const setting = String(cell.params.setting) as "A" | "B" | "C";
+    const env = createCartPoleEnv({ setting, epsilon: sizes.epsilon });
+    const seed = 1000 * cell.index + 29;
+    const individuals = drawPopulation(env, createRng(seed), 3 * sizes.trajectories, env.groups);
+    const data = simulate(env, { individuals, seed: seed + 1 });
+    const features = fitRbfFeatures(data.states, 4, { centres: 16, seed });
+    const eps = sizes.epsilon;
+    const behaviour = (s: ArrayLike<number>, a: number) => ((s[2] > 0 ? 1 : 0) === a ? 1 - eps / 2 : eps / 2);
+    const cmp = fitP4lComparison(data, features, sizes, { discount: 0.9, seed, behaviour });
+    const policies = { ...asPolicies(cmp), Behaviour: (i: number) => env.behaviourPolicy(individuals[i]) };
+    const values = valueMethods(env, individuals, policies, {
+      trajectories: sizes.evaluations,
+      horizon: 300,
+      discount: 1,
+      seed: seed + 2,
+      undiscounted: true,
+    });
+    return { cell, values, facts: cmp.facts };
+  },
+};
+
+// ---------------------------------------------------------------- Table 3 / Figure 3
+
+/** Sizes of the Table 3 grid. */
+export interface P4lTable3Sizes extends ComparisonSizes {
+  /** ICU admissions per repetition (the paper: 1000). */
+  readonly individuals: number;
+  readonly repetitions: number;
+  /** Monte Carlo trajectories per individual, in each simulator. */
+  readonly trajectories: number;
+  /** Rank and Adam steps of the PerSim-style simulator. */
+  readonly persimRank: number;
+  readonly persimSteps: number;
+}
+
+/** The paper's sizes: 1000 admissions, 5 repetitions, K by the heuristic. */
+export const P4L_TABLE3_FULL: P4lTable3Sizes = Object.freeze<P4lTable3Sizes>({
+  individuals: 1000,
+  repetitions: 5,
+  trajectories: 20,
+  ks: ["auto"],
+  p4lIterations: 40,
+  vlSteps: 30,
+  persimRank: 8,
+  persimSteps: 400,
+});
+
+/** CI sizes: 150 admissions, one repetition. */
+export const P4L_TABLE3_QUICK: P4lTable3Sizes = Object.freeze<P4lTable3Sizes>({
+  individuals: 150,
+  repetitions: 1,
+  trajectories: 5,
+  ks: ["auto"],
+  p4lIterations: 15,
+  vlSteps: 8,
+  persimRank: 6,
+  persimSteps: 150,
+});
+
+const SEPSIS_LEVELS = Object.freeze([3, 3, 2, 5, 2, 2, 2]);
+
+const table3: P4lGrid<P4lTable3Sizes> = {
+  id: "p4l-table3",
+  title: "P4L Table 3 / Figure 3: the sepsis population, valued by a learned simulator and by the true one",
+  full: P4L_TABLE3_FULL,
+  quick: P4L_TABLE3_QUICK,
+  figures: ["table", "box"],
+  valueLabel: "discounted value (gamma = 0.8)",
+  cells: (sizes) => gridCells([{ population: "sepsis" }], () => "sepsis", sizes.repetitions),
+  run(cell, sizes) {
+    const env = createSepsisEnv({ discount: 0.8 });
+    const seed = 1000 * cell.index + 41;
+    const individuals = drawPopulation(env, createRng(seed), sizes.individuals);
+    const data = simulate(env, { individuals, seed: seed + 1 });
+    const features = fitRbfFeatures(data.states, data.stateDim, { centres: 16, seed });
+    const cmp = fitP4lComparison(data, features, sizes, { discount: 0.8, seed });
+    const policies = { Clinician: (i: number) => env.behaviourPolicy(individuals[i]), ...asPolicies(cmp) };
+    // The PerSim-style simulator, learned from the same data; each individual starts from its recorded first state.
+    const persim = fitPersonalisedSimulator(data, {
+      levels: SEPSIS_LEVELS,
+      rank: sizes.persimRank,
+      steps: sizes.persimSteps,
+      seed,
+    });
+    const initialStates = individuals.map(() => new Float64Array(data.stateDim));
+    const seen = new Set<number>();
+    for (let r = 0; r < data.size; r++) {
+      const i = data.individuals[r];
+      if (!seen.has(i)) {
+        seen.add(i);
+        initialStates[i] = Float64Array.from(data.states.subarray(r * data.stateDim, (r + 1) * data.stateDim));
+      }
+    }
+    const learned = createPersimEnv(persim, {
+      initialStates,
+      reward: (s) =>
+        sepsisReward({
+          heartRate: s[0],
+          systolicBp: s[1],
+          oxygen: s[2],
+          glucose: s[3],
+          antibiotics: s[4],
+          vasopressors: s[5],
+          ventilation: s[6],
+          diabetic: 0,
+        }),
+      terminal: (_s, r) => r !== 0,
+      horizon: env.horizon,
+      discount: 0.8,
+      featureNames: SEPSIS_FEATURES,
+    });
+    const opts = { trajectories: sizes.trajectories, horizon: env.horizon, discount: 0.8, seed: seed + 2 };
+    const truth = valueMethods(env, individuals, policies, opts);
+    const estimated = valueMethods(learned, learned.individuals, policies, opts);
+    const values: Record<string, Record<string, number>> = {};
+    for (const m of Object.keys(policies)) {
+      const all = (byGroup: Record<string, number>, weights: Record<string, number>) =>
+        Object.entries(byGroup).reduce((s, [g, v]) => s + v * weights[g], 0);
+      const counts: Record<string, number> = {};
+      for (const ind of individuals) counts[ind.group] = (counts[ind.group] ?? 0) + 1 / individuals.length;
+      values[m] = {
+        "PerSim estimate": estimated[m].all,
+        "true simulator": all(truth[m], counts),
+        "true: diabetic": truth[m].diabetic ?? NaN,
+        "true: non-diabetic": truth[m]["non-diabetic"] ?? NaN,
+      };
+    }
+    return { cell, values, facts: { ...cmp.facts, "PerSim train NLL": persim.trainLoss } };
+  },
+};
+
+/** The P4L grids by id. */
+export const P4L_GRIDS: Readonly<Record<string, P4lGrid<any>>> = Object.freeze({
+  "p4l-fig1": fig1,
+  "p4l-table2": table2,
+  "p4l-table3": table3,
+});
+
+/** The P4L Figure 1 grid's cells (kept for scripts that name it). */
+export const p4lFig1Cells = (sizes: P4lFig1Sizes): GridCell[] => fig1.cells(sizes);
+/** Runs one Figure 1 cell. */
+export const runP4lFig1Cell = (cell: GridCell, sizes: P4lFig1Sizes): GridCellResult => fig1.run(cell, sizes);
+
 /** The cells of shard `i` of `n` (cell index modulo n): one shard per array index. */
-export function shardCells(cells: readonly P4lCell[], shard: number, shards: number): P4lCell[] {
+export function shardCells(cells: readonly GridCell[], shard: number, shards: number): GridCell[] {
   if (!Number.isInteger(shards) || shards < 1 || !Number.isInteger(shard) || shard < 0 || shard >= shards) {
     throw new RangeError(`shard must be i/n with 0 <= i < n, got ${shard}/${shards}`);
   }
   return cells.filter((c) => c.index % shards === shard);
 }
 
-/** Cell results (any order, complete) to the figure's values and box plots. */
-export function assembleP4lFig1(
-  results: readonly P4lCellResult[],
-  sizes: P4lFig1Sizes,
+/** Cell results (any order, complete) to the experiment's values and figures. */
+export function assembleP4lGrid<Sizes>(
+  grid: P4lGrid<Sizes>,
+  results: readonly GridCellResult[],
+  sizes: Sizes,
 ): { values: Record<string, unknown>; figures: Figure[] } {
-  const cells = p4lFig1Cells(sizes);
+  const cells = grid.cells(sizes);
   const byIndex = new Map(results.map((r) => [r.cell.index, r]));
   const missing = cells.filter((c) => !byIndex.has(c.index)).map((c) => c.index);
   if (missing.length > 0) {
     throw new RangeError(
-      `p4l-fig1: missing cells ${missing.slice(0, 10).join(", ")}${missing.length > 10 ? ", ..." : ""}`,
+      `${grid.id}: missing cells ${missing.slice(0, 10).join(", ")}${missing.length > 10 ? ", ..." : ""}`,
     );
   }
   const ordered = cells.map((c) => byIndex.get(c.index)!);
   const figures: Figure[] = [];
   const summary: Record<string, Record<string, Record<string, { mean: number; se: number; n: number }>>> = {};
-  for (const perGroup of sizes.perGroup) {
-    for (const horizon of sizes.horizons) {
-      const mine = ordered.filter((r) => r.cell.perGroup === perGroup && r.cell.horizon === horizon);
-      const methods = Object.keys(mine[0].values);
-      const groups = Object.keys(mine[0].values[methods[0]]);
-      const key = `N=${3 * perGroup}, T=${horizon}`;
-      summary[key] = {};
-      const boxes = [];
-      for (const m of methods) {
-        summary[key][m] = {};
-        for (const g of groups) {
-          const v = mine.map((r) => r.values[m][g]);
-          const s = summarize(v);
-          summary[key][m][g] = { mean: s.mean, se: s.count > 1 ? s.standardError : 0, n: s.count };
-          boxes.push({ method: m, group: g, values: v });
-        }
+  const settings = [...new Set(cells.map((c) => c.setting))];
+  const tableRows: string[][] = [];
+  let header: string[] = [];
+  for (const setting of settings) {
+    const mine = ordered.filter((r) => r.cell.setting === setting);
+    const methods = Object.keys(mine[0].values);
+    const columns = Object.keys(mine[0].values[methods[0]]);
+    summary[setting] = {};
+    const boxes = [];
+    for (const m of methods) {
+      summary[setting][m] = {};
+      const row = [setting, m];
+      for (const g of columns) {
+        const v = mine.map((r) => r.values[m][g]);
+        const s = summarize(v);
+        const se = s.count > 1 ? s.standardError : 0;
+        summary[setting][m][g] = { mean: s.mean, se, n: s.count };
+        boxes.push({ method: m, group: g, values: v });
+        row.push(`${s.mean.toFixed(2)} ± ${se.toFixed(2)}`);
       }
-      figures.push(boxFigure(`P4L Figure 1, ${key}: discounted value per group over repetitions`, "value", boxes));
+      tableRows.push(row);
+    }
+    header = ["setting", "method", ...columns];
+    if (grid.figures.includes("box")) {
+      figures.push(boxFigure(`${grid.title}, ${setting}: over repetitions`, grid.valueLabel, boxes));
     }
   }
-  return { values: { cells: ordered, summary }, figures };
+  if (grid.figures.includes("table")) {
+    figures.unshift(tableFigure(`${grid.title}: mean ± standard error over repetitions`, header, tableRows));
+  }
+  const facts: Record<string, { mean: number; n: number }> = {};
+  for (const r of ordered) {
+    for (const [k, v] of Object.entries(r.facts ?? {})) {
+      facts[k] ??= { mean: 0, n: 0 };
+      facts[k].mean += v;
+      facts[k].n++;
+    }
+  }
+  for (const f of Object.values(facts)) f.mean /= f.n;
+  return { values: { cells: ordered, summary, facts }, figures };
 }
