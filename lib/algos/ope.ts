@@ -1,0 +1,540 @@
+/**
+ * Off-policy evaluation from recorded data alone, for a real cohort where no simulator exists:
+ * - behaviour-policy estimation: a ridge-penalised softmax regression of the clinicians' action
+ *   on state features, temperature-calibrated on held-out individuals (Guo et al. 2017), its
+ *   probabilities clipped below at a floor (the share of clipped rows is reported);
+ * - fitted Q evaluation (Le, Voloshin & Yue 2019): Q(s, a) = phi(s)^T w_a refitted by ridge
+ *   regression on R + gamma (1 - done) sum_a' pi(a' | S') Q(S', a');
+ * - per-decision weighted importance sampling (Precup, Sutton & Singh 2000; self-normalised per
+ *   time step), and weighted doubly robust (Thomas & Brunskill 2016) with FQE as its model; all
+ *   importance weights in log space, with the effective sample size (sum w)^2 / sum w^2 of the
+ *   trajectory weights beside each estimate;
+ * - confidence intervals by a seeded percentile bootstrap over individuals (never over rows, so
+ *   the within-stay correlation is kept); each resample refits FQE; the behaviour model stays
+ *   fixed (the intervals are conditional on it, a stated simplification that saves a refit).
+ * A finished episode keeps its last weight and pays 0 afterwards (absorbing), as in PDWIS.
+ *
+ * @module
+ */
+import { ridgeRegression } from "../core/linalg.ts";
+import { createRng } from "../core/random.ts";
+import { listEpisodes, type MdpDataset } from "../data/dataset.ts";
+import type { FeatureMap } from "./features.ts";
+
+/** A policy to evaluate: state (as recorded) to action probabilities. */
+export type EvaluationPolicy = (state: ArrayLike<number>) => ArrayLike<number>;
+
+/** Raised when an estimate cannot be formed (e.g. every importance weight is zero). */
+export class OpeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "OpeError";
+  }
+}
+
+// ------------------------------------------------------------------------ behaviour policy
+
+/** Options of {@linkcode fitBehaviourPolicy}. */
+export interface BehaviourOptions {
+  /** Ridge penalty on the softmax weights. @default 1e-2 */
+  readonly ridge?: number;
+  /** Probabilities are clipped below at this floor, then renormalised. @default 1e-3 */
+  readonly floor?: number;
+  /** Share of individuals held out to fit the temperature. @default 0.2 */
+  readonly calibrationShare?: number;
+  /** Gradient steps of the softmax regression. @default 300 */
+  readonly steps?: number;
+  /** @default 0 */
+  readonly seed?: number;
+}
+
+/** An estimated behaviour policy. */
+export interface BehaviourModel {
+  readonly features: FeatureMap;
+  readonly numActions: number;
+  /** Softmax weights, row-major `[dim + 1, numActions]` (last row: intercepts). */
+  readonly weights: Float64Array;
+  /** Temperature fitted on held-out individuals (1 = no change). */
+  readonly temperature: number;
+  readonly floor: number;
+  /** Share of the data's (row, action) probabilities raised to the floor. */
+  readonly clippedShare: number;
+  /** Mean log-loss of the recorded actions on the held-out individuals. */
+  readonly heldOutLogLoss: number;
+  /** mu(. | s), clipped and renormalised. */
+  probabilities(state: ArrayLike<number>): Float64Array;
+}
+
+function softmaxLogits(phi: Float64Array, o: number, D: number, w: Float64Array, A: number, out: Float64Array) {
+  for (let a = 0; a < A; a++) {
+    let z = w[D * A + a];
+    for (let j = 0; j < D; j++) z += phi[o + j] * w[j * A + a];
+    out[a] = z;
+  }
+}
+
+function logSoftmaxInPlace(z: Float64Array, A: number, temperature = 1) {
+  let mx = -Infinity;
+  for (let a = 0; a < A; a++) mx = Math.max(mx, z[a] / temperature);
+  let s = 0;
+  for (let a = 0; a < A; a++) s += Math.exp(z[a] / temperature - mx);
+  const lse = mx + Math.log(s);
+  for (let a = 0; a < A; a++) z[a] = z[a] / temperature - lse;
+}
+
+/** Clips probabilities below at `floor` and renormalises; returns how many were raised. */
+function clipProbabilities(p: Float64Array, floor: number): number {
+  let raised = 0, tot = 0;
+  for (let a = 0; a < p.length; a++) {
+    if (p[a] < floor) {
+      p[a] = floor;
+      raised++;
+    }
+    tot += p[a];
+  }
+  for (let a = 0; a < p.length; a++) p[a] /= tot;
+  return raised;
+}
+
+/** Estimates the clinicians' policy mu(a | s) from the data (module doc). */
+export function fitBehaviourPolicy(
+  data: MdpDataset,
+  features: FeatureMap,
+  options: BehaviourOptions = {},
+): BehaviourModel {
+  const A = data.numActions, D = features.dim, n = data.size;
+  if (n === 0) throw new OpeError("fitBehaviourPolicy: the dataset is empty");
+  const ridge = options.ridge ?? 1e-2, floor = options.floor ?? 1e-3;
+  if (!(floor > 0 && floor < 1 / A)) {
+    throw new RangeError(`fitBehaviourPolicy: floor must be in (0, 1/${A}), got ${floor}`);
+  }
+  const phi = features.transform(data.states);
+  const N = data.individualIds.length;
+  const rng = createRng(options.seed ?? 0);
+  const heldOut = new Uint8Array(N);
+  if (N >= 5) {
+    const order = rng.permutation(N);
+    const k = Math.max(1, Math.round((options.calibrationShare ?? 0.2) * N));
+    for (let j = 0; j < k; j++) heldOut[order[j]] = 1;
+  }
+  const train: number[] = [], held: number[] = [];
+  for (let r = 0; r < n; r++) (heldOut[data.individuals[r]] ? held : train).push(r);
+  // Softmax regression by Adam on the mean log-loss + ridge.
+  const P = (D + 1) * A, w = new Float64Array(P), m = new Float64Array(P), v = new Float64Array(P);
+  const z = new Float64Array(A), g = new Float64Array(P);
+  const steps = options.steps ?? 300;
+  for (let step = 1; step <= steps; step++) {
+    g.fill(0);
+    for (const r of train) {
+      softmaxLogits(phi, r * D, D, w, A, z);
+      logSoftmaxInPlace(z, A);
+      for (let a = 0; a < A; a++) {
+        const d = (Math.exp(z[a]) - (data.actions[r] === a ? 1 : 0)) / train.length;
+        for (let j = 0; j < D; j++) g[j * A + a] += d * phi[r * D + j];
+        g[D * A + a] += d;
+      }
+    }
+    for (let k = 0; k < D * A; k++) g[k] += ridge * w[k];
+    for (let k = 0; k < P; k++) {
+      m[k] = 0.9 * m[k] + 0.1 * g[k];
+      v[k] = 0.999 * v[k] + 0.001 * g[k] * g[k];
+      w[k] -= 0.05 * (m[k] / (1 - 0.9 ** step)) / (Math.sqrt(v[k] / (1 - 0.999 ** step)) + 1e-8);
+    }
+  }
+  const heldLoss = (t: number) => {
+    let s = 0;
+    for (const r of held) {
+      softmaxLogits(phi, r * D, D, w, A, z);
+      logSoftmaxInPlace(z, A, t);
+      s -= z[data.actions[r]];
+    }
+    return s / Math.max(1, held.length);
+  };
+  // Temperature by golden-section search on the held-out log-loss, over [0.2, 5].
+  let temperature = 1;
+  if (held.length > 0) {
+    let lo = Math.log(0.2), hi = Math.log(5);
+    const phiR = (Math.sqrt(5) - 1) / 2;
+    for (let it = 0; it < 40; it++) {
+      const a = hi - phiR * (hi - lo), b = lo + phiR * (hi - lo);
+      if (heldLoss(Math.exp(a)) < heldLoss(Math.exp(b))) hi = b;
+      else lo = a;
+    }
+    temperature = Math.exp((lo + hi) / 2);
+  }
+  const probabilities = (state: ArrayLike<number>) => {
+    const f = features.transform(state);
+    const out = new Float64Array(A);
+    softmaxLogits(f, 0, D, w, A, out);
+    logSoftmaxInPlace(out, A, temperature);
+    for (let a = 0; a < A; a++) out[a] = Math.exp(out[a]);
+    clipProbabilities(out, floor);
+    return out;
+  };
+  let raised = 0;
+  for (let r = 0; r < n; r++) {
+    softmaxLogits(phi, r * D, D, w, A, z);
+    logSoftmaxInPlace(z, A, temperature);
+    for (let a = 0; a < A; a++) if (Math.exp(z[a]) < floor) raised++;
+  }
+  return Object.freeze({
+    features,
+    numActions: A,
+    weights: w,
+    temperature,
+    floor,
+    clippedShare: raised / (n * A),
+    heldOutLogLoss: held.length > 0 ? heldLoss(temperature) : NaN,
+    probabilities,
+  });
+}
+
+// ------------------------------------------------------------------------ FQE
+
+/** Options of {@linkcode fittedQEvaluation}. */
+export interface FqeOptions {
+  /** @default 0.99 */
+  readonly discount?: number;
+  /** @default 200 */
+  readonly iterations?: number;
+  /** @default 1e-3 */
+  readonly ridge?: number;
+  /** @default 1e-6 */
+  readonly tolerance?: number;
+}
+
+/**
+ * FQE with a linear Q on `phi` (features of each row's state and next state, `[n, D]`), for the
+ * policy whose next-state probabilities are `piNext` (`[n, A]`). Returns `weights[a * D + j]`.
+ */
+export function fittedQEvaluationWeights(
+  data: MdpDataset,
+  phi: Float64Array,
+  phiNext: Float64Array,
+  D: number,
+  piNext: Float64Array,
+  options: FqeOptions = {},
+  rows?: readonly number[],
+): Float64Array {
+  const gamma = options.discount ?? 0.99, ridge = options.ridge ?? 1e-3, tol = options.tolerance ?? 1e-6;
+  if (!(gamma >= 0 && gamma < 1)) throw new RangeError(`fqe: discount must be in [0, 1), got ${gamma}`);
+  const A = data.numActions;
+  const use = rows ?? Array.from({ length: data.size }, (_, r) => r);
+  const byAction = Array.from({ length: A }, (_, a) => {
+    const mine = use.filter((r) => data.actions[r] === a);
+    const x = new Float64Array(mine.length * D);
+    mine.forEach((r, k) => x.set(phi.subarray(r * D, (r + 1) * D), k * D));
+    return { rows: mine, x };
+  });
+  let w = new Float64Array(A * D);
+  for (let it = 0; it < (options.iterations ?? 200); it++) {
+    const next = new Float64Array(A * D);
+    for (let a = 0; a < A; a++) {
+      const { rows: mine, x } = byAction[a];
+      if (mine.length === 0) continue;
+      const y = mine.map((r) => {
+        if (data.terminals[r]) return data.rewards[r];
+        let vNext = 0;
+        for (let b = 0; b < A; b++) {
+          let q = 0;
+          for (let j = 0; j < D; j++) q += phiNext[r * D + j] * w[b * D + j];
+          vNext += piNext[r * A + b] * q;
+        }
+        return data.rewards[r] + gamma * vNext;
+      });
+      next.set(ridgeRegression(x, y, D, ridge * Math.max(1, mine.length) / 100), a * D);
+    }
+    let delta = 0;
+    for (let k = 0; k < next.length; k++) delta = Math.max(delta, Math.abs(next[k] - w[k]));
+    w = next;
+    if (delta < tol) break;
+  }
+  for (const x of w) if (!Number.isFinite(x)) throw new OpeError("fqe: the weights diverged (non-finite)");
+  // Off-policy linear FQE can diverge (the deadly triad): Q beyond max|R| / (1 - gamma) is impossible.
+  let maxR = 0;
+  for (const r of use) maxR = Math.max(maxR, Math.abs(data.rewards[r]));
+  const bound = 2 * maxR / (1 - gamma) + 1e-9;
+  for (const r of use) {
+    for (let a = 0; a < A; a++) {
+      let q = 0;
+      for (let j = 0; j < D; j++) q += phi[r * D + j] * w[a * D + j];
+      if (Math.abs(q) > bound) {
+        throw new OpeError(
+          `fqe diverged: |Q| = ${Math.abs(q).toExponential(2)} exceeds twice max|R| / (1 - gamma) = ${
+            bound.toFixed(2)
+          } (raise the ridge or lower the discount)`,
+        );
+      }
+    }
+  }
+  return w;
+}
+
+// ------------------------------------------------------------------------ estimators
+
+/** Everything the estimators need about one policy on one dataset, precomputed per row. */
+interface Prepared {
+  readonly episodes: { individual: number; rows: number[] }[];
+  /** log pi(A_t | S_t) - log mu(A_t | S_t) per row. */
+  readonly logRatio: Float64Array;
+  readonly piNext: Float64Array;
+  readonly piNow: Float64Array;
+}
+
+function logSumExp(xs: ArrayLike<number>): number {
+  let mx = -Infinity;
+  for (let i = 0; i < xs.length; i++) if (xs[i] > mx) mx = xs[i];
+  if (mx === -Infinity) return -Infinity;
+  let s = 0;
+  for (let i = 0; i < xs.length; i++) s += Math.exp(xs[i] - mx);
+  return mx + Math.log(s);
+}
+
+/** Effective sample size (sum w)^2 / sum w^2 from log-weights. */
+export function effectiveSampleSize(logWeights: ArrayLike<number>): number {
+  const a = logSumExp(logWeights);
+  if (a === -Infinity) return 0;
+  const sq = Array.from(logWeights, (l) => 2 * l);
+  return Math.exp(2 * a - logSumExp(sq));
+}
+
+/** Point estimates of one policy on the episodes `episodeIds` (a bootstrap resample, or all). */
+function estimate(
+  data: MdpDataset,
+  prep: Prepared,
+  episodeIds: readonly number[],
+  q: Float64Array | null,
+  phi: Float64Array,
+  D: number,
+  gamma: number,
+): { wis: number; wdr: number; fqe: number; ess: number } {
+  // Without a usable FQE model (it diverged), DR and FQE are undefined; WIS stands alone.
+  const qOrZero = q ?? new Float64Array(data.numActions * D);
+  const A = data.numActions;
+  const eps = episodeIds.map((e) => prep.episodes[e]);
+  const n = eps.length, T = Math.max(...eps.map((e) => e.rows.length));
+  const qOf = (r: number, a: number) => {
+    let s = 0;
+    for (let j = 0; j < D; j++) s += phi[r * D + j] * qOrZero[a * D + j];
+    return s;
+  };
+  const vOf = (r: number) => {
+    let s = 0;
+    for (let a = 0; a < A; a++) s += prep.piNow[r * A + a] * qOf(r, a);
+    return s;
+  };
+  const logW = new Float64Array(n); // cumulative log-ratio so far
+  const prevW = new Float64Array(n).fill(1 / n); // normalised weights at t - 1 (w_{-1} = 1/n)
+  let wis = 0, wdr = 0, fqe = 0;
+  for (const e of eps) fqe += vOf(e.rows[0]) / n;
+  for (let t = 0; t < T; t++) {
+    for (let i = 0; i < n; i++) {
+      const r = eps[i].rows[t];
+      if (r !== undefined) logW[i] += prep.logRatio[r];
+    }
+    const lse = logSumExp(logW);
+    if (lse === -Infinity) {
+      throw new OpeError(
+        `the policy puts zero probability on the clinicians' actions in every stay by step ${t}: importance sampling has nothing to weight`,
+      );
+    }
+    let stepWis = 0, stepDr = 0;
+    for (let i = 0; i < n; i++) {
+      const w = Math.exp(logW[i] - lse);
+      const r = eps[i].rows[t];
+      if (r === undefined) {
+        prevW[i] = w;
+        continue;
+      }
+      stepWis += w * data.rewards[r];
+      stepDr += w * (data.rewards[r] - qOf(r, data.actions[r])) + prevW[i] * vOf(r);
+      prevW[i] = w;
+    }
+    wis += gamma ** t * stepWis;
+    wdr += gamma ** t * stepDr;
+  }
+  return { wis, wdr: q ? wdr : NaN, fqe: q ? fqe : NaN, ess: effectiveSampleSize(logW) };
+}
+
+/** Options of {@linkcode evaluatePolicies}. */
+export interface OpeOptions extends FqeOptions {
+  /** Bootstrap resamples of individuals. @default 200 */
+  readonly bootstrap?: number;
+  /** Interval level. @default 0.95 */
+  readonly level?: number;
+  /** @default 0 */
+  readonly seed?: number;
+  /** Called with a warning (defaults to console.warn). */
+  readonly warn?: (message: string) => void;
+}
+
+/** One row of the evaluation table. */
+export interface OpeRow {
+  readonly policy: string;
+  readonly estimator: "FQE" | "WIS" | "WDR" | "on-policy";
+  readonly estimate: number;
+  readonly lower: number;
+  readonly upper: number;
+  /** Effective sample size of the trajectory weights (episodes for on-policy and FQE). */
+  readonly ess: number;
+}
+
+/** The evaluation table, with what was assumed about the behaviour policy. */
+export interface OpeTable {
+  readonly rows: readonly OpeRow[];
+  readonly episodes: number;
+  readonly behaviourClippedShare: number;
+  readonly behaviourTemperature: number;
+}
+
+function percentile(sorted: readonly number[], q: number): number {
+  if (sorted.length === 0) return NaN;
+  const pos = q * (sorted.length - 1), lo = Math.floor(pos), hi = Math.ceil(pos);
+  return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
+}
+
+/**
+ * Evaluates several policies on one dataset: FQE, WIS and WDR estimates with bootstrap intervals
+ * over individuals and effective sample sizes, and the clinicians' own discounted return.
+ */
+export function evaluatePolicies(
+  data: MdpDataset,
+  features: FeatureMap,
+  behaviour: BehaviourModel,
+  policies: Readonly<Record<string, EvaluationPolicy>>,
+  options: OpeOptions = {},
+): OpeTable {
+  const warn = options.warn ?? ((m: string) => console.warn(`ope: ${m}`));
+  const gamma = options.discount ?? 0.99, B = options.bootstrap ?? 200, level = options.level ?? 0.95;
+  const A = data.numActions, D = features.dim;
+  const episodes = listEpisodes(data).map((e) => ({
+    individual: e.individual,
+    rows: Array.from({ length: e.end - e.start }, (_, k) => e.start + k).sort((a, b) => data.times[a] - data.times[b]),
+  }));
+  const N = data.individualIds.length;
+  if (episodes.length === 0) throw new OpeError("the dataset has no episodes");
+  if (N < 2) throw new OpeError("the dataset has one individual: a bootstrap over individuals needs at least 2");
+  if (N < 20) warn(`only ${N} individuals: bootstrap intervals will be rough`);
+  const phi = features.transform(data.states), phiNext = features.transform(data.nextStates);
+  const mu = new Float64Array(data.size * A);
+  for (let r = 0; r < data.size; r++) {
+    mu.set(behaviour.probabilities(data.states.subarray(r * data.stateDim, (r + 1) * data.stateDim)), r * A);
+  }
+  if (behaviour.clippedShare > 0.05) {
+    warn(
+      `${
+        (100 * behaviour.clippedShare).toFixed(1)
+      }% of behaviour probabilities were raised to the floor ${behaviour.floor}: ` +
+        "some actions are (nearly) never taken in some states, and weights for policies that take them are capped",
+    );
+  }
+  const rng = createRng(options.seed ?? 0);
+  // Resamples of individuals (the same for every policy: paired comparisons).
+  const byIndividual = new Map<number, number[]>();
+  episodes.forEach((e, k) => byIndividual.set(e.individual, [...(byIndividual.get(e.individual) ?? []), k]));
+  const people = [...byIndividual.keys()];
+  const resamples = Array.from({ length: B }, () => {
+    const eps: number[] = [];
+    for (let k = 0; k < people.length; k++) eps.push(...byIndividual.get(people[rng.int(people.length)])!);
+    return eps;
+  });
+  const all = episodes.map((_, k) => k);
+  const rowsOf = (eps: readonly number[]) => eps.flatMap((e) => episodes[e].rows);
+  const rows: OpeRow[] = [];
+  const interval = (xs: number[]) => {
+    const s = xs.filter(Number.isFinite).sort((a, b) => a - b);
+    return [percentile(s, (1 - level) / 2), percentile(s, 1 - (1 - level) / 2)];
+  };
+  // The clinicians' own discounted return.
+  const ret = (eps: readonly number[]) =>
+    eps.reduce((s, e) => s + episodes[e].rows.reduce((t, r, k) => t + gamma ** k * data.rewards[r], 0), 0) / eps.length;
+  {
+    const [lower, upper] = interval(resamples.map(ret));
+    rows.push({
+      policy: "clinicians (recorded)",
+      estimator: "on-policy",
+      estimate: ret(all),
+      lower,
+      upper,
+      ess: episodes.length,
+    });
+  }
+  for (const [name, policy] of Object.entries(policies)) {
+    const piNow = new Float64Array(data.size * A), piNext = new Float64Array(data.size * A);
+    const logRatio = new Float64Array(data.size);
+    for (let r = 0; r < data.size; r++) {
+      const p = policy(data.states.subarray(r * data.stateDim, (r + 1) * data.stateDim));
+      const pn = policy(data.nextStates.subarray(r * data.stateDim, (r + 1) * data.stateDim));
+      if (p.length !== A) throw new RangeError(`policy "${name}" returned ${p.length} probabilities for ${A} actions`);
+      for (let a = 0; a < A; a++) {
+        if (!(p[a] >= 0) || !(pn[a] >= 0)) {
+          throw new RangeError(`policy "${name}" returned a negative or NaN probability`);
+        }
+        piNow[r * A + a] = p[a];
+        piNext[r * A + a] = pn[a];
+      }
+      const a = data.actions[r];
+      logRatio[r] = Math.log(p[a]) - Math.log(mu[r * A + a]);
+    }
+    if (logRatio.every((l) => l === -Infinity)) {
+      throw new OpeError(
+        `policy "${name}" puts zero probability on every action the clinicians took: importance sampling cannot evaluate it (use FQE alone, or a softened policy)`,
+      );
+    }
+    const prep: Prepared = { episodes, logRatio, piNext, piNow };
+    let diverged = 0;
+    const fit = (eps: readonly number[]) => {
+      try {
+        return fittedQEvaluationWeights(data, phi, phiNext, D, piNext, options, rowsOf(eps));
+      } catch (err) {
+        if (!(err instanceof OpeError)) throw err;
+        diverged++;
+        return null;
+      }
+    };
+    let point;
+    try {
+      const q = fit(all);
+      if (q === null) warn(`policy "${name}": FQE diverged on the full data; its FQE and WDR estimates are NaN`);
+      point = estimate(data, prep, all, q, phi, D, gamma);
+    } catch (err) {
+      if (err instanceof OpeError) throw new OpeError(`policy "${name}": ${err.message}`);
+      throw err;
+    }
+    if (point.ess < 10) {
+      warn(
+        `policy "${name}": effective sample size ${
+          point.ess.toFixed(1)
+        } of ${episodes.length} stays; IS and DR are unreliable`,
+      );
+    }
+    const boot = resamples.map((eps) => {
+      try {
+        return estimate(data, prep, eps, fit(eps), phi, D, gamma);
+      } catch (err) {
+        if (err instanceof OpeError) return { wis: NaN, wdr: NaN, fqe: NaN, ess: 0 };
+        throw err;
+      }
+    });
+    if (diverged > 0) {
+      warn(`policy "${name}": FQE diverged in ${diverged} of ${B + 1} fits (those resamples are left out)`);
+    }
+    for (const key of ["fqe", "wis", "wdr"] as const) {
+      const [lower, upper] = interval(boot.map((b) => b[key]));
+      rows.push({
+        policy: name,
+        estimator: key === "fqe" ? "FQE" : key === "wis" ? "WIS" : "WDR",
+        estimate: point[key],
+        lower,
+        upper,
+        ess: key === "fqe" ? episodes.length : point.ess,
+      });
+    }
+  }
+  return Object.freeze({
+    rows,
+    episodes: episodes.length,
+    behaviourClippedShare: behaviour.clippedShare,
+    behaviourTemperature: behaviour.temperature,
+  });
+}

@@ -1,0 +1,188 @@
+/**
+ * Validation of the off-policy estimators against simulator ground truth (`deno task repro
+ * ope-validation`): on the sepsis and heparin simulators, a fixed set of policies (learned once
+ * on a separate training dataset) is valued by Monte Carlo on the simulator, then estimated by
+ * FQE, WIS and WDR from many independent recorded datasets; the table reports each estimator's
+ * bias, RMSE, the coverage of its 95% bootstrap intervals and the mean effective sample size.
+ *
+ * Policies: "behaviour cloning" (the behaviour model fitted on the training data), "learned"
+ * (softmax of FQI's Q, temperature 0.1 of the Q range), "bad" (the same softmax on -Q: it seeks
+ * the worst actions), "uniform". All are functions of the recorded state only (the sepsis
+ * clinician, who sees diabetes, is not, so it appears only as the on-policy reference).
+ *
+ * @module
+ */
+import { createRng } from "../core/random.ts";
+import { drawPopulation, evaluatePolicy, simulate } from "../envs/env.ts";
+import type { Environment } from "../envs/env.ts";
+import { createSepsisEnv } from "../envs/sepsis.ts";
+import { createHeparinEnv } from "../envs/heparin.ts";
+import { fitRbfFeatures } from "../algos/features.ts";
+import { fittedQIteration, linearQValues } from "../algos/fqi.ts";
+import { evaluatePolicies, type EvaluationPolicy, fitBehaviourPolicy, type OpeRow } from "../algos/ope.ts";
+import { barFigure, type Figure, tableFigure } from "../plots/figures.ts";
+
+/** Sizes of the validation. */
+export interface OpeValidationSizes {
+  readonly envs: readonly ("sepsis" | "heparin")[];
+  /** Individuals per recorded dataset. */
+  readonly individuals: number;
+  /** Independent datasets per environment. */
+  readonly datasets: number;
+  readonly bootstrap: number;
+  /** Monte Carlo individuals for the true values. */
+  readonly truthIndividuals: number;
+  /** Clinician exploration of the sepsis simulator (its epsilon; 0.05 in Oberst & Sontag). */
+  readonly sepsisEpsilon: number;
+}
+
+export const OPE_VALIDATION_FULL: OpeValidationSizes = Object.freeze<OpeValidationSizes>({
+  envs: ["sepsis", "heparin"],
+  individuals: 500,
+  datasets: 50,
+  bootstrap: 200,
+  truthIndividuals: 20_000,
+  sepsisEpsilon: 0.3,
+});
+
+export const OPE_VALIDATION_QUICK: OpeValidationSizes = Object.freeze<OpeValidationSizes>({
+  envs: ["sepsis"],
+  individuals: 200,
+  datasets: 10,
+  bootstrap: 40,
+  truthIndividuals: 4000,
+  sepsisEpsilon: 0.3,
+});
+
+/** Per environment, policy and estimator: bias, RMSE, coverage, mean ESS, and the truth. */
+export interface OpeValidationRow {
+  readonly env: string;
+  readonly policy: string;
+  readonly estimator: string;
+  readonly truth: number;
+  readonly bias: number;
+  readonly rmse: number;
+  readonly coverage: number;
+  readonly meanEss: number;
+  readonly datasets: number;
+}
+
+function makeEnv(name: "sepsis" | "heparin", sizes: OpeValidationSizes): Environment<any, any> {
+  return name === "sepsis" ? createSepsisEnv({ clinicianEpsilon: sizes.sepsisEpsilon }) : createHeparinEnv();
+}
+
+/** Runs the validation; `progress` gets a line per dataset. */
+export function runOpeValidation(
+  sizes: OpeValidationSizes,
+  progress: (m: string) => void = () => {},
+): { rows: OpeValidationRow[]; figures: Figure[] } {
+  const rows: OpeValidationRow[] = [];
+  for (const name of sizes.envs) {
+    const env = makeEnv(name, sizes);
+    const gamma = env.discount;
+    // Policies from a separate training dataset.
+    const trainInd = drawPopulation(env, createRng(101), sizes.individuals);
+    const train = simulate(env, { individuals: trainInd, seed: 102 });
+    const features = fitRbfFeatures(train.states, train.stateDim, { centres: 16, seed: 103 });
+    const bc = fitBehaviourPolicy(train, features, { seed: 104 });
+    const q = fittedQIteration(train, features, { discount: Math.min(gamma, 0.95) });
+    const A = env.numActions;
+    const soft = (sign: number): EvaluationPolicy => (s) => {
+      const v = linearQValues(q, s);
+      let mx = -Infinity, mn = Infinity;
+      for (const x of v) {
+        mx = Math.max(mx, sign * x);
+        mn = Math.min(mn, sign * x);
+      }
+      const tau = 0.1 * Math.max(mx - mn, 1e-6);
+      const e = Array.from(v, (x) => Math.exp((sign * x - mx) / tau));
+      const tot = e.reduce((a, b) => a + b, 0);
+      return e.map((x) => x / tot);
+    };
+    const policies: Record<string, EvaluationPolicy> = {
+      "behaviour cloning": (s) => bc.probabilities(s),
+      learned: soft(1),
+      bad: soft(-1),
+      uniform: () => new Array(A).fill(1 / A),
+    };
+    // True values by Monte Carlo.
+    const truthInd = drawPopulation(env, createRng(201), sizes.truthIndividuals);
+    const truth: Record<string, number> = {};
+    for (const [p, pol] of Object.entries(policies)) {
+      truth[p] = evaluatePolicy(env, (o) => pol(o), { individuals: truthInd, discount: gamma, seed: 202 }).overall
+        .discounted.mean;
+    }
+    truth["clinicians (recorded)"] = evaluatePolicy(
+      env,
+      (o, c) => env.behaviourPolicy(truthInd[c.individual])(o, c),
+      { individuals: truthInd, discount: gamma, seed: 202 },
+    ).overall.discounted.mean;
+    const results: OpeRow[][] = [];
+    for (let d = 0; d < sizes.datasets; d++) {
+      const ind = drawPopulation(env, createRng(1000 + d), sizes.individuals);
+      const data = simulate(env, { individuals: ind, seed: 2000 + d });
+      const mu = fitBehaviourPolicy(data, features, { seed: d });
+      const table = evaluatePolicies(data, features, mu, policies, {
+        discount: gamma,
+        bootstrap: sizes.bootstrap,
+        seed: d,
+        warn: () => {},
+      });
+      results.push([...table.rows]);
+      progress(`${name}: dataset ${d + 1}/${sizes.datasets}`);
+    }
+    const keys = results[0].map((r) => `${r.policy}\u0000${r.estimator}`);
+    for (const key of keys) {
+      const [policy, estimator] = key.split("\u0000");
+      const mine = results.map((rs) => rs.find((r) => r.policy === policy && r.estimator === estimator)!);
+      const t = truth[policy];
+      const err = mine.map((r) => r.estimate - t);
+      rows.push({
+        env: name,
+        policy,
+        estimator,
+        truth: t,
+        bias: err.reduce((a, b) => a + b, 0) / err.length,
+        rmse: Math.sqrt(err.reduce((a, b) => a + b * b, 0) / err.length),
+        coverage: mine.filter((r) => r.lower <= t && t <= r.upper).length / mine.length,
+        meanEss: mine.reduce((a, r) => a + r.ess, 0) / mine.length,
+        datasets: mine.length,
+      });
+    }
+  }
+  const f = (x: number) => x.toFixed(3);
+  const figures: Figure[] = [
+    tableFigure(
+      "Off-policy estimators against simulator ground truth",
+      ["env", "policy", "estimator", "true value", "bias", "RMSE", "95% coverage", "mean ESS"],
+      rows.map((
+        r,
+      ) => [
+        r.env,
+        r.policy,
+        r.estimator,
+        f(r.truth),
+        f(r.bias),
+        f(r.rmse),
+        r.coverage.toFixed(2),
+        r.meanEss.toFixed(1),
+      ]),
+    ),
+    ...sizes.envs.map((name) => {
+      const mine = rows.filter((r) => r.env === name);
+      const estimators = [...new Set(mine.map((r) => r.estimator))];
+      const policies = [...new Set(mine.map((r) => r.policy))];
+      return barFigure(
+        `${name}: RMSE of each estimator, per policy`,
+        "policy",
+        "RMSE",
+        estimators.map((e) => ({
+          name: e,
+          x: policies,
+          y: policies.map((p) => mine.find((r) => r.policy === p && r.estimator === e)?.rmse ?? NaN),
+        })),
+      );
+    }),
+  ];
+  return { rows, figures };
+}
