@@ -52,3 +52,4 @@ export * from "./lib/algos/persim.ts";
 export * from "./lib/algos/vlearning.ts";
 export * from "./lib/algos/acpi.ts";
 export * from "./lib/repro/p4l.ts";
+export * from "./lib/algos/ope.ts";

@@ -290,8 +290,8 @@ function logSumExp(xs: ArrayLike<number>): number {
   return mx + Math.log(s);
 }
 
-/** Effective sample size (sum w)^2 / sum w^2 from log-weights. */
-export function effectiveSampleSize(logWeights: ArrayLike<number>): number {
+/** Effective sample size (sum w)^2 / sum w^2 from unnormalised log-weights. */
+export function logWeightsEss(logWeights: ArrayLike<number>): number {
   const a = logSumExp(logWeights);
   if (a === -Infinity) return 0;
   const sq = Array.from(logWeights, (l) => 2 * l);
@@ -353,7 +353,7 @@ function estimate(
     wis += gamma ** t * stepWis;
     wdr += gamma ** t * stepDr;
   }
-  return { wis, wdr: q ? wdr : NaN, fqe: q ? fqe : NaN, ess: effectiveSampleSize(logW) };
+  return { wis, wdr: q ? wdr : NaN, fqe: q ? fqe : NaN, ess: logWeightsEss(logW) };
 }
 
 /** Options of {@linkcode evaluatePolicies}. */
