@@ -11,6 +11,7 @@ import {
   type P4lTable3Sizes,
   persimNextStateProbabilities,
   sepsisStateFromIndex,
+  sepsisStateFromObservation,
   sepsisTransitionDistribution,
   simulate,
   tf,
@@ -37,16 +38,7 @@ Deno.test("the PerSim-style simulator learns the sepsis transitions where the da
   const [sText, aText] = key.split("|");
   const s = sText.split(",").map(Number), a = Number(aText);
   const exact = [3, 3, 2, 5, 2, 2, 2].map((lv) => new Float64Array(lv));
-  const state = {
-    heartRate: s[0],
-    systolicBp: s[1],
-    oxygen: s[2],
-    glucose: s[3],
-    antibiotics: s[4],
-    vasopressors: s[5],
-    ventilation: s[6],
-    diabetic: 0,
-  };
+  const state = sepsisStateFromObservation(s, 0);
   for (const [next, p] of sepsisTransitionDistribution(state, a)) {
     const n = sepsisStateFromIndex(next);
     [n.heartRate, n.systolicBp, n.oxygen, n.glucose, n.antibiotics, n.vasopressors, n.ventilation].forEach((v, c) =>

@@ -45,6 +45,13 @@ export interface AcpiModel {
   readonly qFunctions: readonly LinearQ[];
 }
 
+/** All pairs (i < j) of N individuals, in row order. */
+export function allPairs(N: number): [number, number][] {
+  const pairs: [number, number][] = [];
+  for (let i = 0; i < N; i++) for (let j = i + 1; j < N; j++) pairs.push([i, j]);
+  return pairs;
+}
+
 /** Pairs (i < j) of a symmetric k-nearest-neighbour graph of `points`. */
 export function nearestNeighbourPairs(points: readonly Float64Array[], k: number): [number, number][] {
   const N = points.length;
@@ -69,16 +76,11 @@ export function fuseWeights(
   lambda: number,
   rho = 1,
   iterations = 200,
-  graph?: readonly (readonly [number, number])[],
+  pairs: readonly (readonly [number, number])[] = allPairs(estimates.length),
 ): { fused: Float64Array[]; gaps: Float64Array } {
   const N = estimates.length, P = estimates[0].length;
-  const complete = graph === undefined;
-  const pairs: readonly (readonly [number, number])[] = graph ?? [];
-  if (complete) {
-    const all = pairs as [number, number][];
-    for (let i = 0; i < N; i++) for (let j = i + 1; j < N; j++) all.push([i, j]);
-  }
   const E = pairs.length;
+  const complete = E === (N * (N - 1)) / 2;
   const degree = new Float64Array(N);
   const adjacency: number[][] = Array.from({ length: N }, () => []);
   for (const [i, j] of pairs) {
@@ -144,10 +146,11 @@ export function fitAcpi(data: MdpDataset, features: FeatureMap, options: AcpiOpt
   // Penalty and tolerance are relative to the estimates' typical size.
   const scale = Math.max(1e-9, Math.sqrt(estimates.reduce((s, w) => s + w.reduce((t, x) => t + x * x, 0), 0) / N));
   const k = options.neighbours ?? (N > 200 ? 10 : N - 1);
-  const pairs = k >= N - 1 ? undefined : nearestNeighbourPairs(estimates, k);
+  const complete = k >= N - 1;
+  const pairs = complete ? allPairs(N) : nearestNeighbourPairs(estimates, k);
   const { gaps } = fuseWeights(
     estimates,
-    (options.fusion ?? 0.2) * scale / Math.sqrt(pairs ? Math.max(1, (2 * pairs.length) / N) : N),
+    (options.fusion ?? 0.2) * scale / Math.sqrt(complete ? N : Math.max(1, (2 * pairs.length) / N)),
     options.rho ?? 1,
     options.admmIterations ?? 200,
     pairs,
@@ -156,12 +159,7 @@ export function fitAcpi(data: MdpDataset, features: FeatureMap, options: AcpiOpt
   const parent = Int32Array.from({ length: N }, (_, i) => i);
   const find = (i: number): number => (parent[i] === i ? i : (parent[i] = find(parent[i])));
   const tol = (options.tolerance ?? 1e-3) * scale;
-  const edges = pairs ?? Array.from({ length: (N * (N - 1)) / 2 }, (_, e) => e).map(() => [0, 0] as [number, number]);
-  if (!pairs) {
-    let e = 0;
-    for (let i = 0; i < N; i++) for (let j = i + 1; j < N; j++) edges[e++] = [i, j];
-  }
-  edges.forEach(([i, j], e) => {
+  pairs.forEach(([i, j], e) => {
     if (gaps[e] < tol) parent[find(i)] = find(j);
   });
   const roots = new Map<number, number>();

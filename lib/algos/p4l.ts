@@ -57,7 +57,7 @@
 import { kmeans } from "ml-kmeans";
 import { newVariable, tf } from "../core/backend.ts";
 import { type Adam, createAdam, minimize } from "../core/optim.ts";
-import { solveSpd } from "../core/linalg.ts";
+import { choleskySolver, solveSpd } from "../core/linalg.ts";
 import { createRng, type Rng } from "../core/random.ts";
 import type { MdpDataset } from "../data/dataset.ts";
 import type { FeatureMap } from "./features.ts";
@@ -214,15 +214,17 @@ export function exactCritic(inp: CriticInputs, gamma: number, lambda: number): {
   }
   for (let k = 0; k < P * P; k++) C[k] /= n;
   for (let k = 0; k < P; k++) b[k] /= n;
-  // G_a^-1 applied to the (., a) block of a P-vector.
+  // G_a^-1 applied to the (., a) block of a P-vector; each block factored once.
+  const solvers = G.map((block) => {
+    const g = block.map((val) => val / n);
+    let tr = 0;
+    for (let k = 0; k < X; k++) tr += g[k * X + k];
+    return choleskySolver(g, X, 1e-6 + 1e-3 * tr / X);
+  });
   const ginv = (v: Float64Array): Float64Array => {
     const out = new Float64Array(P);
     for (let a = 0; a < A; a++) {
-      const g = Float64Array.from(G[a], (val) => val / n);
-      let tr = 0;
-      for (let k = 0; k < X; k++) tr += g[k * X + k];
-      const block = Float64Array.from({ length: X }, (_, k) => v[k * A + a]);
-      const z = solveSpd(g, block, X, 1e-6 + 1e-3 * tr / X);
+      const z = solvers[a](Float64Array.from({ length: X }, (_, k) => v[k * A + a]));
       for (let k = 0; k < X; k++) out[k * A + a] = z[k];
     }
     return out;
@@ -385,13 +387,12 @@ export function fitP4l(data: MdpDataset, features: FeatureMap, config: P4lConfig
     feat: ArrayLike<number>,
     who: ArrayLike<number>,
     uNow: Float64Array,
-    scale?: (t: number) => number,
   ) => {
     const n = who.length, out = new Float64Array(n * X);
     for (let t = 0; t < n; t++) {
-      const sc = scale ? scale(t) : 1, o = t * X, i = who[t];
+      const o = t * X, i = who[t];
       for (let dd = 0; dd < D; dd++) {
-        const p = feat[t * D + dd] * sc;
+        const p = feat[t * D + dd];
         out[o + dd] = p;
         for (let j = 0; j < m; j++) out[o + D + dd * m + j] = p * uNow[i * m + j];
       }
@@ -417,9 +418,9 @@ export function fitP4l(data: MdpDataset, features: FeatureMap, config: P4lConfig
   const exactStep = () => {
     const uNow = Float64Array.from(u.dataSync()), wPiNow = Float64Array.from(wPi[0].dataSync());
     const x = interactJs(psi, data.individuals, uNow);
-    const xNext = interactJs(psiNext, data.individuals, uNow, (t) => gamma * (1 - data.terminals[t]));
     const xNextPlain = interactJs(psiNext, data.individuals, uNow);
     const piNext = softmaxRows(xNextPlain, wPiNow);
+    const xNext = xNextPlain.map((v, k) => gamma * (1 - data.terminals[Math.floor(k / X)]) * v);
     const valueX = (config.valueStates ?? "batch") === "batch" ? x : interactJs(psi0, who0, uNow);
     const piValue = softmaxRows(valueX, wPiNow);
     const nv = valueX.length / X, dir = new Float64Array(X * A);

@@ -7,9 +7,12 @@
  * @module
  */
 
-/** Solves A x = b for symmetric positive-definite `A` (row-major n x n), after adding `ridge` to the diagonal. */
-export function solveSpd(a: Float64Array, b: Float64Array, n: number, ridge = 0): Float64Array {
-  if (a.length !== n * n || b.length !== n) throw new RangeError(`solveSpd: expected ${n}x${n} and ${n} values`);
+/**
+ * Cholesky factor of symmetric positive-definite `A` (row-major n x n) plus `ridge` on the
+ * diagonal, as a solver for any number of right-hand sides.
+ */
+export function choleskySolver(a: Float64Array, n: number, ridge = 0): (b: ArrayLike<number>) => Float64Array {
+  if (a.length !== n * n) throw new RangeError(`solveSpd: expected ${n}x${n} values`);
   const l = new Float64Array(n * n);
   for (let i = 0; i < n; i++) {
     for (let j = 0; j <= i; j++) {
@@ -21,19 +24,28 @@ export function solveSpd(a: Float64Array, b: Float64Array, n: number, ridge = 0)
       } else l[i * n + j] = s / l[j * n + j];
     }
   }
-  const y = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    let s = b[i];
-    for (let k = 0; k < i; k++) s -= l[i * n + k] * y[k];
-    y[i] = s / l[i * n + i];
-  }
-  const x = new Float64Array(n);
-  for (let i = n - 1; i >= 0; i--) {
-    let s = y[i];
-    for (let k = i + 1; k < n; k++) s -= l[k * n + i] * x[k];
-    x[i] = s / l[i * n + i];
-  }
-  return x;
+  return (b) => {
+    if (b.length !== n) throw new RangeError(`solveSpd: expected ${n} right-hand-side values, got ${b.length}`);
+    const y = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      let s = b[i];
+      for (let k = 0; k < i; k++) s -= l[i * n + k] * y[k];
+      y[i] = s / l[i * n + i];
+    }
+    const x = new Float64Array(n);
+    for (let i = n - 1; i >= 0; i--) {
+      let s = y[i];
+      for (let k = i + 1; k < n; k++) s -= l[k * n + i] * x[k];
+      x[i] = s / l[i * n + i];
+    }
+    return x;
+  };
+}
+
+/** Solves A x = b for symmetric positive-definite `A` (row-major n x n), after adding `ridge` to the diagonal. */
+export function solveSpd(a: Float64Array, b: Float64Array, n: number, ridge = 0): Float64Array {
+  if (a.length !== n * n || b.length !== n) throw new RangeError(`solveSpd: expected ${n}x${n} and ${n} values`);
+  return choleskySolver(a, n, ridge)(b);
 }
 
 /** Ridge regression: argmin_w |X w - y|^2 + ridge |w|^2 for row-major X [n, d]. */

@@ -364,6 +364,20 @@ export interface SepsisOptions {
   readonly discount?: number;
 }
 
+/** The state behind an observation (`SEPSIS_FEATURES` order), with the hidden diabetes supplied. */
+export function sepsisStateFromObservation(obs: ArrayLike<number>, diabetic: number): SepsisState {
+  return {
+    heartRate: obs[0],
+    systolicBp: obs[1],
+    oxygen: obs[2],
+    glucose: obs[3],
+    antibiotics: obs[4],
+    vasopressors: obs[5],
+    ventilation: obs[6],
+    diabetic,
+  };
+}
+
 /** Observed features: the vitals and treatments; diabetes stays hidden. */
 export const SEPSIS_FEATURES = Object.freeze([
   "heart_rate",
@@ -430,16 +444,7 @@ export function createSepsisEnv(options: SepsisOptions = {}): Environment<Sepsis
       const greedy = solution.greedyActions;
       const diabetic = ind.params.diabetic;
       return (obs) => {
-        const i = sepsisStateIndex({
-          heartRate: obs[0],
-          systolicBp: obs[1],
-          oxygen: obs[2],
-          glucose: obs[3],
-          antibiotics: obs[4],
-          vasopressors: obs[5],
-          ventilation: obs[6],
-          diabetic,
-        });
+        const i = sepsisStateIndex(sepsisStateFromObservation(obs, diabetic));
         const probs = new Array(SEPSIS_NUM_ACTIONS).fill(epsilon / (SEPSIS_NUM_ACTIONS - 1));
         probs[greedy[i]] = 1 - epsilon;
         return probs;

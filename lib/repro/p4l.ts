@@ -33,7 +33,7 @@ import { drawPopulation, evaluatePolicy, type Policy, simulate, summarize } from
 import type { Environment, Individual } from "../envs/env.ts";
 import { createP4lSimpleEnv } from "../envs/p4l_simple.ts";
 import { createCartPoleEnv } from "../envs/cartpole.ts";
-import { createSepsisEnv, SEPSIS_FEATURES, sepsisReward } from "../envs/sepsis.ts";
+import { createSepsisEnv, SEPSIS_FEATURES, sepsisReward, sepsisStateFromObservation } from "../envs/sepsis.ts";
 import type { MdpDataset } from "../data/dataset.ts";
 import { type FeatureMap, fitRbfFeatures } from "../algos/features.ts";
 import { fittedQIteration, greedyPolicy } from "../algos/fqi.ts";
@@ -381,17 +381,7 @@ const table3: P4lGrid<P4lTable3Sizes> = {
     }
     const learned = createPersimEnv(persim, {
       initialStates,
-      reward: (s) =>
-        sepsisReward({
-          heartRate: s[0],
-          systolicBp: s[1],
-          oxygen: s[2],
-          glucose: s[3],
-          antibiotics: s[4],
-          vasopressors: s[5],
-          ventilation: s[6],
-          diabetic: 0,
-        }),
+      reward: (s) => sepsisReward(sepsisStateFromObservation(s, 0)),
       terminal: (_s, r) => r !== 0,
       horizon: env.horizon,
       discount: 0.8,
@@ -400,15 +390,15 @@ const table3: P4lGrid<P4lTable3Sizes> = {
     const opts = { trajectories: sizes.trajectories, horizon: env.horizon, discount: 0.8, seed: seed + 2 };
     const truth = valueMethods(env, individuals, policies, opts);
     const estimated = valueMethods(learned, learned.individuals, policies, opts);
+    // Every individual has the same number of trajectories, so the population value is the
+    // share-weighted mean of the group values.
+    const share: Record<string, number> = {};
+    for (const ind of individuals) share[ind.group] = (share[ind.group] ?? 0) + 1 / individuals.length;
     const values: Record<string, Record<string, number>> = {};
     for (const m of Object.keys(policies)) {
-      const all = (byGroup: Record<string, number>, weights: Record<string, number>) =>
-        Object.entries(byGroup).reduce((s, [g, v]) => s + v * weights[g], 0);
-      const counts: Record<string, number> = {};
-      for (const ind of individuals) counts[ind.group] = (counts[ind.group] ?? 0) + 1 / individuals.length;
       values[m] = {
         "PerSim estimate": estimated[m].all,
-        "true simulator": all(truth[m], counts),
+        "true simulator": Object.entries(truth[m]).reduce((s, [g, v]) => s + v * share[g], 0),
         "true: diabetic": truth[m].diabetic ?? NaN,
         "true: non-diabetic": truth[m]["non-diabetic"] ?? NaN,
       };
