@@ -52,4 +52,5 @@ export * from "./lib/algos/persim.ts";
 export * from "./lib/algos/vlearning.ts";
 export * from "./lib/algos/acpi.ts";
 export * from "./lib/repro/p4l.ts";
+export * from "./lib/repro/ope.ts";
 export * from "./lib/algos/ope.ts";

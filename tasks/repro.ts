@@ -9,7 +9,8 @@
  * Independent seeds run in --workers parallel workers (default 2, the machine's cores); the
  * numbers are the same for any worker count.
  * Ids: omg-fig1 omg-fig2 omg-fig3 omg-table2 omg-fig4 omg-beyond p4l-fig1 p4l-table2 p4l-table3
- * (the p4l ids are also shardable grids: deno task grid / deno task collect).
+ * (the p4l ids are also shardable grids: deno task grid / deno task collect), and ope-validation
+ * (the off-policy estimators against simulator ground truth, docs/ope.md).
  */
 import { parseArgs } from "node:util";
 import {
@@ -19,13 +20,16 @@ import {
   OMG_RL_QUICK,
   OMG_RL_REPRODUCTIONS,
   type OmgRlSizes,
+  OPE_VALIDATION_FULL,
+  OPE_VALIDATION_QUICK,
   P4L_GRIDS,
   runOmgRlReproduction,
+  runOpeValidation,
   writeFigureHtml,
   writeTextAtomic,
 } from "../mod.ts";
 
-const IDS: readonly string[] = [...OMG_RL_REPRODUCTIONS, ...Object.keys(P4L_GRIDS)];
+const IDS: readonly string[] = [...OMG_RL_REPRODUCTIONS, ...Object.keys(P4L_GRIDS), "ope-validation"];
 const USAGE = `usage: deno task repro <id> [--quick] [--seeds n] [--workers n] [--out dir]\n  ids: ${IDS.join(" ")}`;
 const { values, positionals } = parseArgs({
   args: Deno.args,
@@ -63,6 +67,19 @@ if (!Number.isInteger(workers) || workers < 1) {
 }
 await initBackend();
 const out = values.out!;
+if (id === "ope-validation") {
+  const sizes = values.quick ? OPE_VALIDATION_QUICK : OPE_VALIDATION_FULL;
+  const started = performance.now();
+  const { rows, figures } = runOpeValidation(
+    sizes,
+    (m) => console.error(`[${((performance.now() - started) / 1000).toFixed(0)} s] ${id}: ${m}`),
+  );
+  await Deno.mkdir(out, { recursive: true });
+  await writeTextAtomic(`${out}/${id}.json`, JSON.stringify({ id, quick: values.quick, sizes, rows }, null, 1));
+  const page = await writeFigureHtml(out, id, "Off-policy estimators against ground truth", figures);
+  console.log(`${id}: wrote ${out}/${id}.json and ${page} in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+  Deno.exit(0);
+}
 if (id in P4L_GRIDS) {
   const grid = P4L_GRIDS[id];
   const sizes = values.quick ? grid.quick : grid.full;

@@ -46,6 +46,32 @@ Deno.test("deno task train omg-rl resumes after a crash and ends exactly like an
     const short = await runTask("train.ts", ["recommend", "--policy", `${dir}/a/policy.json`, "--state", "1,2"]);
     assert.equal(short.code, 1);
     assert.match(short.stderr, /a state has 16 features/);
+    // The saved policy is judged off-policy on the recorded cohort (its features picked by name).
+    const ev = await runTask("evaluate.ts", [
+      "--data",
+      `${dir}/h.csv`,
+      "--policy",
+      `${dir}/a/policy.json`,
+      "--uniform",
+      "--bootstrap",
+      "20",
+      "--out",
+      `${dir}/ev`,
+    ]);
+    assert.equal(ev.code, 0, ev.stderr);
+    const table = JSON.parse(await Deno.readTextFile(`${dir}/ev/evaluation.json`));
+    const kinds = table.rows.map((r: { policy: string; estimator: string }) => `${r.policy}/${r.estimator}`);
+    assert.deepEqual(kinds, [
+      "clinicians (recorded)/on-policy",
+      ...["a", "uniform"].flatMap((p) => ["FQE", "WIS", "WDR"].map((e) => `${p}/${e}`)),
+    ]);
+    for (const r of table.rows.filter((r: { estimator: string }) => r.estimator !== "FQE")) {
+      assert.ok(r.lower <= r.estimate && r.estimate <= r.upper, JSON.stringify(r));
+    }
+    assert.match(await Deno.readTextFile(`${dir}/ev/evaluation.html`), /plotly/);
+    const missing = await runTask("evaluate.ts", ["--data", `${dir}/h.csv`, "--policy", `${dir}/nope.json`]);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /cannot read policy/);
   });
 });
 

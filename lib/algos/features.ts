@@ -103,6 +103,47 @@ export function oneHotFeatures(numStates: number): FeatureMap {
   });
 }
 
+/**
+ * Indicator features of discrete state variables: variable j takes integer levels
+ * 0..levels[j]-1, each level one column, plus a constant column (the first level of each
+ * variable is its baseline, so the map stays full-rank). For simulators whose states are small
+ * integers (the sepsis simulator's vitals and treatments), where smooth RBF bumps blur levels.
+ */
+export function levelFeatures(levels: readonly number[]): FeatureMap {
+  const offsets: number[] = [];
+  let dim = 0;
+  for (const l of levels) {
+    if (!(Number.isInteger(l) && l >= 2)) {
+      throw new RangeError(`levelFeatures: each variable needs >= 2 levels, got ${l}`);
+    }
+    offsets.push(dim);
+    dim += l - 1;
+  }
+  const J = dim++;
+  const d = levels.length;
+  return Object.freeze({
+    dim,
+    stateDim: d,
+    transform(s: ArrayLike<number>) {
+      if (s.length % d !== 0) throw new RangeError(`levelFeatures: ${s.length} values is not a multiple of ${d}`);
+      const n = s.length / d, out = new Float64Array(n * dim);
+      for (let i = 0; i < n; i++) {
+        for (let j = 0; j < d; j++) {
+          const k = s[i * d + j];
+          if (!Number.isInteger(k) || k < 0 || k >= levels[j]) {
+            throw new RangeError(
+              `levelFeatures: variable ${j} has level ${k}, expected an integer in [0, ${levels[j]})`,
+            );
+          }
+          if (k > 0) out[i * dim + offsets[j] + k - 1] = 1;
+        }
+        out[i * dim + J] = 1;
+      }
+      return out;
+    },
+  });
+}
+
 /** phi(s) (x) e_a: row-major `[n, dim * numActions]`, the block of action a holding phi(s). */
 export function crossWithActions(
   phi: Float64Array,

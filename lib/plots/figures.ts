@@ -107,6 +107,37 @@ export function barFigure(
   return { data, layout: { ...baseLayout(title, xTitle, yTitle), barmode: "group" } };
 }
 
+/** Point estimates with (asymmetric) intervals, one marker series per group (e.g. estimator). */
+export function intervalFigure(
+  title: string,
+  xTitle: string,
+  yTitle: string,
+  series: readonly {
+    name: string;
+    x: readonly string[];
+    y: readonly number[];
+    lower: readonly number[];
+    upper: readonly number[];
+  }[],
+): Figure {
+  const data = series.map((s, i) => ({
+    type: "scatter",
+    mode: "markers",
+    name: s.name,
+    x: s.x,
+    y: s.y,
+    marker: { color: PALETTE[i % PALETTE.length], size: 9 },
+    error_y: {
+      type: "data",
+      symmetric: false,
+      array: s.y.map((y, k) => s.upper[k] - y),
+      arrayminus: s.y.map((y, k) => y - s.lower[k]),
+      visible: true,
+    },
+  }));
+  return { data, layout: { ...baseLayout(title, xTitle, yTitle), scattermode: "group" } };
+}
+
 /** A table (header + rows of text). */
 export function tableFigure(title: string, header: readonly string[], rows: readonly (readonly string[])[]): Figure {
   const columns = header.map((_, j) => rows.map((r) => r[j]));
