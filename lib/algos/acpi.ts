@@ -80,7 +80,6 @@ export function fuseWeights(
 ): { fused: Float64Array[]; gaps: Float64Array } {
   const N = estimates.length, P = estimates[0].length;
   const E = pairs.length;
-  const complete = E === (N * (N - 1)) / 2;
   const degree = new Float64Array(N);
   const adjacency: number[][] = Array.from({ length: N }, () => []);
   for (const [i, j] of pairs) {
