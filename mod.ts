@@ -30,6 +30,8 @@ export * from "./lib/util/files.ts";
 export * from "./lib/data/dataset.ts";
 export * from "./lib/data/steps.ts";
 export * from "./lib/data/csv.ts";
+export * from "./lib/data/mimic_tables.ts";
+export * from "./lib/data/heparin_cohort.ts";
 export * from "./lib/data/preprocess.ts";
 export * from "./lib/envs/env.ts";
 export * from "./lib/envs/p4l_simple.ts";

@@ -28,6 +28,7 @@
  * @module
  */
 import { createRng, type Rng } from "../core/random.ts";
+import { apttReward } from "../data/heparin_cohort.ts";
 import { type Environment, type Individual, type Policy, summarize } from "./env.ts";
 
 /** The 17 variables of OMG-RL section V-A, in the kit's order. */
@@ -67,12 +68,6 @@ export function heparinDoseBin(rate: number, edges: readonly number[] = HEPARIN_
   let b = 0;
   while (b < edges.length && rate >= edges[b]) b++;
   return b;
-}
-
-/** r_p of OMG-RL section V-C (Nemati et al. 2016): about +1 for aPTT in 60-100 s, -1 outside. */
-export function apttReward(aptt: number): number {
-  const sig = (z: number) => (z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z)));
-  return 2 * sig(aptt - 60) - 2 * sig(aptt - 100) - 1;
 }
 
 /** Population parameters of the cohort (defaults: the calibrated values; see docs/simulators.md). */

@@ -138,6 +138,39 @@ export function intervalFigure(
   return { data, layout: { ...baseLayout(title, xTitle, yTitle), scattermode: "group" } };
 }
 
+/** Histogram of raw values, with optional vertical reference lines (e.g. a therapeutic range). */
+export function histogramFigure(
+  title: string,
+  xTitle: string,
+  values: ArrayLike<number>,
+  lines: readonly { x: number; label: string }[] = [],
+  nbins = 30,
+): Figure {
+  return {
+    data: [{ type: "histogram", x: Array.from(values), nbinsx: nbins, marker: { color: PALETTE[0] }, name: xTitle }],
+    layout: {
+      ...baseLayout(title, xTitle, "count"),
+      shapes: lines.map((l) => ({
+        type: "line",
+        x0: l.x,
+        x1: l.x,
+        yref: "paper",
+        y0: 0,
+        y1: 1,
+        line: { dash: "dash", color: "#444" },
+      })),
+      annotations: lines.map((l) => ({
+        x: l.x,
+        yref: "paper",
+        y: 1,
+        text: l.label,
+        showarrow: false,
+        yanchor: "bottom",
+      })),
+    },
+  };
+}
+
 /** A table (header + rows of text). */
 export function tableFigure(title: string, header: readonly string[], rows: readonly (readonly string[])[]): Figure {
   const columns = header.map((_, j) => rows.map((r) => r[j]));

@@ -1,0 +1,158 @@
+import assert from "node:assert/strict";
+import {
+  apttReward,
+  buildHeparinCohort,
+  MIMIC_DEMO_HEPARIN_STATS,
+  MimicInputError,
+  quantiles,
+  readMdpCsv,
+} from "../mod.ts";
+import { runTask, sharedDir, withTempDir } from "./helpers.ts";
+
+const FIXTURE = new URL("../fixtures/mimic-iii-demo-heparin", import.meta.url).pathname;
+const FIXTURE_IV = new URL("../fixtures/mimic-iv-layout-heparin", import.meta.url).pathname;
+const shared = sharedDir();
+const demo = shared ? `${shared}mimic-iii-demo` : null;
+
+async function copyDir(from: string, to: string) {
+  await Deno.mkdir(to, { recursive: true });
+  for await (const e of Deno.readDir(from)) {
+    if (e.isDirectory) await copyDir(`${from}/${e.name}`, `${to}/${e.name}`);
+    else await Deno.copyFile(`${from}/${e.name}`, `${to}/${e.name}`);
+  }
+}
+
+async function rewriteGz(path: string, edit: (text: string) => string) {
+  const text = await new Response(
+    (await Deno.open(path)).readable.pipeThrough(new DecompressionStream("gzip")),
+  ).text();
+  const gz = new Response(new Blob([edit(text)]).stream().pipeThrough(new CompressionStream("gzip")));
+  await Deno.writeFile(path, new Uint8Array(await gz.arrayBuffer()));
+}
+
+Deno.test({
+  name: "on the MIMIC-III demo, the heparin cohort finds the README's drip stays, aPTT and dose statistics",
+  ignore: demo === null,
+  fn: async () => {
+    const c = await buildHeparinCohort(demo!);
+    assert.equal(c.version, "mimic-iii");
+    // README: 14 admissions with a non-rewritten MetaVision drip; CareVue 30025 in 11 ICU stays.
+    assert.equal(c.dripRows.admissions, 14);
+    assert.equal(c.steps[0].count, c.dripRows.stays + 11);
+    // README: aPTT during drips n = 61, quartiles 51.8 / 65.2 / 82.2 s, 41% in 60-100 s.
+    const a = c.dripRows.apttDuringDrips;
+    assert.equal(a.length, MIMIC_DEMO_HEPARIN_STATS.apttCount);
+    quantiles(a, [0.25, 0.5, 0.75], "weibull").forEach((q, k) =>
+      assert.ok(Math.abs(q - MIMIC_DEMO_HEPARIN_STATS.apttQuartiles[k]) < 0.05, `aPTT quartile ${k}: ${q}`)
+    );
+    const inRange = Array.from(a).filter((x) => x >= 60 && x <= 100).length / a.length;
+    assert.ok(Math.abs(inRange - MIMIC_DEMO_HEPARIN_STATS.inRange) < 0.005, `in range ${inRange}`);
+    // README: rate per kg sextiles 10.5, 12.2, 14.2, 17.0, 20.1 U/kg/h.
+    quantiles(c.dripRows.ratePerKg, [1, 2, 3, 4, 5].map((k) => k / 6), "weibull").forEach((q, k) =>
+      assert.ok(Math.abs(q - MIMIC_DEMO_HEPARIN_STATS.rateSextiles[k]) < 0.05, `sextile ${k}: ${q}`)
+    );
+    // The dataset: hourly rows, 7 to 72 h per stay, every action bin used, rewards in [-1, 1].
+    const runs = new Map<string, number>();
+    for (const id of c.table.ids) runs.set(id, (runs.get(id) ?? 0) + 1);
+    for (const n of runs.values()) assert.ok(n >= 8 && n <= 73, `a stay of ${n} rows`);
+    assert.equal(runs.size, c.steps.at(-1)!.count);
+    assert.deepEqual(new Set(Array.from(c.table.actions).filter((x) => x >= 0)), new Set([0, 1, 2, 3, 4, 5]));
+    for (const r of c.table.rewards) assert.ok(Number.isNaN(r) || (r >= -1 && r <= 1));
+    assert.ok(c.table.features.every(Number.isFinite), "imputation leaves no gap");
+  },
+});
+
+Deno.test({
+  name: "deno task train omg-rl --quick runs end to end on the MIMIC-III demo cohort",
+  ignore: demo === null,
+  fn: () =>
+    withTempDir(async (dir) => {
+      const c = await runTask("cohort.ts", ["heparin", "--mimic-dir", demo!, "--out", `${dir}/heparin.csv`]);
+      assert.equal(c.code, 0, c.stderr);
+      const t = await runTask("train.ts", [
+        "omg-rl",
+        "--data",
+        `${dir}/heparin.csv`,
+        "--quick",
+        "--drop",
+        "aptt",
+        "--out",
+        `${dir}/run`,
+      ]);
+      assert.equal(t.code, 0, t.stderr);
+      const policy = JSON.parse(await Deno.readTextFile(`${dir}/run/policy.json`));
+      assert.equal(policy.numActions, 6);
+    }),
+});
+
+Deno.test("the cohort task builds the kit's CSV and a report from MIMIC-III and MIMIC-IV folders", async () => {
+  await withTempDir(async (dir) => {
+    for (
+      const [name, folder, version, stays] of [["iii", FIXTURE, "mimic-iii", 3], [
+        "iv",
+        FIXTURE_IV,
+        "mimic-iv",
+        2,
+      ]] as const
+    ) {
+      const run = await runTask("cohort.ts", ["heparin", "--mimic-dir", folder, "--out", `${dir}/${name}.csv`]);
+      assert.equal(run.code, 0, run.stderr);
+      const report = JSON.parse(await Deno.readTextFile(`${dir}/${name}.report.json`));
+      assert.equal(report.version, version);
+      assert.equal(report.stays, stays);
+      assert.match(await Deno.readTextFile(`${dir}/${name}.report.html`), /Inclusion steps/);
+      const data = await readMdpCsv(`${dir}/${name}.csv`, { numActions: 6 });
+      assert.equal(data.individualIds.length, stays);
+      assert.ok(data.featureNames.includes("aptt") && data.featureNames.includes("weight"));
+    }
+  });
+});
+
+Deno.test("r_p is about 1 inside the therapeutic aPTT range and about -1 outside", () => {
+  assert.ok(apttReward(80) > 0.99);
+  assert.ok(apttReward(40) < -0.99 && apttReward(130) < -0.99);
+  assert.ok(Math.abs(apttReward(60)) < 1e-6);
+});
+
+Deno.test("a missing table, a missing column or a broken gzip stops with an error naming the file", async () => {
+  await withTempDir(async (dir) => {
+    await copyDir(FIXTURE, `${dir}/a`);
+    await Deno.remove(`${dir}/a/LABEVENTS.csv.gz`);
+    await assert.rejects(
+      buildHeparinCohort(`${dir}/a`),
+      (e: Error) => e instanceof MimicInputError && /LABEVENTS/.test(e.message),
+    );
+    await copyDir(FIXTURE, `${dir}/b`);
+    await rewriteGz(`${dir}/b/PATIENTS.csv.gz`, (t) => t.replace("gender", "sex"));
+    await assert.rejects(
+      buildHeparinCohort(`${dir}/b`),
+      (e: Error) => e instanceof MimicInputError && /PATIENTS\.csv\.gz: missing column "gender"/.test(e.message),
+    );
+    await copyDir(FIXTURE, `${dir}/c`);
+    const bytes = await Deno.readFile(`${dir}/c/CHARTEVENTS.csv.gz`);
+    await Deno.writeFile(`${dir}/c/CHARTEVENTS.csv.gz`, bytes.subarray(0, bytes.length / 2));
+    await assert.rejects(
+      buildHeparinCohort(`${dir}/c`),
+      (e: Error) => e instanceof MimicInputError && /CHARTEVENTS\.csv\.gz: not a readable gzip/.test(e.message),
+    );
+    const task = await runTask("cohort.ts", ["heparin", "--mimic-dir", `${dir}/a`]);
+    assert.equal(task.code, 1);
+    assert.match(task.stderr, /missing LABEVENTS/);
+  });
+});
+
+Deno.test("a patient with no usable aPTT is excluded and counted, not crashed on", async () => {
+  await withTempDir(async (dir) => {
+    await copyDir(FIXTURE, `${dir}/m`);
+    // Remove every aPTT (51275) of patient 40124.
+    await rewriteGz(`${dir}/m/LABEVENTS.csv.gz`, (t) =>
+      t.split("\n").filter((line) => {
+        const f = line.split(",");
+        return !(f[1] === "40124" && f[3] === "51275");
+      }).join("\n"));
+    const c = await buildHeparinCohort(`${dir}/m`);
+    const [before, after] = c.steps.slice(-2).map((s) => s.count);
+    assert.equal(after, before - 1);
+    assert.equal(new Set(c.table.ids).size, after);
+  });
+});
