@@ -44,6 +44,7 @@ export * from "./lib/algos/guided_reward.ts";
 export * from "./lib/algos/omg_rl.ts";
 export * from "./lib/algos/bc.ts";
 export * from "./lib/plots/figures.ts";
+export * from "./lib/plots/display.ts";
 export * from "./lib/repro/omg_rl.ts";
 export * from "./lib/core/linalg.ts";
 export * from "./lib/algos/features.ts";

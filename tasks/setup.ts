@@ -1,0 +1,40 @@
+/**
+ * Installs what the notebook tests need from Debian when it is missing and this machine allows
+ * it (root, apt-get): Jupyter for /usr/bin/python3 (nbconvert, nbclient, ipykernel,
+ * jupyter_client) and Chromium. Run by `deno task test` before the suite; anything it cannot
+ * install makes the tests that need it skip, saying so. Never fails the run itself.
+ */
+const packages: string[] = [];
+const ok = async (cmd: string, args: string[]) => {
+  try {
+    return (await new Deno.Command(cmd, { args, stdout: "null", stderr: "null" }).output()).code === 0;
+  } catch {
+    return false;
+  }
+};
+if (!(await ok("/usr/bin/python3", ["-c", "import jupyter_client, nbformat, nbconvert, ipykernel"]))) {
+  packages.push("jupyter-nbconvert", "python3-nbclient", "python3-ipykernel", "jupyter-client");
+}
+if (!(await ok("/usr/bin/chromium", ["--version"]))) packages.push("chromium");
+if (packages.length > 0) {
+  const root = Deno.uid?.() === 0;
+  if (!root || !(await ok("apt-get", ["--version"]))) {
+    console.error(`setup: missing ${packages.join(" ")}; install them with apt-get to run the notebook tests`);
+  } else {
+    console.error(`setup: installing ${packages.join(" ")} with apt-get (once)`);
+    const run = (args: string[]) =>
+      new Deno.Command("apt-get", {
+        args,
+        stdout: "null",
+        stderr: "inherit",
+        env: { DEBIAN_FRONTEND: "noninteractive" },
+      })
+        .output();
+    let r = await run(["install", "-y", "-q", ...packages]);
+    if (r.code !== 0) {
+      await run(["update", "-q"]);
+      r = await run(["install", "-y", "-q", ...packages]);
+    }
+    console.error(r.code === 0 ? "setup: done" : "setup: apt-get failed; the notebook tests will skip");
+  }
+}
