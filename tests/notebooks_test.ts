@@ -99,3 +99,25 @@ Deno.test({
     }
   },
 });
+
+Deno.test("a figure's bundle carries Plotly JSON and an offline HTML fallback; tables are HTML; outside a notebook a page is written", async () => {
+  const { barFigure, figureBundle, inNotebook, showFigures, tableFigure } = await import("../mod.ts");
+  const bar = barFigure("t", "x", "y", [{ name: "a", x: ["p", "q"], y: [1, 2] }]);
+  const b = figureBundle(bar);
+  assert.deepEqual((b["application/vnd.plotly.v1+json"] as { data: unknown[] }).data, bar.data);
+  assert.match(b["text/html"] as string, /Plotly\.newPlot/);
+  assert.match(b["text/html"] as string, /src = "plotly\.js"/);
+  const t = figureBundle(tableFigure("T", ["h1", "h2"], [["1", "<2>"]]));
+  assert.equal(t["application/vnd.plotly.v1+json"], undefined);
+  assert.match(t["text/html"] as string, /<th>h1<\/th><th>h2<\/th>/);
+  assert.match(t["text/html"] as string, /<td>&lt;2&gt;<\/td>/);
+  assert.equal(inNotebook(), false);
+  const dir = await Deno.makeTempDir();
+  try {
+    const page = await showFigures([bar], { dir, id: "x" });
+    assert.equal(page, `${dir}/x.html`);
+    assert.match(await Deno.readTextFile(page!), /Plotly\.newPlot/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
