@@ -23,6 +23,7 @@ import {
   fitRbfFeatures,
   initBackend,
   intervalFigure,
+  normalizeStates,
   OpeError,
   policyFromJson,
   type PolicyJson,
@@ -122,11 +123,7 @@ if (values.uniform) policies.uniform = () => new Array(numActions).fill(1 / numA
 
 // Behaviour and FQE features: RBF of the standardised state.
 const normalizer = fitNormalizer(data);
-const standardise = (s: ArrayLike<number>) => {
-  const z = new Float64Array(s.length);
-  for (let i = 0; i < s.length; i++) z[i] = (s[i] - normalizer.mean[i % S]) / normalizer.std[i % S];
-  return z;
-};
+const standardise = (s: ArrayLike<number>) => normalizeStates(normalizer, Float32Array.from(s));
 let features: FeatureMap;
 try {
   const rbf = fitRbfFeatures(standardise(data.states), S, { centres, seed });

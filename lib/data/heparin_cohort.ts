@@ -471,7 +471,9 @@ export async function buildHeparinCohort(dir: string, options: HeparinCohortOpti
   // Hourly grid.
   const weightJ = HEPARIN_VARIABLES.findIndex((v) => v.name === "weight");
   const ageJ = 0, genderJ = 1;
-  const ids: string[] = [], times: number[] = [], doses: number[] = [];
+  const ids: string[] = [], times: number[] = [];
+  // Per row: heparin units given over [t, t + 1) (NaN on a stay's last row) and the weight used.
+  const units: number[] = [], doseWeights: number[] = [];
   const rows: number[][] = [];
   const windowAptt: number[] = [];
   for (const s of cohort) {
@@ -491,32 +493,18 @@ export async function buildHeparinCohort(dir: string, options: HeparinCohortOpti
       rows.push(row);
       ids.push(`icu-${s.stay}`);
       times.push(h);
+      let u = NaN;
       if (h < hours) {
-        // Time-weighted rate over [t, t + 1).
-        let units = 0;
-        for (const d of s.drips) units += d.rate * Math.max(0, Math.min(d.end, t + 1) - Math.max(d.start, t));
-        const w = Number.isFinite(row[weightJ]) ? row[weightJ] : orderWeight;
-        doses.push(w > 0 ? units / w : units > 0 ? NaN : 0);
-      } else doses.push(NaN);
-    }
-  }
-  // Doses with no weight anywhere use the cohort's median weight.
-  const weights = rows.map((r) => r[weightJ]).filter(Number.isFinite);
-  const medianWeight = quantiles(weights, [0.5])[0] || 80;
-  let r0 = 0;
-  for (const s of cohort) {
-    const hours = Math.floor(s.end - s.start);
-    for (let h = 0; h < hours; h++) {
-      if (Number.isNaN(doses[r0 + h])) {
-        let units = 0;
-        for (const d of s.drips) {
-          units += d.rate * Math.max(0, Math.min(d.end, s.start + h + 1) - Math.max(d.start, s.start + h));
-        }
-        doses[r0 + h] = units / medianWeight;
+        u = 0;
+        for (const d of s.drips) u += d.rate * Math.max(0, Math.min(d.end, t + 1) - Math.max(d.start, t));
       }
+      units.push(u);
+      doseWeights.push(row[weightJ]);
     }
-    r0 += hours + 1;
   }
+  // Time-weighted rate per kg; hours with no weight anywhere use the cohort's median weight.
+  const medianWeight = quantiles(doseWeights.filter(Number.isFinite), [0.5])[0] || 80;
+  const doses = units.map((u, r) => u / (doseWeights[r] > 0 ? doseWeights[r] : medianWeight));
 
   // Missing rates after the hold; drop sparse variables (never aPTT), impute the rest.
   const names = HEPARIN_VARIABLES.map((v) => v.name);

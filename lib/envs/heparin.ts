@@ -28,7 +28,7 @@
  * @module
  */
 import { createRng, type Rng } from "../core/random.ts";
-import { apttReward } from "../data/heparin_cohort.ts";
+import { apttReward, quantiles } from "../data/heparin_cohort.ts";
 import { type Environment, type Individual, type Policy, summarize } from "./env.ts";
 
 /** The 17 variables of OMG-RL section V-A, in the kit's order. */
@@ -560,12 +560,6 @@ export const MIMIC_DEMO_HEPARIN_STATS = Object.freeze({
   medianRate: 14.2,
 });
 
-function quantile(sorted: Float64Array, q: number): number {
-  const pos = (sorted.length - 1) * q;
-  const lo = Math.floor(pos), hi = Math.ceil(pos);
-  return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
-}
-
 /** The demo's statistics measured on a trace (aPTT counted while the drip ran in that hour or the one before). */
 export function heparinDripStats(trace: HeparinTrace): HeparinDripStats {
   const aptt: number[] = [], rates: number[] = [];
@@ -581,16 +575,15 @@ export function heparinDripStats(trace: HeparinTrace): HeparinDripStats {
       hours++;
     }
   });
-  const a = Float64Array.from(aptt).sort(), r = Float64Array.from(rates).sort();
-  const n = a.length;
+  const n = aptt.length;
   return {
     apttCount: n,
-    apttQuartiles: [quantile(a, 0.25), quantile(a, 0.5), quantile(a, 0.75)],
+    apttQuartiles: quantiles(aptt, [0.25, 0.5, 0.75]) as [number, number, number],
     inRange: aptt.filter((x) => x >= 60 && x <= 100).length / n,
     below: aptt.filter((x) => x < 60).length / n,
     above: aptt.filter((x) => x > 100).length / n,
-    rateSextiles: [1, 2, 3, 4, 5].map((k) => quantile(r, k / 6)),
-    medianRate: quantile(r, 0.5),
+    rateSextiles: quantiles(rates, [1, 2, 3, 4, 5].map((k) => k / 6)),
+    medianRate: quantiles(rates, [0.5])[0],
     trueTimeInRange: inTrue / hours,
   };
 }

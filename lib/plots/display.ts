@@ -8,14 +8,10 @@
  *
  * @module
  */
-import { type Figure, writeFigureHtml } from "./figures.ts";
+import { escapeHtml, type Figure, writeFigureHtml } from "./figures.ts";
 
 /** A MIME bundle, as Jupyter's display_data carries it. */
 export type MimeBundle = Record<string, unknown>;
-
-function escapeHtml(s: string): string {
-  return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
-}
 
 function isTable(figure: Figure): boolean {
   return figure.data.length === 1 && figure.data[0].type === "table";
