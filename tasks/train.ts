@@ -18,6 +18,7 @@ import { parseArgs } from "node:util";
 import {
   createOmgRlState,
   createRng,
+  deriveSeeds,
   dynamicsFromJson,
   type DynamicsJson,
   dynamicsToJson,
@@ -119,6 +120,8 @@ const out = values.out!;
 const episodes = int("episodes", values.episodes, 1);
 const every = int("checkpoint-every", values["checkpoint-every"], 1);
 const seed = int("seed", values.seed);
+// One seed, split once into named streams (never seed + k: that is another seed's stream).
+const seeds = deriveSeeds(seed, ["split", "dynamics", "agent"]);
 const numActions = int("num-actions", values["num-actions"], 1);
 await Deno.mkdir(out, { recursive: true });
 if (values.fresh) {
@@ -139,7 +142,7 @@ for (const d of drop) {
 }
 const keep = raw.featureNames.flatMap((f, j) => (drop.has(f) ? [] : [j]));
 const data = keepFeatures(raw, keep);
-const { train, test } = splitByIndividual(data, { trainFraction: 0.8, seed });
+const { train, test } = splitByIndividual(data, { trainFraction: 0.8, seed: seeds.split });
 const normalizer = fitNormalizer(train);
 const trainZ = normalizeDataset(train, normalizer), testZ = normalizeDataset(test, normalizer);
 console.error(
@@ -157,7 +160,7 @@ if (!dynJson) {
     : { maxEpochs: int("dynamics-epochs", values["dynamics-epochs"], 1) };
   const { model, curves } = trainDynamics(
     trainZ,
-    createRng(seed + 1),
+    createRng(seeds.dynamics),
     dynConfig,
     (e, _t, v) =>
       console.error(`${stamp()} dynamics epoch ${e + 1}: validation NLL ${v.map((x) => x.toFixed(3)).join(" ")}`),
@@ -169,7 +172,7 @@ if (!dynJson) {
 const model = dynamicsFromJson(dynJson, `${out}/dynamics.json`);
 
 const omgConfig = values.quick ? { ...OMG_RL_QUICK.omg, episodes } : { episodes };
-const state = createOmgRlState(trainZ.stateDim, numActions, omgConfig, seed + 2);
+const state = createOmgRlState(trainZ.stateDim, numActions, omgConfig, seeds.agent);
 const cp = await readJson<OmgRlCheckpoint>(`${out}/checkpoint.json`);
 if (cp) {
   restoreOmgRl(state, cp);
@@ -205,7 +208,10 @@ if (state.episode < state.config.episodes) {
   console.error(`${stamp()} stopped after episode ${state.episode} (--stop-after); run again to resume`);
   Deno.exit(0);
 }
-await writeTextAtomic(`${out}/history.json`, JSON.stringify({ evaluations: state.evaluations, logs: state.logs }));
+await writeTextAtomic(
+  `${out}/history.json`,
+  JSON.stringify({ config: state.config, seed, evaluations: state.evaluations, logs: state.logs }),
+);
 await writeTextAtomic(`${out}/policy.json`, JSON.stringify(policyToJson(state.agent.actor, normalizer)));
 const last = state.evaluations[state.evaluations.length - 1];
 console.log(

@@ -2,8 +2,6 @@ import assert from "node:assert/strict";
 import {
   createAdam,
   createRng,
-  denseLinear,
-  denseRelu,
   ensembleForward,
   ensembleVariables,
   initBackend,
@@ -19,8 +17,9 @@ import {
   saveParamsJson,
   saveParamsTfjs,
   softUpdate,
-  tf,
 } from "../mod.ts";
+import { denseLinear, denseRelu } from "../lib/core/dense.ts";
+import { tf } from "../lib/core/backend.ts";
 import { assertClose, withTempDir } from "./helpers.ts";
 
 await initBackend("wasm");

@@ -21,6 +21,7 @@ const FIXED: Rng = {
   fillNormal: <T extends Float32Array | Float64Array>(out: T): T => out.fill(0) as T,
   fillUniform: <T extends Float32Array | Float64Array>(out: T): T => out.fill(0.5) as T,
   split: (k) => Array.from({ length: k }, () => FIXED),
+  fold: () => FIXED,
   state: () => [0, 0, 0, 0],
 };
 

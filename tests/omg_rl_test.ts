@@ -18,9 +18,9 @@ import {
   restoreOmgRl,
   runOmgRl,
   sacUpdate,
-  tf,
   trainDynamics,
 } from "../mod.ts";
+import { tf } from "../lib/core/backend.ts";
 import { assertClose } from "./helpers.ts";
 
 await initBackend();
@@ -186,7 +186,7 @@ Deno.test("an OMG-RL run resumed from a checkpoint ends exactly like an uninterr
 });
 
 Deno.test("reproduction seeds give the same numbers in two parallel workers as in one process", async () => {
-  const { OMG_RL_QUICK, runUnits } = await import("../mod.ts");
+  const { OMG_RL_QUICK, runUnits } = await import("../lib/repro/omg_rl.ts");
   const sizes = {
     ...OMG_RL_QUICK,
     omg: { ...OMG_RL_QUICK.omg, episodes: 2, evaluateEvery: 2 },

@@ -3,12 +3,12 @@ import {
   createP4lSimpleEnv,
   createRng,
   drawPopulation,
+  effectiveSampleSize,
   evaluatePolicies,
   fitBehaviourPolicy,
   fitRbfFeatures,
   fittedQEvaluationWeights,
   levelFeatures,
-  logWeightsEss,
   OPE_VALIDATION_QUICK,
   OpeError,
   ridgeRegression,
@@ -24,9 +24,9 @@ const data = simulate(env, { individuals, horizon: 10, seed: 2 });
 const features = fitRbfFeatures(data.states, 2, { centres: 6, seed: 1 });
 
 Deno.test("the effective sample size of equal weights is their count, of one dominant weight about 1", () => {
-  assertClose(logWeightsEss([0, 0, 0, 0]), 4, { atol: 1e-12 });
-  assertClose(logWeightsEss([0, -50, -50]), 1, { atol: 1e-12 });
-  assert.equal(logWeightsEss([-Infinity, -Infinity]), 0);
+  assertClose(effectiveSampleSize([0, 0, 0, 0]), 4, { atol: 1e-12 });
+  assertClose(effectiveSampleSize([0, -50, -50]), 1, { atol: 1e-12 });
+  assert.equal(effectiveSampleSize([-Infinity, -Infinity]), 0);
 });
 
 Deno.test("the estimated behaviour of a coin-flip clinician is close to one half, with nothing clipped", () => {

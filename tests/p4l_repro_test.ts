@@ -14,8 +14,8 @@ import {
   sepsisStateFromObservation,
   sepsisTransitionDistribution,
   simulate,
-  tf,
 } from "../mod.ts";
+import { tf } from "../lib/core/backend.ts";
 
 await initBackend();
 

@@ -14,7 +14,6 @@ import {
   fitP4l,
   fitRbfFeatures,
   fittedQIteration,
-  fuseWeights,
   initBackend,
   linearQValues,
   oneHotFeatures,
@@ -26,6 +25,7 @@ import {
   vLearning,
   vLearningPolicy,
 } from "../mod.ts";
+import { fuseWeights } from "../lib/algos/acpi.ts";
 import { assertClose } from "./helpers.ts";
 
 await initBackend();

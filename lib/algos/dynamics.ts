@@ -18,28 +18,42 @@ import { createAdam, minimize } from "../core/optim.ts";
 import { createRng, type Rng } from "../core/random.ts";
 import { namedVariables, paramsFromJson, type ParamsJson, paramsToJson } from "../core/params.ts";
 import type { MdpDataset } from "../data/dataset.ts";
+import { checkIntegers, resolveConfig } from "../core/config.ts";
 
-/** Options of {@linkcode trainDynamics}. Defaults: OMG-RL section V-B and MBPO. */
+/** Options of {@linkcode trainDynamics}; {@linkcode DYNAMICS_DEFAULTS} holds the defaults. */
 export interface DynamicsConfig {
-  /** Ensemble size N. @default 7 */
+  /** Ensemble size N. */
   readonly members?: number;
-  /** Members kept for rollouts. @default 5 */
+  /** Members kept for rollouts (the elites). */
   readonly elites?: number;
-  /** @default [128, 128, 128, 128] (OMG-RL: four layers of 128) */
+  /** Hidden layer widths of each member. */
   readonly hiddenSizes?: readonly number[];
-  /** @default 1e-3 */
+  /** Adam step size. */
   readonly learningRate?: number;
-  /** @default 256 */
+  /** Minibatch size. */
   readonly batchSize?: number;
-  /** Share of transitions held out for validation (at most `maxHoldout`). @default 0.2 */
+  /** Share of transitions held out for validation (at most `maxHoldout`). */
   readonly holdoutFraction?: number;
-  /** @default 5000 */
+  /** Most transitions held out. */
   readonly maxHoldout?: number;
-  /** @default 100 */
+  /** Most training epochs. */
   readonly maxEpochs?: number;
-  /** Epochs without a 1% improvement of any member before stopping. @default 5 */
+  /** Epochs without a 1% improvement of any member before stopping. */
   readonly patience?: number;
 }
+
+/** The defaults of {@linkcode DynamicsConfig}: OMG-RL section V-B (four layers of 128) and MBPO. */
+export const DYNAMICS_DEFAULTS: Readonly<Required<DynamicsConfig>> = Object.freeze({
+  members: 7,
+  elites: 5,
+  hiddenSizes: Object.freeze([128, 128, 128, 128]),
+  learningRate: 1e-3,
+  batchSize: 256,
+  holdoutFraction: 0.2,
+  maxHoldout: 5000,
+  maxEpochs: 100,
+  patience: 5,
+});
 
 /** A trained ensemble with its normalisation. */
 export interface DynamicsModel {
@@ -67,18 +81,14 @@ export interface DynamicsCurves {
   readonly bestEpoch: number[];
 }
 
-function resolve(config: DynamicsConfig) {
-  const c = {
-    members: config.members ?? 7,
-    elites: config.elites ?? 5,
-    hiddenSizes: config.hiddenSizes ?? [128, 128, 128, 128],
-    learningRate: config.learningRate ?? 1e-3,
-    batchSize: config.batchSize ?? 256,
-    holdoutFraction: config.holdoutFraction ?? 0.2,
-    maxHoldout: config.maxHoldout ?? 5000,
-    maxEpochs: config.maxEpochs ?? 100,
-    patience: config.patience ?? 5,
-  };
+/**
+ * A dynamics config with every default filled in, checked and frozen.
+ *
+ * @param config Overrides of {@linkcode DYNAMICS_DEFAULTS}.
+ */
+export function resolveDynamicsConfig(config: DynamicsConfig = {}): Readonly<Required<DynamicsConfig>> {
+  const c = resolveConfig("dynamics", DYNAMICS_DEFAULTS, config);
+  checkIntegers("dynamics", c, ["batchSize", "maxHoldout", "maxEpochs", "patience"]);
   if (!Number.isInteger(c.members) || c.members < 1) {
     throw new RangeError(`dynamics: members must be >= 1, got ${c.members}`);
   }
@@ -88,7 +98,7 @@ function resolve(config: DynamicsConfig) {
   if (!(c.holdoutFraction > 0 && c.holdoutFraction < 1)) {
     throw new RangeError(`dynamics: holdoutFraction must be in (0, 1), got ${c.holdoutFraction}`);
   }
-  return Object.freeze(c);
+  return c;
 }
 
 /** Model inputs [normalised state, one-hot action] for rows of `states` / `actions`. */
@@ -144,7 +154,7 @@ export function trainDynamics(
   config: DynamicsConfig = {},
   onEpoch?: (epoch: number, train: number[], validation: number[]) => void,
 ): { model: DynamicsModel; curves: DynamicsCurves } {
-  const c = resolve(config);
+  const c = resolveDynamicsConfig(config);
   const S = data.stateDim, A = data.numActions, O = S + 1;
   if (data.size < 10) throw new RangeError(`dynamics: need at least 10 transitions, got ${data.size}`);
   const perm = rng.permutation(data.size);

@@ -24,6 +24,7 @@
 import { kmeans } from "ml-kmeans";
 import { createRng } from "../core/random.ts";
 import type { MdpDataset } from "../data/dataset.ts";
+import { logSumExp } from "../core/numeric.ts";
 
 /** Options of {@linkcode estimateGroupCount}. */
 export interface GroupCountOptions {
@@ -77,15 +78,6 @@ export function meanSilhouette(points: Float64Array, dim: number, labels: ArrayL
     total += (b - a) / Math.max(a, b, 1e-300);
   }
   return total / n;
-}
-
-function logSumExp(xs: Float64Array, n: number): number {
-  let mx = -Infinity;
-  for (let i = 0; i < n; i++) if (xs[i] > mx) mx = xs[i];
-  if (mx === -Infinity) return -Infinity;
-  let s = 0;
-  for (let i = 0; i < n; i++) s += Math.exp(xs[i] - mx);
-  return mx + Math.log(s);
 }
 
 /** Section 5's heuristic: K from clustering individuals' estimated transition densities. */

@@ -22,15 +22,39 @@ import { tf } from "../core/backend.ts";
 import { initMlp, mlpForward, type MlpParams, mlpVariables } from "../core/mlp.ts";
 import { type Adam, createAdam, minimize } from "../core/optim.ts";
 import type { Rng } from "../core/random.ts";
+import { effectiveSampleSize, normalizeLogWeights } from "../core/numeric.ts";
+import { checkInterval, resolveConfig } from "../core/config.ts";
 
-/** Settings of the reward network. */
+/** Settings of the reward network; {@linkcode REWARD_DEFAULTS} holds the defaults. */
 export interface RewardConfig {
-  /** @default [128, 128] */
+  /** Hidden layer widths of r_psi. */
   readonly hiddenSizes?: readonly number[];
-  /** @default 5e-4 */
+  /** Adam step size. */
   readonly learningRate?: number;
-  /** lambda of the size penalty. @default 1e-3 */
+  /** Weight of the size penalty mean r_psi^2 (a departure, module doc). */
   readonly sizePenalty?: number;
+  /** Gradient-norm clip. */
+  readonly maxGradNorm?: number;
+}
+
+/** The defaults of {@linkcode RewardConfig} (OMG-RL section V-B: two layers of 128, 5e-4). */
+export const REWARD_DEFAULTS: Readonly<Required<RewardConfig>> = Object.freeze({
+  hiddenSizes: Object.freeze([128, 128]),
+  learningRate: 5e-4,
+  sizePenalty: 1e-3,
+  maxGradNorm: 10,
+});
+
+/**
+ * A reward config with every default filled in, checked and frozen.
+ *
+ * @param config Overrides of {@linkcode REWARD_DEFAULTS}.
+ */
+export function resolveRewardConfig(config: RewardConfig = {}): Readonly<Required<RewardConfig>> {
+  const c = resolveConfig("guided reward", REWARD_DEFAULTS, config);
+  checkInterval("guided reward", c, "learningRate", 0, Infinity, "low");
+  checkInterval("guided reward", c, "sizePenalty", 0, Infinity);
+  return c;
 }
 
 /** r_psi and its optimiser. The network maps s to one reward per action. */
@@ -57,18 +81,14 @@ export function createRewardModel(
   numActions: number,
   config: RewardConfig = {},
 ): RewardModel {
-  const c = {
-    hiddenSizes: config.hiddenSizes ?? [128, 128],
-    learningRate: config.learningRate ?? 5e-4,
-    sizePenalty: config.sizePenalty ?? 1e-3,
-  };
+  const c = resolveRewardConfig(config);
   const net = initMlp(rng, { inputDim: stateDim, hiddenSizes: c.hiddenSizes, outputDim: numActions });
   return Object.freeze({
-    config: Object.freeze(c),
+    config: c,
     stateDim,
     numActions,
     net,
-    adam: createAdam(mlpVariables(net), { learningRate: c.learningRate, maxGradNorm: 10 }),
+    adam: createAdam(mlpVariables(net), { learningRate: c.learningRate, maxGradNorm: c.maxGradNorm }),
   });
 }
 
@@ -95,17 +115,6 @@ export function rewardValues(model: RewardModel, states: Float32Array, actions: 
   return out;
 }
 
-/** log-sum-exp of an array, stable for any magnitudes. */
-export function logSumExp(values: ArrayLike<number>): number {
-  let max = -Infinity;
-  for (let i = 0; i < values.length; i++) if (values[i] > max) max = values[i];
-  if (max === -Infinity) return -Infinity;
-  if (max === Infinity) return Infinity;
-  let s = 0;
-  for (let i = 0; i < values.length; i++) s += Math.exp(values[i] - max);
-  return max + Math.log(s);
-}
-
 /**
  * Normalised log importance weights of eq. 8: log w_j = R_j - logPi_j, minus their log-sum-exp
  * (so that sum_j exp(result_j) = 1). Safe for extreme values; throws on NaN.
@@ -116,21 +125,7 @@ export function normalizedLogWeights(rewardSums: ArrayLike<number>, logProbSums:
       `normalizedLogWeights: ${rewardSums.length} returns but ${logProbSums.length} log-probabilities`,
     );
   }
-  const lw = new Float64Array(rewardSums.length);
-  for (let j = 0; j < lw.length; j++) {
-    lw[j] = rewardSums[j] - logProbSums[j];
-    if (Number.isNaN(lw[j])) throw new RangeError(`normalizedLogWeights: weight ${j} is NaN`);
-  }
-  const z = logSumExp(lw);
-  for (let j = 0; j < lw.length; j++) lw[j] -= z;
-  return lw;
-}
-
-/** Kish's effective sample size 1 / sum w^2 of normalised log-weights. */
-export function effectiveSampleSize(normalizedLog: ArrayLike<number>): number {
-  let s = 0;
-  for (let j = 0; j < normalizedLog.length; j++) s += Math.exp(2 * normalizedLog[j]);
-  return 1 / s;
+  return normalizeLogWeights(Float64Array.from(rewardSums, (r, j) => r - logProbSums[j]));
 }
 
 /** Losses of one reward update, as numbers. */

@@ -26,16 +26,21 @@ import {
   appendTrajectories,
   createRewardModel,
   guidedRewardUpdate,
+  resolveRewardConfig,
+  REWARD_DEFAULTS,
   type RewardConfig,
   type RewardLosses,
   type RewardModel,
   rewardValues,
   type TrajectoryBatch,
 } from "./guided_reward.ts";
+import { checkIntegers, checkInterval, resolveConfig } from "../core/config.ts";
 import {
   createSacAgent,
   policyLogProbabilities,
   policyProbabilities,
+  resolveSacConfig,
+  SAC_DEFAULTS,
   type SacAgent,
   type SacConfig,
   type SacLosses,
@@ -43,71 +48,103 @@ import {
   sacVariables,
 } from "./sac.ts";
 
-/** Settings of Algorithm 2. Defaults: OMG-RL Table I where it speaks. */
+/** Settings of Algorithm 2; {@linkcode OMG_RL_DEFAULTS} holds the defaults. */
 export interface OmgRlConfig {
+  /** The conservative discrete SAC (eqs. 5-6). */
   readonly sac?: SacConfig;
+  /** The reward network r_psi (eqs. 7-8). */
   readonly reward?: RewardConfig;
-  /** "learned": r_psi (OMG-RL); "data": the data's reward (COMBO). @default "learned" */
+  /** "learned": the critic learns from r_psi (OMG-RL); "data": from the data's reward (COMBO). */
   readonly rewardSource?: "learned" | "data";
-  /** Rollout length h. @default 20 */
+  /** Rollout length h (Algorithm 1). */
   readonly rolloutHorizon?: number;
-  /** Rollouts per episode, b. @default 64 */
+  /** Rollouts per episode, b. */
   readonly rolloutBatch?: number;
-  /** Share f of data rows in each SAC batch. @default 0.5 */
+  /** Share f of data rows in each SAC batch; the rest are model-rollout rows. */
   readonly mixingRatio?: number;
-  /** Outer iterations. @default 200 */
+  /** Outer iterations ("episodes") of Algorithm 2. */
   readonly episodes?: number;
-  /** Reward updates per episode, K. @default 5 */
+  /** Reward updates per episode, K. */
   readonly rewardSteps?: number;
-  /** SAC updates per episode. @default 20 */
+  /** SAC updates per episode. */
   readonly criticSteps?: number;
-  /** SAC batch size. @default 256 */
+  /** SAC batch size. */
   readonly batchSize?: number;
-  /** Expert (and sample) trajectories per reward update. @default 32 */
+  /** Expert (and sample) trajectories per reward update. */
   readonly rewardTrajectories?: number;
-  /** Capacity of the rollout buffer (transitions). @default 100000 */
+  /** Capacity of the rollout buffer (transitions). */
   readonly bufferCapacity?: number;
-  /** Evaluate every this many episodes. @default 5 */
+  /** Evaluate every this many episodes. */
   readonly evaluateEvery?: number;
-  /** Start states for the in-model evaluation. @default 100 */
+  /** Start states for the in-model evaluation. */
   readonly evalStarts?: number;
 }
 
-type Resolved = Required<Omit<OmgRlConfig, "sac" | "reward">> & { sac: SacConfig; reward: RewardConfig };
-
-function resolve(c: OmgRlConfig): Readonly<Resolved> {
-  const r: Resolved = {
-    sac: c.sac ?? {},
-    reward: c.reward ?? {},
-    rewardSource: c.rewardSource ?? "learned",
-    rolloutHorizon: c.rolloutHorizon ?? 20,
-    rolloutBatch: c.rolloutBatch ?? 64,
-    mixingRatio: c.mixingRatio ?? 0.5,
-    episodes: c.episodes ?? 200,
-    rewardSteps: c.rewardSteps ?? 5,
-    criticSteps: c.criticSteps ?? 20,
-    batchSize: c.batchSize ?? 256,
-    rewardTrajectories: c.rewardTrajectories ?? 32,
-    bufferCapacity: c.bufferCapacity ?? 100_000,
-    evaluateEvery: c.evaluateEvery ?? 5,
-    evalStarts: c.evalStarts ?? 100,
-  };
-  for (
-    const k of ["rolloutHorizon", "rolloutBatch", "episodes", "criticSteps", "batchSize", "evaluateEvery"] as const
-  ) {
-    if (!Number.isInteger(r[k]) || r[k] < 1) {
-      throw new RangeError(
-        `omg-rl: ${k} must be a positive integer, got ${r[k]}`,
-      );
-    }
+/** A resolved OMG-RL config: every hyper-parameter, the nested SAC and reward configs included. */
+export type OmgRlResolvedConfig = Readonly<
+  Required<Omit<OmgRlConfig, "sac" | "reward">> & {
+    readonly sac: Readonly<Required<SacConfig>>;
+    readonly reward: Readonly<Required<RewardConfig>>;
   }
-  if (!(r.mixingRatio >= 0 && r.mixingRatio <= 1)) {
-    throw new RangeError(`omg-rl: mixingRatio must be in [0, 1], got ${r.mixingRatio}`);
+>;
+
+/** The defaults of {@linkcode OmgRlConfig}: OMG-RL Table I where it speaks (docs/omg-rl.md). */
+export const OMG_RL_DEFAULTS: OmgRlResolvedConfig = Object.freeze({
+  sac: SAC_DEFAULTS,
+  reward: REWARD_DEFAULTS,
+  rewardSource: "learned" as const,
+  rolloutHorizon: 20,
+  rolloutBatch: 64,
+  mixingRatio: 0.5,
+  episodes: 200,
+  rewardSteps: 5,
+  criticSteps: 20,
+  batchSize: 256,
+  rewardTrajectories: 32,
+  bufferCapacity: 100_000,
+  evaluateEvery: 5,
+  evalStarts: 100,
+});
+
+/**
+ * An OMG-RL config with every default filled in (the nested SAC and reward configs too), checked
+ * and frozen. The conservative term compares model-rollout rows with data rows, so a batch must
+ * hold at least one data row while its weight is positive (mixingRatio 1 leaves only data rows:
+ * the term is then CQL(H)'s on data states).
+ *
+ * @param config Overrides of {@linkcode OMG_RL_DEFAULTS}.
+ */
+export function resolveOmgRlConfig(config: OmgRlConfig = {}): OmgRlResolvedConfig {
+  const { sac, reward, ...rest } = config;
+  const base = resolveConfig("omg-rl", { ...OMG_RL_DEFAULTS, sac: {}, reward: {} }, { ...rest, sac: {}, reward: {} });
+  const r: OmgRlResolvedConfig = Object.freeze({
+    ...base,
+    sac: resolveSacConfig(sac),
+    reward: resolveRewardConfig(reward),
+  });
+  checkIntegers("omg-rl", r, [
+    "rolloutHorizon",
+    "rolloutBatch",
+    "episodes",
+    "criticSteps",
+    "batchSize",
+    "evaluateEvery",
+    "rewardTrajectories",
+    "bufferCapacity",
+    "evalStarts",
+  ]);
+  checkIntegers("omg-rl", r, ["rewardSteps"], 0);
+  checkInterval("omg-rl", r, "mixingRatio", 0, 1);
+  if (r.sac.conservativeWeight > 0 && Math.round(r.batchSize * r.mixingRatio) < 1) {
+    throw new RangeError(
+      `omg-rl: mixingRatio ${r.mixingRatio} leaves no data row in a batch of ${r.batchSize}, so the conservative ` +
+        `term would compare model rows with model rows; raise mixingRatio or set sac.conservativeWeight to 0`,
+    );
   }
   if (r.rewardSource !== "learned" && r.rewardSource !== "data") {
     throw new RangeError(`omg-rl: rewardSource must be "learned" or "data", got ${JSON.stringify(r.rewardSource)}`);
   }
-  return Object.freeze(r);
+  return r;
 }
 
 /** Transitions from model rollouts, a FIFO ring of fixed capacity. */
@@ -239,27 +276,37 @@ export interface OmgRlEpisodeLog {
 
 /** The live training state. */
 export interface OmgRlState {
-  readonly config: Readonly<Resolved>;
+  readonly config: OmgRlResolvedConfig;
   readonly agent: SacAgent;
   readonly rewardModel: RewardModel | null;
   readonly buffer: RolloutBuffer;
+  /** The training stream (rollouts, batches), advanced by every episode. */
   rng: Rng;
+  /**
+   * The evaluation stream, never advanced: `fold(0)` draws the in-model evaluation's start
+   * states, `fold(e)` the rollouts of the evaluation after episode e.
+   */
+  readonly evaluationRng: Rng;
   episode: number;
   readonly evaluations: OmgRlEvaluation[];
   readonly logs: OmgRlEpisodeLog[];
 }
 
-/** A fresh training state (networks drawn from `seed`). */
+/**
+ * A fresh training state. `seed` is split once into named streams: the agent's networks, the
+ * reward network, the training loop and the evaluation.
+ */
 export function createOmgRlState(stateDim: number, numActions: number, config: OmgRlConfig, seed: number): OmgRlState {
-  const c = resolve(config);
+  const c = resolveOmgRlConfig(config);
   const rng = createRng(seed);
-  const [agentRng, rewardRng, loopRng] = rng.split(3);
+  const [agentRng, rewardRng, loopRng, evaluationRng] = rng.split(4);
   return {
     config: c,
     agent: createSacAgent(agentRng, stateDim, numActions, c.sac),
     rewardModel: c.rewardSource === "learned" ? createRewardModel(rewardRng, stateDim, numActions, c.reward) : null,
     buffer: createBuffer(c.bufferCapacity, stateDim),
     rng: loopRng,
+    evaluationRng,
     episode: 0,
     evaluations: [],
     logs: [],
@@ -392,14 +439,14 @@ export async function runOmgRl(
 ): Promise<OmgRlState> {
   const c = state.config;
   const evalData = options.validation ?? data;
-  const evalRng = createRng(12345);
-  const starts = startStates(evalData, evalRng, c.evalStarts);
+  const starts = startStates(evalData, state.evaluationRng.fold(0), c.evalStarts);
   const end = Math.min(options.stopAfter ?? c.episodes, c.episodes);
   while (state.episode < end) {
     const log = omgRlEpisode(state, data, model);
     if (state.episode % c.evaluateEvery === 0 || state.episode === 1) {
-      // A fixed stream per evaluation point, so evaluations do not disturb training's randomness.
-      const inModel = evaluateInModel(state, model, starts, createRng(1000 + state.episode));
+      // A stream per evaluation point, folded from the evaluation stream: evaluations do not
+      // disturb training's randomness, and a resumed run evaluates with the same streams.
+      const inModel = evaluateInModel(state, model, starts, state.evaluationRng.fold(state.episode));
       const external = options.evaluate?.(state);
       state.evaluations.push({ episode: state.episode, ...inModel, ...(external ? { external } : {}) });
     }
@@ -418,9 +465,16 @@ export function omgRlPolicy(agent: SacAgent): (state: Float32Array) => Float32Ar
 
 /** Serialisable training state. */
 export interface OmgRlCheckpoint {
-  readonly format: "omg-rl-checkpoint/1";
+  /** Version of the layout. */
+  readonly format: "omg-rl-checkpoint/2";
+  /** The resolved config the run was created with. */
+  readonly config: OmgRlResolvedConfig;
+  /** Episodes completed. */
   readonly episode: number;
+  /** The training stream's state. */
   readonly rng: RngState;
+  /** The evaluation stream's state (constant over a run). */
+  readonly evaluationRng: RngState;
   readonly params: ParamsJson;
   readonly adam: Record<string, AdamState>;
   readonly buffer: { size: number; next: number; states: string; actions: string; rewards: string; nextStates: string };
@@ -460,9 +514,11 @@ export function omgRlCheckpoint(state: OmgRlState): OmgRlCheckpoint {
   if (state.agent.alphaAdam) adam.alpha = state.agent.alphaAdam.state();
   if (state.rewardModel) adam.reward = state.rewardModel.adam.state();
   return {
-    format: "omg-rl-checkpoint/1",
+    format: "omg-rl-checkpoint/2",
+    config: state.config,
     episode: state.episode,
     rng: state.rng.state(),
+    evaluationRng: state.evaluationRng.state(),
     params: paramsToJson(stateVariables(state)),
     adam,
     buffer: {
@@ -480,7 +536,22 @@ export function omgRlCheckpoint(state: OmgRlState): OmgRlCheckpoint {
 
 /** Restores a checkpoint into a state created with the same dimensions and config. */
 export function restoreOmgRl(state: OmgRlState, cp: OmgRlCheckpoint): OmgRlState {
-  if (cp.format !== "omg-rl-checkpoint/1") throw new RangeError(`restoreOmgRl: unknown format ${cp.format}`);
+  if (cp.format !== "omg-rl-checkpoint/2") {
+    throw new RangeError(
+      `restoreOmgRl: checkpoint format ${JSON.stringify(cp.format)} is not "omg-rl-checkpoint/2" ` +
+        `(format 1 predates the stored config and evaluation stream); start the run fresh`,
+    );
+  }
+  if (JSON.stringify(cp.config) !== JSON.stringify(state.config)) {
+    throw new RangeError(
+      "restoreOmgRl: the checkpoint was written with another config; resume with the same settings or start fresh",
+    );
+  }
+  if (JSON.stringify(cp.evaluationRng) !== JSON.stringify(state.evaluationRng.state())) {
+    throw new RangeError(
+      "restoreOmgRl: the checkpoint was written with another seed; resume with the same seed or start fresh",
+    );
+  }
   paramsFromJson(stateVariables(state), cp.params, "OMG-RL checkpoint");
   state.agent.actorAdam.restore(cp.adam.actor);
   state.agent.criticAdam.restore(cp.adam.critic);

@@ -20,6 +20,7 @@ import { choleskySolver, solveLinear } from "../core/linalg.ts";
 import { createRng } from "../core/random.ts";
 import { listEpisodes, type MdpDataset } from "../data/dataset.ts";
 import type { FeatureMap } from "./features.ts";
+import { effectiveSampleSize, logSoftmaxInPlace, logSumExp } from "../core/numeric.ts";
 
 /** A policy to evaluate: state (as recorded) to action probabilities. */
 export type EvaluationPolicy = (state: ArrayLike<number>) => ArrayLike<number>;
@@ -73,15 +74,6 @@ function softmaxLogits(phi: Float64Array, o: number, D: number, w: Float64Array,
   }
 }
 
-function logSoftmaxInPlace(z: Float64Array, A: number, temperature = 1) {
-  let mx = -Infinity;
-  for (let a = 0; a < A; a++) mx = Math.max(mx, z[a] / temperature);
-  let s = 0;
-  for (let a = 0; a < A; a++) s += Math.exp(z[a] / temperature - mx);
-  const lse = mx + Math.log(s);
-  for (let a = 0; a < A; a++) z[a] = z[a] / temperature - lse;
-}
-
 /** Clips probabilities below at `floor` and renormalises; returns how many were raised. */
 function clipProbabilities(p: Float64Array, floor: number): number {
   let raised = 0, tot = 0;
@@ -127,7 +119,7 @@ export function fitBehaviourPolicy(
     g.fill(0);
     for (const r of train) {
       softmaxLogits(phi, r * D, D, w, A, z);
-      logSoftmaxInPlace(z, A);
+      logSoftmaxInPlace(z, 0, A);
       for (let a = 0; a < A; a++) {
         const d = (Math.exp(z[a]) - (data.actions[r] === a ? 1 : 0)) / train.length;
         for (let j = 0; j < D; j++) g[j * A + a] += d * phi[r * D + j];
@@ -145,7 +137,7 @@ export function fitBehaviourPolicy(
     let s = 0;
     for (const r of held) {
       softmaxLogits(phi, r * D, D, w, A, z);
-      logSoftmaxInPlace(z, A, t);
+      logSoftmaxInPlace(z, 0, A, t);
       s -= z[data.actions[r]];
     }
     return s / Math.max(1, held.length);
@@ -166,7 +158,7 @@ export function fitBehaviourPolicy(
     const f = features.transform(state);
     const out = new Float64Array(A);
     softmaxLogits(f, 0, D, w, A, out);
-    logSoftmaxInPlace(out, A, temperature);
+    logSoftmaxInPlace(out, 0, A, temperature);
     for (let a = 0; a < A; a++) out[a] = Math.exp(out[a]);
     clipProbabilities(out, floor);
     return out;
@@ -174,7 +166,7 @@ export function fitBehaviourPolicy(
   let raised = 0;
   for (let r = 0; r < n; r++) {
     softmaxLogits(phi, r * D, D, w, A, z);
-    logSoftmaxInPlace(z, A, temperature);
+    logSoftmaxInPlace(z, 0, A, temperature);
     for (let a = 0; a < A; a++) if (Math.exp(z[a]) < floor) raised++;
   }
   return Object.freeze({
@@ -304,23 +296,6 @@ interface Prepared {
   readonly piNow: Float64Array;
 }
 
-function logSumExp(xs: ArrayLike<number>): number {
-  let mx = -Infinity;
-  for (let i = 0; i < xs.length; i++) if (xs[i] > mx) mx = xs[i];
-  if (mx === -Infinity) return -Infinity;
-  let s = 0;
-  for (let i = 0; i < xs.length; i++) s += Math.exp(xs[i] - mx);
-  return mx + Math.log(s);
-}
-
-/** Effective sample size (sum w)^2 / sum w^2 from unnormalised log-weights. */
-export function logWeightsEss(logWeights: ArrayLike<number>): number {
-  const a = logSumExp(logWeights);
-  if (a === -Infinity) return 0;
-  const sq = Array.from(logWeights, (l) => 2 * l);
-  return Math.exp(2 * a - logSumExp(sq));
-}
-
 /** Point estimates of one policy on the episodes `episodeIds` (a bootstrap resample, or all). */
 function estimate(
   data: MdpDataset,
@@ -376,7 +351,7 @@ function estimate(
     wis += gamma ** t * stepWis;
     wdr += gamma ** t * stepDr;
   }
-  return { wis, wdr: q ? wdr : NaN, fqe: q ? fqe : NaN, ess: logWeightsEss(logW) };
+  return { wis, wdr: q ? wdr : NaN, fqe: q ? fqe : NaN, ess: effectiveSampleSize(logW) };
 }
 
 /** Options of {@linkcode evaluatePolicies}. */

@@ -61,6 +61,7 @@ import { choleskySolver, solveSpd } from "../core/linalg.ts";
 import { createRng, type Rng } from "../core/random.ts";
 import type { MdpDataset } from "../data/dataset.ts";
 import type { FeatureMap } from "./features.ts";
+import { softmaxInPlace } from "../core/numeric.ts";
 
 /** Settings of P4L. */
 export interface P4lConfig {
@@ -402,16 +403,12 @@ export function fitP4l(data: MdpDataset, features: FeatureMap, config: P4lConfig
   const softmaxRows = (xs: Float64Array, wPiNow: Float64Array) => {
     const n = xs.length / X, out = new Float64Array(n * A);
     for (let t = 0; t < n; t++) {
-      let mx = -Infinity;
       for (let a = 0; a < A; a++) {
         let z = 0;
         for (let k = 0; k < X; k++) z += xs[t * X + k] * wPiNow[k * A + a];
         out[t * A + a] = z;
-        if (z > mx) mx = z;
       }
-      let tot = 0;
-      for (let a = 0; a < A; a++) tot += out[t * A + a] = Math.exp(out[t * A + a] - mx);
-      for (let a = 0; a < A; a++) out[t * A + a] /= tot;
+      softmaxInPlace(out, t * A, A);
     }
     return out;
   };
@@ -538,7 +535,7 @@ function headLogits(params: readonly P4lParam[], x: Float64Array, A: number): nu
 }
 
 /** pi(. | s; u_i) of a fitted model for individual `i` (index in the data's individuals). */
-export function p4lPolicy(model: P4lModel, individual: number): (state: ArrayLike<number>) => number[] {
+export function p4lPolicy(model: P4lModel, individual: number): (state: ArrayLike<number>) => Float64Array {
   const m = model.latentDim, D = model.features.dim, A = model.numActions, X = D * (1 + m);
   if (!(individual >= 0 && individual < model.individualIds.length)) {
     throw new RangeError(`p4lPolicy: no individual ${individual}`);
@@ -549,10 +546,8 @@ export function p4lPolicy(model: P4lModel, individual: number): (state: ArrayLik
     const x = new Float64Array(X);
     x.set(psi.subarray(0, D));
     for (let d = 0; d < D; d++) for (let j = 0; j < m; j++) x[D + d * m + j] = psi[d] * u[j];
-    const logits = headLogits(model.policyParams, x, A);
-    const mx = Math.max(...logits);
-    const e = logits.map((z) => Math.exp(z - mx));
-    const tot = e.reduce((p, q) => p + q, 0);
-    return e.map((v) => v / tot);
+    const probs = Float64Array.from(headLogits(model.policyParams, x, A));
+    softmaxInPlace(probs, 0, A);
+    return probs;
   };
 }

@@ -28,6 +28,7 @@ import { createAdam, minimize } from "../core/optim.ts";
 import { createRng, type Rng } from "../core/random.ts";
 import type { MdpDataset } from "../data/dataset.ts";
 import type { Environment, Individual } from "../envs/env.ts";
+import { softmaxInPlace } from "../core/numeric.ts";
 
 /** Options of {@linkcode fitPersonalisedSimulator}. */
 export interface PersimOptions {
@@ -201,18 +202,14 @@ export function persimNextStateProbabilities(
   let o = 0;
   for (const lv of levels) {
     const p = new Float64Array(lv);
-    let mx = -Infinity;
     for (let c = 0; c < lv; c++) {
       let z = model.bias[o + c];
       for (let j = 0; j < r; j++) z += h[j] * model.head[j * L + o + c];
       for (let k = 0; k < L; k++) if (hot[k]) z += model.baseline[(action * L + k) * L + o + c];
       z += model.baseline[(L * A + action) * L + o + c];
       p[c] = z;
-      mx = Math.max(mx, z);
     }
-    let tot = 0;
-    for (let c = 0; c < lv; c++) tot += p[c] = Math.exp(p[c] - mx);
-    for (let c = 0; c < lv; c++) p[c] /= tot;
+    softmaxInPlace(p, 0, lv);
     out.push(p);
     o += lv;
   }

@@ -19,27 +19,57 @@ import { initMlp, mlpForward, type MlpParams, mlpVariables } from "../core/mlp.t
 import { type Adam, createAdam, minimize, softUpdate } from "../core/optim.ts";
 import { createRng, type Rng } from "../core/random.ts";
 import { namedVariables, paramsFromJson, type ParamsJson, paramsToJson } from "../core/params.ts";
+import { checkInterval, resolveConfig } from "../core/config.ts";
 
-/** SAC settings; defaults from OMG-RL Table I and section V-B. */
+/** SAC settings. Every field is optional; {@linkcode SAC_DEFAULTS} holds the defaults. */
 export interface SacConfig {
-  /** @default [256, 256, 256] */
+  /** Hidden layer widths of the actor and each critic. */
   readonly hiddenSizes?: readonly number[];
-  /** @default 5e-4 */
+  /** Adam step size of the actor. */
   readonly actorLearningRate?: number;
-  /** @default 5e-4 */
+  /** Adam step size of the twin critics. */
   readonly criticLearningRate?: number;
-  /** @default 0.99 */
+  /** Discount factor gamma, in [0, 1). */
   readonly discount?: number;
-  /** @default 0.005 */
+  /** Polyak step of the target critics, tau. */
   readonly tau?: number;
-  /** Entropy temperature alpha, or "auto" to tune it. @default 1.0 */
+  /** Entropy temperature (SAC's alpha), or "auto" to tune it towards a target entropy. */
   readonly temperature?: number | "auto";
-  /** Target entropy for "auto", as a share of log(numActions). @default 0.5 */
+  /** Target entropy for "auto", as a share of log(numActions). */
   readonly targetEntropyShare?: number;
-  /** beta of the conservative term (0 = plain SAC). @default 1.0 */
+  /** Weight of the conservative term (OMG-RL eq. 5's alpha, COMBO's beta); 0 is plain SAC. */
   readonly conservativeWeight?: number;
-  /** Gradient-norm clip. @default 10 */
+  /** Gradient-norm clip. */
   readonly maxGradNorm?: number;
+}
+
+/** The defaults of {@linkcode SacConfig}: OMG-RL Table I and section V-B. */
+export const SAC_DEFAULTS: Readonly<Required<SacConfig>> = Object.freeze({
+  hiddenSizes: Object.freeze([256, 256, 256]),
+  actorLearningRate: 5e-4,
+  criticLearningRate: 5e-4,
+  discount: 0.99,
+  tau: 0.005,
+  temperature: 1.0,
+  targetEntropyShare: 0.5,
+  conservativeWeight: 1.0,
+  maxGradNorm: 10,
+});
+
+/**
+ * A SAC config with every default filled in, checked and frozen.
+ *
+ * @param config Overrides of {@linkcode SAC_DEFAULTS}.
+ */
+export function resolveSacConfig(config: SacConfig = {}): Readonly<Required<SacConfig>> {
+  const c = resolveConfig("sac", SAC_DEFAULTS, config);
+  if (c.temperature !== "auto" && !(c.temperature >= 0)) {
+    throw new RangeError(`sac: temperature must be >= 0 or "auto", got ${c.temperature}`);
+  }
+  checkInterval("sac", c, "discount", 0, 1, "high");
+  checkInterval("sac", c, "conservativeWeight", 0, Infinity);
+  checkInterval("sac", c, "tau", 0, 1, "low");
+  return c;
 }
 
 /** An agent: actor, twin critics and their targets, optimisers. */
@@ -70,24 +100,7 @@ export interface SacBatch {
 
 /** A new agent with its networks drawn from `rng`. */
 export function createSacAgent(rng: Rng, stateDim: number, numActions: number, config: SacConfig = {}): SacAgent {
-  const c: Required<SacConfig> = {
-    hiddenSizes: config.hiddenSizes ?? [256, 256, 256],
-    actorLearningRate: config.actorLearningRate ?? 5e-4,
-    criticLearningRate: config.criticLearningRate ?? 5e-4,
-    discount: config.discount ?? 0.99,
-    tau: config.tau ?? 0.005,
-    temperature: config.temperature ?? 1.0,
-    targetEntropyShare: config.targetEntropyShare ?? 0.5,
-    conservativeWeight: config.conservativeWeight ?? 1.0,
-    maxGradNorm: config.maxGradNorm ?? 10,
-  };
-  if (c.temperature !== "auto" && !(c.temperature >= 0)) {
-    throw new RangeError(`sac: temperature must be >= 0 or "auto", got ${c.temperature}`);
-  }
-  if (!(c.discount >= 0 && c.discount < 1)) throw new RangeError(`sac: discount must be in [0, 1), got ${c.discount}`);
-  if (!(c.conservativeWeight >= 0)) {
-    throw new RangeError(`sac: conservativeWeight must be >= 0, got ${c.conservativeWeight}`);
-  }
+  const c = resolveSacConfig(config);
   const net = () => initMlp(rng, { inputDim: stateDim, hiddenSizes: c.hiddenSizes, outputDim: numActions });
   const actor = net(), critic1 = net(), critic2 = net(), target1 = net(), target2 = net();
   softUpdate(mlpVariables(target1), mlpVariables(critic1), 1);
@@ -96,7 +109,7 @@ export function createSacAgent(rng: Rng, stateDim: number, numActions: number, c
     tf.scalar(Math.log(c.temperature === "auto" ? 1 : Math.max(c.temperature, 1e-30)))
   );
   return Object.freeze({
-    config: Object.freeze(c),
+    config: c,
     stateDim,
     numActions,
     actor,
@@ -160,6 +173,12 @@ export function sacUpdate(agent: SacAgent, batch: SacBatch, step = 0): SacLosses
     return tf.add(r, tf.mul(c.discount, tf.mul(tf.sub(1, d), v)));
   });
   const nData = batch.dataRows;
+  if (c.conservativeWeight > 0 && !(Number.isInteger(nData) && nData >= 1 && nData <= B)) {
+    throw new RangeError(
+      `sacUpdate: the conservative term needs data rows (dataRows in [1, ${B}]), got ${nData}; ` +
+        `set conservativeWeight to 0 for plain SAC`,
+    );
+  }
   const critic = minimize(agent.criticAdam, () => {
     const mask = tf.oneHot(a, A);
     let td: tf.Tensor = tf.scalar(0), cons: tf.Tensor = tf.scalar(0);
@@ -168,9 +187,10 @@ export function sacUpdate(agent: SacAgent, batch: SacBatch, step = 0): SacLosses
       const qa = tf.sum(tf.mul(qs, mask), 1);
       td = tf.add(td, tf.mul(0.5, tf.mean(tf.square(tf.sub(qa, target)))));
       if (c.conservativeWeight > 0) {
+        // With no model rows (mixing ratio 1) the penalty is CQL(H)'s on the data states.
         const qModel = nData < B ? tf.slice(qs, [nData, 0], [B - nData, A]) : qs;
-        const qData = nData > 0 ? tf.slice(qs, [0, 0], [nData, A]) : qs;
-        const aData = nData > 0 ? tf.slice(a, [0], [nData]) : a;
+        const qData = nData < B ? tf.slice(qs, [0, 0], [nData, A]) : qs;
+        const aData = nData < B ? tf.slice(a, [0], [nData]) : a;
         cons = tf.add(cons, conservativePenalty(qModel as tf.Tensor2D, qData as tf.Tensor2D, aData as tf.Tensor1D));
       }
     }
@@ -230,6 +250,11 @@ export function policyLogProbabilities(actor: MlpParams, states: Float32Array, s
     void (out = tf.logSoftmax(mlpForward(actor, tf.tensor2d(states, [n, stateDim]))).dataSync() as Float32Array)
   );
   return out;
+}
+
+/** Frees the agent's tensors (networks, temperature); the agent must not be used afterwards. */
+export function disposeSacAgent(agent: SacAgent): void {
+  tf.dispose(Object.values(namedVariables(sacVariables(agent))));
 }
 
 /** Every variable of the agent, named by role (for checkpoints). */

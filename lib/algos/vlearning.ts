@@ -16,6 +16,7 @@
 import { solveLinear } from "../core/linalg.ts";
 import type { MdpDataset } from "../data/dataset.ts";
 import type { FeatureMap } from "./features.ts";
+import { softmaxInPlace } from "../core/numeric.ts";
 
 /** Options of {@linkcode vLearning}. */
 export interface VLearningOptions {
@@ -44,16 +45,12 @@ export interface VLearningModel {
 }
 
 function softmaxRow(psi: Float64Array, o: number, D: number, theta: Float64Array, A: number, out: Float64Array): void {
-  let mx = -Infinity;
   for (let a = 0; a < A; a++) {
     let z = 0;
     for (let j = 0; j < D; j++) z += psi[o + j] * theta[a * D + j];
     out[a] = z;
-    if (z > mx) mx = z;
   }
-  let tot = 0;
-  for (let a = 0; a < A; a++) tot += out[a] = Math.exp(out[a] - mx);
-  for (let a = 0; a < A; a++) out[a] /= tot;
+  softmaxInPlace(out, 0, A);
 }
 
 /** The softmax policy of a fitted model. */

@@ -157,8 +157,8 @@ export class NonFiniteLossError extends Error {
   }
 }
 
-/** Loss parts: `loss` is minimised, the others are reported. */
-export type LossParts<K extends string> = { readonly loss: tf.Scalar } & { readonly [P in K]: tf.Scalar };
+/** Loss parts, each a one-element tensor: `loss` is minimised, the others are reported. */
+export type LossParts<K extends string> = { readonly loss: tf.Tensor } & { readonly [P in K]: tf.Tensor };
 
 /**
  * One guarded gradient step: evaluates `lossFn`, reads every named part, throws
@@ -175,9 +175,12 @@ export function minimize<K extends string>(
   return tf.tidy(() => {
     const values: Record<string, number> = {};
     const { grads } = tf.variableGrads(() => {
-      const parts = lossFn() as unknown as Record<string, tf.Scalar>;
-      for (const [name, t] of Object.entries(parts)) values[name] = t.dataSync()[0];
-      return parts.loss;
+      const parts = lossFn() as unknown as Record<string, tf.Tensor>;
+      for (const [name, t] of Object.entries(parts)) {
+        if (t.size !== 1) throw new RangeError(`${label}: loss part "${name}" has ${t.size} values, not one`);
+        values[name] = t.dataSync()[0];
+      }
+      return parts.loss as tf.Scalar;
     }, optimizer.variables as tf.Variable[]);
     for (const [name, v] of Object.entries(values)) {
       if (!Number.isFinite(v)) throw new NonFiniteLossError(name, v, label);

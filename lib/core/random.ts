@@ -33,8 +33,14 @@ export interface Rng {
   fillNormal<T extends Float32Array | Float64Array>(out: T, mean?: number, std?: number): T;
   /** Fills `out` with U[low, high) draws and returns it. */
   fillUniform<T extends Float32Array | Float64Array>(out: T, low?: number, high?: number): T;
-  /** `k` new independent streams derived from this one. */
+  /** `k` new independent streams derived from this one (advances this stream). */
   split(k: number): Rng[];
+  /**
+   * A stream derived from this one's current state and `index`, without advancing this one (JAX's
+   * `fold_in`): the i-th evaluation, episode or resample gets `base.fold(i)`, the same on every run
+   * and after a resume.
+   */
+  fold(index: number): Rng;
   /** A copy of the current state, to resume the stream later with `restoreRng`. */
   state(): RngState;
 }
@@ -160,6 +166,16 @@ class Xoshiro128 implements Rng {
     return children;
   }
 
+  fold(index: number): Rng {
+    if (!Number.isInteger(index) || index < 0) {
+      throw new RangeError(`rng.fold(index) needs an integer >= 0, got ${index}`);
+    }
+    let h = Math.imul((index % 4294967296) ^ 0x5bd1e995, 0x9e3779b1) >>> 0;
+    for (let i = 0; i < 4; i++) h = Math.imul(h ^ this.s[i] ^ (h >>> 15), 0x85ebca6b) >>> 0;
+    const mix = splitMix32(h ^ Math.floor(index / 4294967296));
+    return new Xoshiro128([mix(), mix(), mix(), mix()]);
+  }
+
   state(): RngState {
     return [this.s[0], this.s[1], this.s[2], this.s[3]];
   }
@@ -179,6 +195,28 @@ export function createRng(seed: number): Rng {
   if (!Number.isInteger(seed)) throw new RangeError(`createRng(seed) needs an integer seed, got ${seed}`);
   const mix = splitMix32(seed >>> 0 ^ Math.floor(seed / 4294967296));
   return new Xoshiro128([mix(), mix(), mix(), mix()]);
+}
+
+/**
+ * Independent integer seeds, one per name, split from `seed` (a number, or a stream such as
+ * `base.fold(i)` for the i-th repetition): for the functions that take a seed
+ * number (simulate, splits, feature fits), so that one run's streams never overlap another seed's.
+ * The names' order is part of the derivation: append new names, never reorder.
+ *
+ * @example
+ * ```ts
+ * import { deriveSeeds } from "./random.ts";
+ * import assert from "node:assert/strict";
+ * const a = deriveSeeds(0, ["population", "simulation"]), b = deriveSeeds(1, ["population", "simulation"]);
+ * assert.notEqual(a.simulation, b.population);
+ * assert.deepEqual(a, deriveSeeds(0, ["population", "simulation"]));
+ * ```
+ */
+export function deriveSeeds<K extends string>(seed: number | Rng, names: readonly K[]): Readonly<Record<K, number>> {
+  const streams = (typeof seed === "number" ? createRng(seed) : seed).split(names.length);
+  const out = {} as Record<K, number>;
+  names.forEach((name, i) => (out[name] = Math.floor(streams[i].uniform() * 2147483647)));
+  return Object.freeze(out);
 }
 
 /** Resumes a stream from a state returned by `rng.state()`. */

@@ -33,6 +33,8 @@
 import { knnImpute, missingRates, selectFeatures } from "./preprocess.ts";
 import type { StepTable } from "./steps.ts";
 import { detectMimicLayout, mimicHours, type MimicLayout, streamTable } from "./mimic_tables.ts";
+import { quantiles } from "../core/numeric.ts";
+import { apttReward } from "./rewards.ts";
 
 /** Where each of OMG-RL's 17 variables comes from (MIMIC-III and MIMIC-IV item ids). */
 export interface HeparinVariable {
@@ -209,34 +211,6 @@ interface Stay {
 }
 
 const LOOKBACK_HOURS = 24;
-
-/**
- * r_p of OMG-RL section V-C (Nemati et al. 2016): about +1 for aPTT in 60-100 s, -1 outside.
- * (Here in the data layer, which builds rewards from MIMIC; the heparin simulator uses it too.)
- */
-export function apttReward(aptt: number): number {
-  const sig = (z: number) => (z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z)));
-  return 2 * sig(aptt - 60) - 2 * sig(aptt - 100) - 1;
-}
-
-/**
- * Quantiles of `values`: "linear" interpolates at (n - 1) p (numpy's default, R type 7);
- * "weibull" at (n + 1) p - 1 (R type 6, what the MIMIC-III demo README's statistics use).
- */
-export function quantiles(
-  values: ArrayLike<number>,
-  qs: readonly number[],
-  method: "linear" | "weibull" = "linear",
-): number[] {
-  const s = Float64Array.from(values).sort();
-  const n = s.length;
-  return qs.map((q) => {
-    if (n === 0) return NaN;
-    const h = Math.min(n - 1, Math.max(0, method === "weibull" ? (n + 1) * q - 1 : (n - 1) * q));
-    const lo = Math.floor(h), hi = Math.min(n - 1, lo + 1);
-    return s[lo] + (h - lo) * (s[hi] - s[lo]);
-  });
-}
 
 /** Builds the heparin cohort from the MIMIC folder `dir` (module doc). */
 export async function buildHeparinCohort(dir: string, options: HeparinCohortOptions = {}): Promise<HeparinCohort> {

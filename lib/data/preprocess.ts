@@ -9,6 +9,7 @@
 import { createMdpDataset, type MdpDataset, selectIndividuals } from "./dataset.ts";
 import { individualRuns, stepCount, type StepTable } from "./steps.ts";
 import { createRng, type Rng } from "../core/random.ts";
+import { quantilesSorted } from "../core/numeric.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Missing values (OMG-RL V-A: "variables with a high missing rate were excluded; the rest were
@@ -262,13 +263,6 @@ export interface QuantileBins {
   readonly range: readonly [number, number];
 }
 
-function quantileSorted(sorted: Float64Array, q: number): number {
-  const h = (sorted.length - 1) * q;
-  const lo = Math.floor(h);
-  const hi = Math.min(sorted.length - 1, lo + 1);
-  return sorted[lo] + (h - lo) * (sorted[hi] - sorted[lo]);
-}
-
 /**
  * Fits K quantile bins to `values` (linear-interpolation quantiles, numpy's default). Throws when
  * ties leave a bin empty (too few distinct values for K bins).
@@ -282,7 +276,7 @@ export function fitQuantileBins(values: ArrayLike<number>, numBins: number): Qua
     throw new RangeError(`fitQuantileBins(): ${sorted.length} finite values cannot fill ${numBins} bins`);
   }
   const edges = new Float64Array(numBins - 1);
-  for (let k = 1; k < numBins; k++) edges[k - 1] = quantileSorted(sorted, k / numBins);
+  edges.set(quantilesSorted(sorted, Array.from({ length: numBins - 1 }, (_, k) => (k + 1) / numBins)));
   for (let k = 1; k < edges.length; k++) {
     if (!(edges[k] > edges[k - 1])) {
       throw new RangeError(
@@ -301,7 +295,7 @@ export function fitQuantileBins(values: ArrayLike<number>, numBins: number): Qua
   };
   for (const v of sorted) members[valueToBin(bins, v)].push(v);
   members.forEach((m, k) => {
-    bins.centers[k] = m.length ? quantileSorted(Float64Array.from(m), 0.5) : (k === 0 ? edges[0] : edges[k - 1]);
+    bins.centers[k] = m.length ? quantilesSorted(m, [0.5])[0] : (k === 0 ? edges[0] : edges[k - 1]);
   });
   return Object.freeze(bins);
 }

@@ -12,6 +12,7 @@
  */
 import { createMdpDataset, type MdpDataset } from "../data/dataset.ts";
 import { createRng, type Rng } from "../core/random.ts";
+import { summarize, type Summary } from "../core/numeric.ts";
 
 /** One simulated individual: a group label and the parameters the dynamics read. */
 export interface Individual<P> {
@@ -182,25 +183,6 @@ export function simulate<S, P>(
     terminals: Uint8Array.from(terminals),
     timeouts: Uint8Array.from(timeouts),
   });
-}
-
-/** Mean, standard error and count of a sample. */
-export interface Summary {
-  readonly mean: number;
-  readonly standardError: number;
-  readonly count: number;
-}
-
-/** Mean and standard error (sample standard deviation / sqrt(n)). */
-export function summarize(values: ArrayLike<number>): Summary {
-  const n = values.length;
-  if (n === 0) return { mean: NaN, standardError: NaN, count: 0 };
-  let s = 0;
-  for (let i = 0; i < n; i++) s += values[i];
-  const mean = s / n;
-  let v = 0;
-  for (let i = 0; i < n; i++) v += (values[i] - mean) ** 2;
-  return { mean, standardError: n > 1 ? Math.sqrt(v / (n - 1) / n) : NaN, count: n };
 }
 
 /** Monte Carlo value of a policy. */

@@ -28,8 +28,9 @@
  * @module
  */
 import { createRng, type Rng } from "../core/random.ts";
-import { apttReward, quantiles } from "../data/heparin_cohort.ts";
-import { type Environment, type Individual, type Policy, summarize } from "./env.ts";
+import { quantiles, summarize } from "../core/numeric.ts";
+import { apttReward } from "../data/rewards.ts";
+import { type Environment, type Individual, type Policy } from "./env.ts";
 
 /** The 17 variables of OMG-RL section V-A, in the kit's order. */
 export const HEPARIN_FEATURES = Object.freeze([

@@ -12,18 +12,11 @@
  * @module
  */
 import { type MlpParams, mlpVariables } from "../core/mlp.ts";
-import { createRng } from "../core/random.ts";
+import { createRng, deriveSeeds } from "../core/random.ts";
 import { tf } from "../core/backend.ts";
 import { keepFeatures, type MdpDataset, selectIndividuals } from "../data/dataset.ts";
 import { fitNormalizer, normalizeDataset, type Normalizer, splitByIndividual } from "../data/preprocess.ts";
-import {
-  drawPopulation,
-  type Individual,
-  type Policy,
-  populationBehaviourPolicy,
-  simulate,
-  summarize,
-} from "../envs/env.ts";
+import { drawPopulation, type Individual, type Policy, populationBehaviourPolicy, simulate } from "../envs/env.ts";
 import {
   createHeparinEnv,
   HEPARIN_FEATURES,
@@ -51,6 +44,7 @@ import {
 import { policyProbabilities } from "../algos/sac.ts";
 import { rewardValues } from "../algos/guided_reward.ts";
 import { barFigure, type Figure, lineFigure, tableFigure } from "../plots/figures.ts";
+import { summarize } from "../core/numeric.ts";
 
 /** Sizes of a reproduction. */
 export interface OmgRlSizes {
@@ -123,6 +117,21 @@ export interface HeparinSetup {
 }
 
 /**
+ * The seeds of the true-simulator evaluation, shared by every run and method on purpose (common
+ * random numbers: the same evaluation patients and noise), so that differences between policies
+ * are not differences between patient draws. Split from one documented seed.
+ */
+export const EVALUATION_SEEDS: Readonly<Record<"population" | "outcomes", number>> = deriveSeeds(7919, [
+  "population",
+  "outcomes",
+]);
+
+/** A reproduction run's named streams, all split from its one seed (never `seed + k`). */
+function runSeeds(seed: number) {
+  return deriveSeeds(seed, ["setup", "dynamics", "agent", "behaviourCloning", "rollouts"]);
+}
+
+/**
  * The cohort under the simulated clinician, split 8:2 by patient (OMG-RL V-B), states without
  * aPTT (and without the dose, which is the action) unless `stateFeatures` says otherwise.
  */
@@ -138,9 +147,10 @@ export function heparinSetup(
     if (j < 0) throw new RangeError(`heparin: unknown state feature ${JSON.stringify(f)}`);
     return j;
   });
-  const people = drawPopulation(env, createRng(seed), patients);
-  const data = keepFeatures(simulate(env, { individuals: people, seed: seed + 1 }), featureIndex);
-  const { train, test } = splitByIndividual(data, { trainFraction: 0.8, seed });
+  const seeds = deriveSeeds(seed, ["population", "simulation", "split"]);
+  const people = drawPopulation(env, createRng(seeds.population), patients);
+  const data = keepFeatures(simulate(env, { individuals: people, seed: seeds.simulation }), featureIndex);
+  const { train, test } = splitByIndividual(data, { trainFraction: 0.8, seed: seeds.split });
   const normalizer = fitNormalizer(train);
   return {
     train: normalizeDataset(train, normalizer),
@@ -148,7 +158,7 @@ export function heparinSetup(
     normalizer,
     featureIndex,
     // The same evaluation patients for every seed and method (common random numbers).
-    evalIndividuals: drawPopulation(env, createRng(7919), evalPatients),
+    evalIndividuals: drawPopulation(env, createRng(EVALUATION_SEEDS.population), evalPatients),
   };
 }
 
@@ -167,7 +177,7 @@ export function heparinNetworkPolicy(setup: HeparinSetup, actor: MlpParams): Pol
 export function heparinTrueOutcome(setup: HeparinSetup, policy?: Policy): HeparinOutcome {
   const env = createHeparinEnv();
   return heparinOutcome(env, setup.evalIndividuals, {
-    seed: 4242,
+    seed: EVALUATION_SEEDS.outcomes,
     policy: policy ?? populationBehaviourPolicy(env, setup.evalIndividuals),
   });
 }
@@ -228,11 +238,12 @@ function curvesOf(
 }
 
 function helpers(sizes: OmgRlSizes, progress: Progress) {
-  const setupFor = (seed: number, patients = sizes.patients) => heparinSetup(patients, sizes.evalPatients, 100 + seed);
+  const setupFor = (seed: number, patients = sizes.patients) =>
+    heparinSetup(patients, sizes.evalPatients, runSeeds(seed).setup);
   const dynamicsFor = (setup: HeparinSetup, seed: number): { model: DynamicsModel; curves: DynamicsCurves } =>
     trainDynamics(
       setup.train,
-      createRng(200 + seed),
+      createRng(runSeeds(seed).dynamics),
       sizes.dynamics,
       (e, _t, v) => progress(`seed ${seed} dynamics epoch ${e}: validation ${v.map((x) => x.toFixed(3)).join(" ")}`),
     );
@@ -264,7 +275,7 @@ export async function runOmgRlUnit(
   if (unit.kind === "curves") {
     const setup = setupFor(seed);
     const { model } = dynamicsFor(setup, seed);
-    const state = await heparinOmgRlRun(setup, model, sizes, 300 + seed, "learned", tick(`seed ${seed}`));
+    const state = await heparinOmgRlRun(setup, model, sizes, runSeeds(seed).agent, "learned", tick(`seed ${seed}`));
     const evaluations = state.evaluations;
     disposeOmgRl(state);
     disposeDynamics(model);
@@ -276,7 +287,14 @@ export async function runOmgRlUnit(
     const train = selectIndividuals(setup.train, Int32Array.from({ length: unit.n }, (_, i) => i));
     const sub = { ...setup, train };
     const { model } = dynamicsFor(sub, seed);
-    const state = await heparinOmgRlRun(sub, model, sizes, 300 + seed, "learned", tick(`N=${unit.n} seed ${seed}`));
+    const state = await heparinOmgRlRun(
+      sub,
+      model,
+      sizes,
+      runSeeds(seed).agent,
+      "learned",
+      tick(`N=${unit.n} seed ${seed}`),
+    );
     const last = state.evaluations[state.evaluations.length - 1];
     disposeOmgRl(state);
     disposeDynamics(model);
@@ -284,22 +302,22 @@ export async function runOmgRlUnit(
   }
   const setup = setupFor(seed);
   const { model } = dynamicsFor(setup, seed);
-  const omg = await heparinOmgRlRun(setup, model, sizes, 300 + seed, "learned", tick(`OMG-RL seed ${seed}`));
-  const combo = await heparinOmgRlRun(setup, model, sizes, 300 + seed, "data", tick(`COMBO seed ${seed}`));
+  const omg = await heparinOmgRlRun(setup, model, sizes, runSeeds(seed).agent, "learned", tick(`OMG-RL seed ${seed}`));
+  const combo = await heparinOmgRlRun(setup, model, sizes, runSeeds(seed).agent, "data", tick(`COMBO seed ${seed}`));
   const out: Record<string, number> = {};
   if (unit.id === "omg-fig4") {
     // Both final policies roll out in the same model from the same held-out start states, and
     // OMG-RL's r_psi scores both (the paper compares each method's best instance).
     const starts = setup.validation.states.slice(0, Math.min(40, setup.validation.size) * setup.validation.stateDim);
     const judge = (s: OmgRlState) => {
-      const r = modelRollouts(model, s.agent, starts, s.config.rolloutHorizon, createRng(77));
+      const r = modelRollouts(model, s.agent, starts, s.config.rolloutHorizon, createRng(runSeeds(seed).rollouts));
       const rew = rewardValues(omg.rewardModel!, r.states, r.actions);
       return rew.reduce((a, b) => a + b, 0) / r.count;
     };
     out.omgRlByRpsi = judge(omg);
     out.comboByRpsi = judge(combo);
   } else {
-    const bc = trainBehaviourCloning(setup.train, createRng(400 + seed), {
+    const bc = trainBehaviourCloning(setup.train, createRng(runSeeds(seed).behaviourCloning), {
       steps: sizes.bcSteps,
       hiddenSizes: sizes.omg.sac?.hiddenSizes,
     });
@@ -592,19 +610,19 @@ export async function runOmgRlMain(
   progress: Progress = () => {},
   stateFeatures?: readonly string[],
 ): Promise<Reproduction> {
-  const setup = heparinSetup(sizes.patients, sizes.evalPatients, 100 + seed, stateFeatures);
+  const setup = heparinSetup(sizes.patients, sizes.evalPatients, runSeeds(seed).setup, stateFeatures);
   progress(
     `cohort: ${setup.train.individualIds.length} training patients (${setup.train.size} hours), ${setup.validation.individualIds.length} validation`,
   );
   const { model, curves } = trainDynamics(
     setup.train,
-    createRng(200 + seed),
+    createRng(runSeeds(seed).dynamics),
     sizes.dynamics,
     (e, _t, v) => progress(`dynamics epoch ${e + 1}: best validation NLL ${Math.min(...v).toFixed(3)}`),
   );
   progress(`dynamics: ${curves.validation.length} epochs, elites ${model.elites.join(", ")}`);
   const started = performance.now();
-  const omg = await heparinOmgRlRun(setup, model, sizes, 300 + seed, "learned", (s) => {
+  const omg = await heparinOmgRlRun(setup, model, sizes, runSeeds(seed).agent, "learned", (s) => {
     const l = s.logs[s.logs.length - 1];
     const done = s.episode / s.config.episodes;
     const secs = (performance.now() - started) / 1000;
@@ -617,7 +635,7 @@ export async function runOmgRlMain(
         `; ${secs.toFixed(0)} s elapsed, ~${(secs / done - secs).toFixed(0)} s left`,
     );
   });
-  const bc = trainBehaviourCloning(setup.train, createRng(400 + seed), {
+  const bc = trainBehaviourCloning(setup.train, createRng(runSeeds(seed).behaviourCloning), {
     steps: sizes.bcSteps,
     hiddenSizes: sizes.omg.sac?.hiddenSizes,
   });

@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { createRng } from "../core/random.ts";
+import { createRng, deriveSeeds } from "../core/random.ts";
 import { drawPopulation, evaluatePolicy, simulate } from "../envs/env.ts";
 import type { Environment } from "../envs/env.ts";
 import { createSepsisEnv } from "../envs/sepsis.ts";
@@ -21,6 +21,7 @@ import { type FeatureMap, fitRbfFeatures, levelFeatures } from "../algos/feature
 import { fittedQIteration, linearQValues } from "../algos/fqi.ts";
 import { evaluatePolicies, type EvaluationPolicy, fitBehaviourPolicy, type OpeRow } from "../algos/ope.ts";
 import { barFigure, type Figure, tableFigure } from "../plots/figures.ts";
+import { softmaxInPlace } from "../core/numeric.ts";
 
 export type OpeValidationEnv = "sepsis" | "sepsis-observed" | "heparin";
 
@@ -89,17 +90,19 @@ export function runOpeValidation(
   progress: (m: string) => void = () => {},
 ): { rows: OpeValidationRow[]; figures: Figure[] } {
   const rows: OpeValidationRow[] = [];
+  // One seed split into named streams: training data, truth, and one stream per validation dataset.
+  const seeds = deriveSeeds(0, ["population", "simulation", "features", "behaviourCloning", "truth", "datasets"]);
   for (const name of sizes.envs) {
     const env = makeEnv(name, sizes);
     const gamma = env.discount;
     // Policies from a separate training dataset.
-    const trainInd = drawPopulation(env, createRng(101), sizes.individuals);
-    const train = simulate(env, { individuals: trainInd, seed: 102 });
+    const trainInd = drawPopulation(env, createRng(seeds.population), sizes.individuals);
+    const train = simulate(env, { individuals: trainInd, seed: seeds.simulation });
     // Sepsis states are small integers (levels of 3 vitals, glucose, 3 treatments): indicators.
     const features: FeatureMap = name === "heparin"
-      ? fitRbfFeatures(train.states, train.stateDim, { centres: 16, seed: 103 })
+      ? fitRbfFeatures(train.states, train.stateDim, { centres: 16, seed: seeds.features })
       : levelFeatures([3, 3, 2, 5, 2, 2, 2]);
-    const bc = fitBehaviourPolicy(train, features, { seed: 104 });
+    const bc = fitBehaviourPolicy(train, features, { seed: seeds.behaviourCloning });
     const q = fittedQIteration(train, features, { discount: Math.min(gamma, 0.95) });
     const A = env.numActions;
     const soft = (sign: number): EvaluationPolicy => (s) => {
@@ -110,9 +113,9 @@ export function runOpeValidation(
         mn = Math.min(mn, sign * x);
       }
       const tau = 0.3 * Math.max(mx - mn, 1e-6);
-      const e = Array.from(v, (x) => Math.exp((sign * x - mx) / tau));
-      const tot = e.reduce((a, b) => a + b, 0);
-      return e.map((x) => x / tot);
+      const p = Float64Array.from(v, (x) => sign * x);
+      softmaxInPlace(p, 0, p.length, tau);
+      return p;
     };
     const policies: Record<string, EvaluationPolicy> = {
       "behaviour cloning": (s) => bc.probabilities(s),
@@ -121,27 +124,30 @@ export function runOpeValidation(
       uniform: () => new Array(A).fill(1 / A),
     };
     // True values by Monte Carlo.
-    const truthInd = drawPopulation(env, createRng(201), sizes.truthIndividuals);
+    const truthSeeds = deriveSeeds(seeds.truth, ["population", "outcomes"]);
+    const truthInd = drawPopulation(env, createRng(truthSeeds.population), sizes.truthIndividuals);
     const truth: Record<string, number> = {};
     for (const [p, pol] of Object.entries(policies)) {
-      truth[p] = evaluatePolicy(env, (o) => pol(o), { individuals: truthInd, discount: gamma, seed: 202 }).overall
+      truth[p] = evaluatePolicy(env, (o) =>
+        pol(o), { individuals: truthInd, discount: gamma, seed: truthSeeds.outcomes }).overall
         .discounted.mean;
     }
     truth["clinicians (recorded)"] = evaluatePolicy(
       env,
       (o, c) => env.behaviourPolicy(truthInd[c.individual])(o, c),
-      { individuals: truthInd, discount: gamma, seed: 202 },
+      { individuals: truthInd, discount: gamma, seed: truthSeeds.outcomes },
     ).overall.discounted.mean;
     const results: OpeRow[][] = [];
     for (let d = 0; d < sizes.datasets; d++) {
-      const ind = drawPopulation(env, createRng(1000 + d), sizes.individuals);
-      const data = simulate(env, { individuals: ind, seed: 2000 + d });
-      const mu = fitBehaviourPolicy(data, features, { seed: d });
+      const ds = deriveSeeds(createRng(seeds.datasets).fold(d), ["population", "simulation", "behaviour", "bootstrap"]);
+      const ind = drawPopulation(env, createRng(ds.population), sizes.individuals);
+      const data = simulate(env, { individuals: ind, seed: ds.simulation });
+      const mu = fitBehaviourPolicy(data, features, { seed: ds.behaviour });
       const table = evaluatePolicies(data, features, mu, policies, {
         discount: gamma,
         horizon: env.horizon,
         bootstrap: sizes.bootstrap,
-        seed: d,
+        seed: ds.bootstrap,
         warn: () => {},
       });
       results.push([...table.rows]);

@@ -28,8 +28,9 @@
  *
  * @module
  */
-import { createRng } from "../core/random.ts";
-import { drawPopulation, evaluatePolicy, type Policy, simulate, summarize } from "../envs/env.ts";
+import { createRng, deriveSeeds } from "../core/random.ts";
+import { drawPopulation, evaluatePolicy, type Policy, simulate } from "../envs/env.ts";
+import { summarize } from "../core/numeric.ts";
 import type { Environment, Individual } from "../envs/env.ts";
 import { createP4lSimpleEnv } from "../envs/p4l_simple.ts";
 import { createCartPoleEnv } from "../envs/cartpole.ts";
@@ -72,6 +73,7 @@ export function fitP4lComparison(
 ): Comparison {
   const policies: Comparison["policies"] = {};
   const facts: Record<string, number> = {};
+  const seeds = deriveSeeds(options.seed, ["groupCount", "p4l"]);
   const q = fittedQIteration(data, features, { discount: options.discount });
   policies.FQI = () => greedyPolicy(q);
   const vl = vLearning(data, features, {
@@ -86,14 +88,14 @@ export function fitP4lComparison(
   for (const k of sizes.ks) {
     let groups: number;
     if (k === "auto") {
-      groups = estimateGroupCount(data, { seed: options.seed }).groups;
+      groups = estimateGroupCount(data, { seed: seeds.groupCount }).groups;
       facts["auto K"] = groups;
     } else {
       groups = k;
     }
     const model = fitP4l(data, features, {
       groups,
-      seed: options.seed,
+      seed: seeds.p4l,
       iterations: sizes.p4lIterations,
       discount: options.discount,
     });
@@ -127,6 +129,21 @@ const asPolicies = (c: Comparison): Record<string, (i: number) => Policy> =>
   Object.fromEntries(
     Object.entries(c.policies).map(([m, make]) => [m, (i: number) => (o: Float64Array) => make(i)(o)]),
   );
+
+/**
+ * A grid cell's named seeds, split from one seed per cell (the cell's index and the grid's own
+ * offset), so that no stream of one cell is another cell's or another purpose's.
+ */
+function cellSeeds(cell: GridCell, gridOffset: number) {
+  return deriveSeeds(1000 * cell.index + gridOffset, [
+    "population",
+    "simulation",
+    "features",
+    "fit",
+    "evaluation",
+    "persim",
+  ]);
+}
 
 /** One cell of a grid: its index, the setting it belongs to, and its repetition. */
 export interface GridCell {
@@ -222,17 +239,17 @@ const fig1: P4lGrid<P4lFig1Sizes> = {
   run(cell, sizes) {
     const perGroup = Number(cell.params.perGroup), horizon = Number(cell.params.horizon);
     const env = createP4lSimpleEnv({ horizon });
-    const seed = 1000 * cell.index + 17;
-    const individuals = drawPopulation(env, createRng(seed), 3 * perGroup, env.groups);
-    const data = simulate(env, { individuals, horizon, seed: seed + 1 });
-    const features = fitRbfFeatures(data.states, 2, { centres: 16, seed });
-    const cmp = fitP4lComparison(data, features, sizes, { discount: 0.8, seed, behaviour: () => 0.5 });
+    const seeds = cellSeeds(cell, 17);
+    const individuals = drawPopulation(env, createRng(seeds.population), 3 * perGroup, env.groups);
+    const data = simulate(env, { individuals, horizon, seed: seeds.simulation });
+    const features = fitRbfFeatures(data.states, 2, { centres: 16, seed: seeds.features });
+    const cmp = fitP4lComparison(data, features, sizes, { discount: 0.8, seed: seeds.fit, behaviour: () => 0.5 });
     const policies = { ...asPolicies(cmp), Behaviour: () => () => [0.5, 0.5] };
     const values = valueMethods(env, individuals, policies, {
       trajectories: sizes.trajectories,
       horizon,
       discount: 0.8,
-      seed: seed + 2,
+      seed: seeds.evaluation,
     });
     return { cell, values, facts: cmp.facts };
   },
@@ -288,19 +305,19 @@ const table2: P4lGrid<P4lTable2Sizes> = {
   run(cell, sizes) {
     const setting = String(cell.params.setting) as "A" | "B" | "C";
     const env = createCartPoleEnv({ setting, epsilon: sizes.epsilon });
-    const seed = 1000 * cell.index + 29;
-    const individuals = drawPopulation(env, createRng(seed), 3 * sizes.trajectories, env.groups);
-    const data = simulate(env, { individuals, seed: seed + 1 });
-    const features = fitRbfFeatures(data.states, 4, { centres: 16, seed });
+    const seeds = cellSeeds(cell, 29);
+    const individuals = drawPopulation(env, createRng(seeds.population), 3 * sizes.trajectories, env.groups);
+    const data = simulate(env, { individuals, seed: seeds.simulation });
+    const features = fitRbfFeatures(data.states, 4, { centres: 16, seed: seeds.features });
     const eps = sizes.epsilon;
     const behaviour = (s: ArrayLike<number>, a: number) => ((s[2] > 0 ? 1 : 0) === a ? 1 - eps / 2 : eps / 2);
-    const cmp = fitP4lComparison(data, features, sizes, { discount: 0.9, seed, behaviour });
+    const cmp = fitP4lComparison(data, features, sizes, { discount: 0.9, seed: seeds.fit, behaviour });
     const policies = { ...asPolicies(cmp), Behaviour: (i: number) => env.behaviourPolicy(individuals[i]) };
     const values = valueMethods(env, individuals, policies, {
       trajectories: sizes.evaluations,
       horizon: 300,
       discount: 1,
-      seed: seed + 2,
+      seed: seeds.evaluation,
       undiscounted: true,
     });
     return { cell, values, facts: cmp.facts };
@@ -357,18 +374,18 @@ const table3: P4lGrid<P4lTable3Sizes> = {
   cells: (sizes) => gridCells([{ population: "sepsis" }], () => "sepsis", sizes.repetitions),
   run(cell, sizes) {
     const env = createSepsisEnv({ discount: 0.8 });
-    const seed = 1000 * cell.index + 41;
-    const individuals = drawPopulation(env, createRng(seed), sizes.individuals);
-    const data = simulate(env, { individuals, seed: seed + 1 });
-    const features = fitRbfFeatures(data.states, data.stateDim, { centres: 16, seed });
-    const cmp = fitP4lComparison(data, features, sizes, { discount: 0.8, seed });
+    const seeds = cellSeeds(cell, 41);
+    const individuals = drawPopulation(env, createRng(seeds.population), sizes.individuals);
+    const data = simulate(env, { individuals, seed: seeds.simulation });
+    const features = fitRbfFeatures(data.states, data.stateDim, { centres: 16, seed: seeds.features });
+    const cmp = fitP4lComparison(data, features, sizes, { discount: 0.8, seed: seeds.fit });
     const policies = { Clinician: (i: number) => env.behaviourPolicy(individuals[i]), ...asPolicies(cmp) };
     // The PerSim-style simulator, learned from the same data; each individual starts from its recorded first state.
     const persim = fitPersonalisedSimulator(data, {
       levels: SEPSIS_LEVELS,
       rank: sizes.persimRank,
       steps: sizes.persimSteps,
-      seed,
+      seed: seeds.persim,
     });
     const initialStates = individuals.map(() => new Float64Array(data.stateDim));
     const seen = new Set<number>();
@@ -387,7 +404,7 @@ const table3: P4lGrid<P4lTable3Sizes> = {
       discount: 0.8,
       featureNames: SEPSIS_FEATURES,
     });
-    const opts = { trajectories: sizes.trajectories, horizon: env.horizon, discount: 0.8, seed: seed + 2 };
+    const opts = { trajectories: sizes.trajectories, horizon: env.horizon, discount: 0.8, seed: seeds.evaluation };
     const truth = valueMethods(env, individuals, policies, opts);
     const estimated = valueMethods(learned, learned.individuals, policies, opts);
     // Every individual has the same number of trajectories, so the population value is the

@@ -4,7 +4,8 @@
  *
  * Run: deno bench -A tests/bench/breakdown_bench.ts
  */
-import { createAdam, createRng, initBackend, initMlp, mlpForward, mlpVariables, tf } from "../../mod.ts";
+import { createAdam, createRng, initBackend, initMlp, mlpForward, mlpVariables } from "../../mod.ts";
+import { tf } from "../../lib/core/backend.ts";
 
 await initBackend("wasm");
 const rng = createRng(0);

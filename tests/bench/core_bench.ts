@@ -21,8 +21,8 @@ import {
   mlpForward,
   mlpVariables,
   sacUpdate,
-  tf,
 } from "../../mod.ts";
+import { tf } from "../../lib/core/backend.ts";
 
 await initBackend("wasm");
 const rng = createRng(0);

@@ -1,0 +1,83 @@
+/**
+ * The data layer: frozen MDP datasets over typed arrays, the kit's long CSV format (strict reader
+ * and writer), preprocessing (imputation, splits by individual, normalisation, quantile bins,
+ * batches), reward definitions, streaming MIMIC tables and OMG-RL's heparin cohort builder.
+ *
+ * @example A dataset from the long format, split by individual
+ * ```ts
+ * import { parseStepCsv, splitByIndividual, stepTableToDataset } from "./data.ts";
+ * import assert from "node:assert/strict";
+ * const rows = ["id,t,x,action,reward,done"];
+ * for (let i = 0; i < 5; i++) rows.push(`p${i},0,1,0,0.5,0`, `p${i},1,2,1,1,0`, `p${i},2,3,,,1`);
+ * const data = stepTableToDataset(parseStepCsv(rows.join("\n"), { source: "inline", numActions: 2 }));
+ * assert.equal(data.size, 10);
+ * const { train, test } = splitByIndividual(data, { trainFraction: 0.8, seed: 0 });
+ * assert.equal(train.size + test.size, 10);
+ * ```
+ *
+ * @module
+ */
+export {
+  concatDatasets,
+  createMdpDataset,
+  type Episode,
+  keepFeatures,
+  listEpisodes,
+  type MdpDataset,
+  type MdpDatasetFields,
+  selectIndividuals,
+  selectTransitions,
+  sliceEpisodes,
+} from "./lib/data/dataset.ts";
+export { datasetToStepTable, stepCount, type StepTable, stepTableToDataset } from "./lib/data/steps.ts";
+export {
+  type CsvReadOptions,
+  formatStepCsv,
+  parseStepCsv,
+  readMdpCsv,
+  readStepCsv,
+  writeMdpCsv,
+  writeStepCsv,
+} from "./lib/data/csv.ts";
+export {
+  binToValue,
+  denormalizeStates,
+  dropSparseFeatures,
+  epochBatches,
+  fitNormalizer,
+  fitQuantileBins,
+  gatherBatch,
+  knnImpute,
+  type KnnImputeOptions,
+  missingRates,
+  normalizeDataset,
+  type Normalizer,
+  normalizeStates,
+  type QuantileBins,
+  sampleAndHold,
+  sampleBatch,
+  sampleIndices,
+  selectFeatures,
+  splitByIndividual,
+  type SplitOptions,
+  type TransitionBatch,
+  valueToBin,
+} from "./lib/data/preprocess.ts";
+export { apttReward } from "./lib/data/rewards.ts";
+export {
+  detectMimicLayout,
+  MimicInputError,
+  type MimicLayout,
+  type StreamStats,
+  streamTable,
+} from "./lib/data/mimic_tables.ts";
+export {
+  buildHeparinCohort,
+  type CohortStep,
+  HEPARIN_ITEMS,
+  HEPARIN_VARIABLES,
+  type HeparinCohort,
+  type HeparinCohortOptions,
+  type HeparinVariable,
+} from "./lib/data/heparin_cohort.ts";
+export { writeFileAtomic, writeTextAtomic } from "./lib/util/files.ts";

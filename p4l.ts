@@ -1,0 +1,56 @@
+/**
+ * P4L (Miao, Shahbaba & Qu): individual latent variables, the pessimistic Lagrangian dual and the
+ * multi-centroid ADMM penalty (Algorithm 1), section 5's group-count heuristic, the PerSim-style
+ * learned simulator, and the baselines FQI, V-learning and ACPI, over RBF or indicator features.
+ *
+ * @example Fitted-Q iteration on RBF features
+ * ```ts
+ * import { fittedQIteration, fitRbfFeatures, greedyPolicy } from "./p4l.ts";
+ * import { createP4lSimpleEnv, drawPopulation, simulate } from "./envs.ts";
+ * import { createRng } from "./core.ts";
+ * import assert from "node:assert/strict";
+ * const env = createP4lSimpleEnv();
+ * const data = simulate(env, { individuals: drawPopulation(env, createRng(0), 9, env.groups), horizon: 20, seed: 1 });
+ * const features = fitRbfFeatures(data.states, 2, { centres: 8, seed: 0 });
+ * const q = fittedQIteration(data, features, { discount: 0.8 });
+ * const probs = greedyPolicy(q)(Float64Array.of(0, 0));
+ * assert.equal(probs.length, 2);
+ * ```
+ *
+ * @module
+ */
+export {
+  crossWithActions,
+  type FeatureMap,
+  fitRbfFeatures,
+  levelFeatures,
+  oneHotFeatures,
+  type RbfFeatureMap,
+  type RbfOptions,
+} from "./lib/algos/features.ts";
+export { fittedQIteration, type FqiOptions, greedyPolicy, type LinearQ, linearQValues } from "./lib/algos/fqi.ts";
+export {
+  admmCentroidStep,
+  exactCritic,
+  fitP4l,
+  type P4lConfig,
+  type P4lModel,
+  type P4lParam,
+  p4lPolicy,
+} from "./lib/algos/p4l.ts";
+export {
+  estimateGroupCount,
+  type GroupCountEstimate,
+  type GroupCountOptions,
+  meanSilhouette,
+} from "./lib/algos/group_count.ts";
+export {
+  createPersimEnv,
+  fitPersonalisedSimulator,
+  type PersimEnvOptions,
+  persimNextStateProbabilities,
+  type PersimOptions,
+  type PersonalisedSimulator,
+} from "./lib/algos/persim.ts";
+export { vLearning, type VLearningModel, type VLearningOptions, vLearningPolicy } from "./lib/algos/vlearning.ts";
+export { type AcpiModel, type AcpiOptions, acpiPolicy, fitAcpi } from "./lib/algos/acpi.ts";

@@ -1,0 +1,61 @@
+/**
+ * The papers' experiments on the simulators: OMG-RL's Figures 1-4, Table II and the main job;
+ * P4L's Figure 1, Table 2 and Table 3 as shardable grids; the validation of off-policy
+ * estimators against simulator ground truth. Each returns values and figures.
+ *
+ * @example The grids and their sizes
+ * ```ts
+ * import { P4L_GRIDS } from "./repro.ts";
+ * import assert from "node:assert/strict";
+ * const grid = P4L_GRIDS["p4l-fig1"];
+ * assert.ok(grid.cells(grid.quick).length > 0);
+ * ```
+ *
+ * @module
+ */
+export {
+  heparinNetworkPolicy,
+  heparinOmgRlRun,
+  type HeparinSetup,
+  heparinSetup,
+  heparinTrueOutcome,
+  OMG_RL_FULL,
+  OMG_RL_MAIN,
+  OMG_RL_QUICK,
+  OMG_RL_REPRODUCTIONS,
+  type OmgRlSizes,
+  type OmgRlUnit,
+  type Reproduction,
+  runOmgRlMain,
+  runOmgRlReproduction,
+  runOmgRlUnit,
+} from "./lib/repro/omg_rl.ts";
+export {
+  assembleP4lGrid,
+  type Comparison,
+  type ComparisonSizes,
+  fitP4lComparison,
+  type GridCell,
+  type GridCellResult,
+  type KChoice,
+  P4L_FIG1_FULL,
+  P4L_FIG1_QUICK,
+  P4L_GRIDS,
+  P4L_TABLE2_FULL,
+  P4L_TABLE2_QUICK,
+  P4L_TABLE3_FULL,
+  P4L_TABLE3_QUICK,
+  type P4lFig1Sizes,
+  type P4lGrid,
+  type P4lTable2Sizes,
+  type P4lTable3Sizes,
+  shardCells,
+} from "./lib/repro/p4l.ts";
+export {
+  OPE_VALIDATION_FULL,
+  OPE_VALIDATION_QUICK,
+  type OpeValidationEnv,
+  type OpeValidationRow,
+  type OpeValidationSizes,
+  runOpeValidation,
+} from "./lib/repro/ope.ts";
