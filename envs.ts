@@ -20,16 +20,20 @@
  * @module
  */
 export {
+  type BehaviourPolicy,
   drawPopulation,
   type Environment,
+  episodeLengthOf,
+  type EpisodeStep,
   type EvaluateOptions,
   evaluatePolicy,
   type Individual,
   individualFromGroups,
   type Policy,
+  type PolicyChoice,
   type PolicyContext,
   type PolicyEvaluation,
-  populationBehaviourPolicy,
+  runEpisode,
   simulate,
   type SimulateOptions,
   type StepResult,

@@ -31,12 +31,27 @@ export {
 export { fittedQIteration, type FqiOptions, greedyPolicy, type LinearQ, linearQValues } from "./lib/algos/fqi.ts";
 export {
   admmCentroidStep,
+  disposeP4l,
   exactCritic,
   fitP4l,
+  initP4l,
+  P4L_DEFAULTS,
+  p4lAdmmStep,
   type P4lConfig,
+  p4lExactCriticStep,
+  p4lFStep,
+  p4lIteration,
+  type P4lMetrics,
   type P4lModel,
+  p4lModel,
+  p4lMultiplierStep,
   type P4lParam,
   p4lPolicy,
+  p4lPolicyStep,
+  p4lQStep,
+  type P4lResolvedConfig,
+  type P4lState,
+  resolveP4lConfig,
 } from "./lib/algos/p4l.ts";
 export {
   estimateGroupCount,

@@ -14,6 +14,7 @@
  * @module
  */
 export {
+  EVALUATION_SEEDS,
   heparinNetworkPolicy,
   heparinOmgRlRun,
   type HeparinSetup,

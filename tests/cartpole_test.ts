@@ -42,11 +42,17 @@ Deno.test("cartpole: starts are uniform in +-0.05, episodes cap at the horizon, 
   const ind = env.drawIndividual(rng, "f5-l0.5");
   for (let i = 0; i < 1000; i++) for (const v of env.reset(rng, ind)) assert.ok(v >= -0.05 && v < 0.05);
   const pi = env.behaviourPolicy(ind);
-  assert.deepEqual(Array.from(pi(Float64Array.of(0, 0, 0.01, 0), { t: 0, individual: 0, id: "x" })), [0, 1]);
-  assert.deepEqual(Array.from(pi(Float64Array.of(0, 0, -0.01, 0), { t: 0, individual: 0, id: "x" })), [1, 0]);
+  assert.deepEqual(
+    Array.from(pi(Float64Array.of(0, 0, 0.01, 0), { t: 0, individual: 0, id: "x" }, new Float64Array(4))),
+    [0, 1],
+  );
+  assert.deepEqual(
+    Array.from(pi(Float64Array.of(0, 0, -0.01, 0), { t: 0, individual: 0, id: "x" }, new Float64Array(4))),
+    [1, 0],
+  );
   const people = drawPopulation(env, createRng(1), 9, env.groups);
   const data = simulate(env, { individuals: people, seed: 2 });
-  const ev = evaluatePolicy(env, pi, { individuals: people, trajectories: 5, seed: 3 });
+  const ev = evaluatePolicy(env, "behaviour", { individuals: people, trajectories: 5, seed: 3 });
   for (const r of ev.returns.flat()) assert.ok(r >= 1 && r <= 300);
   assert.equal(data.terminals.reduce((a, b) => a + b, 0) + data.timeouts.reduce((a, b) => a + b, 0), 9);
   // Always pushing one way fails fast under any setting.

@@ -136,5 +136,8 @@ Deno.test("heparin: bad options are rejected with a clear error", () => {
   const env = createHeparinEnv();
   const ind = env.drawIndividual(createRng(0));
   assert.throws(() => env.step(createRng(0), ind, env.reset(createRng(0), ind), 6, 0), /action must be/);
-  assert.throws(() => env.behaviourPolicy(ind)(new Float64Array(17), { t: 0, individual: 0, id: "x" }), /state/);
+  assert.throws(
+    () => env.behaviourPolicy(ind)(new Float64Array(17), { t: 0, individual: 0, id: "x" }, undefined as never),
+    /state/,
+  );
 });

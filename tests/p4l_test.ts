@@ -220,15 +220,23 @@ Deno.test("P4L with one group and a strong centroid penalty collapses the latent
     const m = [0, 1].map((j) => u.filter((_, k) => k % 2 === j).reduce((a, b) => a + b, 0) / 9);
     return Math.sqrt(u.reduce((s, x, k) => s + (x - m[k % 2]) ** 2, 0) / 9);
   };
-  const free = fitP4l(data, feats, { groups: 1, mu: 0, rho: 1e-6, iterations: 20, innerSteps: 10, seed: 1, lambda: 1 });
-  const tied = fitP4l(data, feats, {
+  const free = fitP4l(data, feats, {
     groups: 1,
-    mu: 1000,
-    rho: 500,
+    centroidWeight: 0,
+    admmPenalty: 1e-6,
     iterations: 20,
     innerSteps: 10,
     seed: 1,
-    lambda: 1,
+    initialMultiplier: 1,
+  });
+  const tied = fitP4l(data, feats, {
+    groups: 1,
+    centroidWeight: 1000,
+    admmPenalty: 500,
+    iterations: 20,
+    innerSteps: 10,
+    seed: 1,
+    initialMultiplier: 1,
   });
   assert.ok(spread(tied.latents) < 0.3 * spread(free.latents), `${spread(tied.latents)} vs ${spread(free.latents)}`);
   assert.ok(tied.assignments.every((k) => k === 0));

@@ -10,6 +10,7 @@ import {
   sepsisReward,
   type SepsisState,
   sepsisStateFromIndex,
+  sepsisStateFromObservation,
   sepsisStateIndex,
   sepsisTransition,
   sepsisTransitionDistribution,
@@ -139,15 +140,15 @@ Deno.test("sepsis: value iteration satisfies the Bellman optimality equation", (
 Deno.test("sepsis: the epsilon-soft clinician is far better than random treatment on the true simulator", () => {
   const env = createSepsisEnv();
   const individuals = drawPopulation(env, createRng(0), 100, env.groups);
-  const clinician = evaluatePolicy(
-    env,
-    (o, c) => env.behaviourPolicy(individuals[c.individual])(o, c),
-    { individuals, trajectories: 10, seed: 1 },
-  );
+  const clinician = evaluatePolicy(env, "behaviour", { individuals, trajectories: 10, seed: 1 });
   const random = evaluatePolicy(env, () => new Array(8).fill(1 / 8), { individuals, trajectories: 10, seed: 1 });
   assert.ok(clinician.overall.undiscounted.mean > random.overall.undiscounted.mean + 0.5);
   const probs = Array.from(
-    env.behaviourPolicy(individuals[0])(Float64Array.of(2, 1, 0, 2, 0, 0, 0), { t: 0, individual: 0, id: "" }),
+    env.behaviourPolicy(individuals[0])(
+      Float64Array.of(2, 1, 0, 2, 0, 0, 0),
+      { t: 0, individual: 0, id: "" },
+      sepsisStateFromObservation(Float64Array.of(2, 1, 0, 2, 0, 0, 0), 0),
+    ),
   );
   assertClose(Math.max(...probs), 0.95);
   assertClose(probs.reduce((x, y) => x + y, 0), 1);

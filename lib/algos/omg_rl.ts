@@ -1,5 +1,5 @@
 /**
- * OMG-RL, Algorithm 2 (Kim et al., offline model-based guided reward learning), as one loop over
+ * OMG-RL, Algorithm 2 (Lim & Lee, offline model-based guided reward learning), as one loop over
  * the pieces: a dynamics ensemble trained on the data (section IV-A), model rollouts from data
  * start states under the current policy (Algorithm 1), K reward updates on expert and sample
  * trajectories (eq. 7-8, expert batch appended to the samples), then conservative critic and

@@ -62,49 +62,126 @@ import { createRng, type Rng } from "../core/random.ts";
 import type { MdpDataset } from "../data/dataset.ts";
 import type { FeatureMap } from "./features.ts";
 import { softmaxInPlace } from "../core/numeric.ts";
+import { checkIntegers, checkInterval, resolveConfig } from "../core/config.ts";
 
-/** Settings of P4L. */
+/** Settings of P4L; {@linkcode P4L_DEFAULTS} holds the defaults of every field but `groups`. */
 export interface P4lConfig {
   /** Number of subgroups K. */
   readonly groups: number;
-  /** Dimension of each latent vector u_i. @default 2 */
+  /** Dimension of each latent vector u_i. */
   readonly latentDim?: number;
-  /** Pessimism level alpha of the uncertainty set (11). @default 0.05 */
-  readonly alpha?: number;
-  /** Weight mu of the multi-centroid penalty (16). @default 1 */
-  readonly mu?: number;
-  /** ADMM penalty rho. @default 1 */
-  readonly rho?: number;
-  /** @default 0.8 */
+  /** Pessimism level alpha of the uncertainty set (11): the constraint is Phi <= alpha. */
+  readonly pessimismLevel?: number;
+  /** Weight mu of the multi-centroid penalty (16). */
+  readonly centroidWeight?: number;
+  /** ADMM penalty rho of the augmented Lagrangian (20). */
+  readonly admmPenalty?: number;
+  /** Discount factor gamma. */
   readonly discount?: number;
-  /** Learning rates delta_f, delta_Q, delta_pi (Adam; 1e-2 each) and delta_lambda (0: lambda stays fixed; see the module doc). */
-  readonly learningRates?: { readonly f?: number; readonly q?: number; readonly pi?: number; readonly lambda?: number };
-  /** Outer iterations of Algorithm 1. @default 60 */
+  /** Adam step sizes delta_f, delta_Q, delta_pi, and the multiplier's step delta_lambda (0: lambda stays fixed). */
+  readonly learningRates?: {
+    readonly f?: number;
+    readonly q?: number;
+    readonly pi?: number;
+    readonly multiplier?: number;
+  };
+  /** Outer iterations of Algorithm 1. */
   readonly iterations?: number;
-  /** Mini-batch steps of each inner loop. @default 30 */
+  /** Mini-batch steps of each inner loop. */
   readonly innerSteps?: number;
-  /** Mini-batch size n_0. @default 256 */
+  /** Mini-batch size n_0. */
   readonly batchSize?: number;
-  /** Initial lambda (see the module doc). @default 20 with the exact critic, 1 with the stochastic */
-  readonly lambda?: number;
+  /** Initial Lagrange multiplier lambda; "auto": 20 with the exact critic, 1 with the stochastic (module doc). */
+  readonly initialMultiplier?: number | "auto";
   /**
    * States averaged in the value term: each individual's initial state (the paper's nu), or every
    * state of the mini-batch (the data distribution, a common choice in offline policy
-   * optimisation that gives the policy a signal beyond N initial states). @default "batch"
+   * optimisation that gives the policy a signal beyond N initial states).
    */
   readonly valueStates?: "initial" | "batch";
-  /** Linear in x(s; u) (the paper's simulations) or a one-hidden-layer tanh network. @default "linear" */
+  /** Linear in x(s; u) (the paper's simulations) or a one-hidden-layer tanh network. */
   readonly functionClass?: "linear" | "neural";
   /**
    * How the inner f and Q problems are solved. "stochastic": Adam steps (22) and (23), as in
    * Algorithm 1. "exact" (linear class only): both inner problems have closed forms (module doc),
-   * solved over all the data at every outer iteration. @default "exact" for the linear class
+   * solved over all the data at every outer iteration. "auto": exact for the linear class.
    */
-  readonly critic?: "exact" | "stochastic";
-  /** Hidden units of the neural class. @default 32 */
+  readonly critic?: "exact" | "stochastic" | "auto";
+  /** Hidden units of the neural class. */
   readonly hiddenUnits?: number;
-  /** @default 0 */
+  /** The run's one seed, split into named streams (initialisation, batches, K-means). */
   readonly seed?: number;
+}
+
+/** A resolved P4L config: every field present, the "auto" choices made. */
+export type P4lResolvedConfig = Readonly<
+  Required<Omit<P4lConfig, "learningRates" | "critic" | "initialMultiplier">> & {
+    readonly learningRates: Readonly<Required<NonNullable<P4lConfig["learningRates"]>>>;
+    readonly critic: "exact" | "stochastic";
+    readonly initialMultiplier: number;
+  }
+>;
+
+/** The defaults of {@linkcode P4lConfig} (every field but `groups`; the module doc says why each departs). */
+export const P4L_DEFAULTS: Readonly<Required<Omit<P4lConfig, "groups">>> = Object.freeze({
+  latentDim: 2,
+  pessimismLevel: 0.05,
+  centroidWeight: 1,
+  admmPenalty: 1,
+  discount: 0.8,
+  learningRates: Object.freeze({ f: 1e-2, q: 1e-2, pi: 1e-2, multiplier: 0 }),
+  iterations: 60,
+  innerSteps: 30,
+  batchSize: 256,
+  initialMultiplier: "auto" as const,
+  valueStates: "batch" as const,
+  functionClass: "linear" as const,
+  critic: "auto" as const,
+  hiddenUnits: 32,
+  seed: 0,
+});
+
+/**
+ * A P4L config with every default filled in, the "auto" choices made, checked and frozen.
+ *
+ * @param config The user's config (`groups` is required).
+ * @param individuals How many individuals the data hold (K may not exceed it).
+ */
+export function resolveP4lConfig(config: P4lConfig, individuals: number): P4lResolvedConfig {
+  const { groups, learningRates, ...rest } = config;
+  const base = resolveConfig("p4l", P4L_DEFAULTS, rest);
+  const lr = resolveConfig("p4l learningRates", P4L_DEFAULTS.learningRates, learningRates) as Readonly<
+    Required<NonNullable<P4lConfig["learningRates"]>>
+  >;
+  if (base.functionClass !== "linear" && base.functionClass !== "neural") {
+    throw new RangeError(`p4l: functionClass must be "linear" or "neural", got ${JSON.stringify(base.functionClass)}`);
+  }
+  const critic = base.critic === "auto" ? (base.functionClass === "neural" ? "stochastic" : "exact") : base.critic;
+  if (critic !== "exact" && critic !== "stochastic") {
+    throw new RangeError(`p4l: critic must be "exact", "stochastic" or "auto", got ${JSON.stringify(critic)}`);
+  }
+  if (critic === "exact" && base.functionClass === "neural") {
+    throw new RangeError('p4l: the exact critic needs functionClass "linear"');
+  }
+  const c: P4lResolvedConfig = Object.freeze({
+    ...base,
+    groups,
+    learningRates: lr,
+    critic,
+    initialMultiplier: base.initialMultiplier === "auto" ? (critic === "exact" ? 20 : 1) : base.initialMultiplier,
+  });
+  if (!Number.isInteger(groups) || groups < 1) {
+    throw new RangeError(`p4l: groups (K) must be a positive integer, got ${groups}`);
+  }
+  if (individuals < 1) throw new RangeError("p4l: the data have no individuals");
+  if (groups > individuals) throw new RangeError(`p4l: K = ${groups} groups but only ${individuals} individuals`);
+  checkIntegers("p4l", c, ["latentDim", "iterations", "innerSteps", "batchSize", "hiddenUnits"]);
+  checkIntegers("p4l", c, ["seed"], 0);
+  checkInterval("p4l", c, "discount", 0, 1, "high");
+  checkInterval("p4l", c, "centroidWeight", 0, Infinity);
+  checkInterval("p4l", c, "admmPenalty", 0, Infinity, "low");
+  checkInterval("p4l", c, "initialMultiplier", 0, Infinity);
+  return c;
 }
 
 /** One parameter array of a policy head, with its shape. */
@@ -130,15 +207,6 @@ export interface P4lModel {
   readonly individualIds: readonly string[];
   /** Per outer iteration: Phi, lambda, the initial-state value and the penalty. */
   readonly history: readonly { phi: number; lambda: number; value: number; penalty: number }[];
-}
-
-function checkConfig(config: P4lConfig, individuals: number) {
-  const K = config.groups;
-  if (!Number.isInteger(K) || K < 1) throw new RangeError(`p4l: groups (K) must be a positive integer, got ${K}`);
-  if (individuals < 1) throw new RangeError("p4l: the data have no individuals");
-  if (K > individuals) throw new RangeError(`p4l: K = ${K} groups but only ${individuals} individuals`);
-  const m = config.latentDim ?? 2;
-  if (!Number.isInteger(m) || m < 1) throw new RangeError(`p4l: latentDim must be a positive integer, got ${m}`);
 }
 
 /**
@@ -272,19 +340,67 @@ function interact(psi: tf.Tensor2D, u: tf.Tensor2D): tf.Tensor2D {
   return tf.concat([psi, outer], 1) as tf.Tensor2D;
 }
 
-/** Fits P4L (Algorithm 1) to `data`, with state features `features`. */
-export function fitP4l(data: MdpDataset, features: FeatureMap, config: P4lConfig): P4lModel {
-  const N = data.individualIds.length;
-  checkConfig(config, N);
-  const K = config.groups, m = config.latentDim ?? 2;
-  const alpha = config.alpha ?? 0.05, mu = config.mu ?? 1, rho = config.rho ?? 1, gamma = config.discount ?? 0.8;
-  const lr = { f: 1e-2, q: 1e-2, pi: 1e-2, lambda: 0, ...config.learningRates };
-  const iterations = config.iterations ?? 60, inner = config.innerSteps ?? 30, B = config.batchSize ?? 256;
-  const rng: Rng = createRng(config.seed ?? 0);
-  const A = data.numActions, D = features.dim, X = D * (1 + m);
+/** Data-derived constants of a P4L fit: the features of every row and of each initial state. */
+interface P4lProblem {
+  readonly data: MdpDataset;
+  /** psi(S_t) and psi(S_{t+1}) of every row, `[rows, D]`. */
+  readonly psi: Float64Array;
+  readonly psiNext: Float64Array;
+  /** psi of each individual's initial state and whose it is (the paper's nu). */
+  readonly psi0: Float32Array;
+  readonly who0: Int32Array;
+  readonly N: number;
+  readonly D: number;
+  readonly X: number;
+  readonly A: number;
+}
+
+/** The live state of a P4L fit (Algorithm 1): variables, optimisers, ADMM blocks and streams. */
+export interface P4lState {
+  /** The resolved config. */
+  readonly config: P4lResolvedConfig;
+  readonly problem: P4lProblem;
+  /** Latents u `[N, m]`, and the Q, f and pi heads. */
+  readonly u: tf.Variable<tf.Rank.R2>;
+  readonly wQ: tf.Variable[];
+  readonly wF: tf.Variable[];
+  readonly wPi: tf.Variable[];
+  readonly adamF: Adam;
+  readonly adamQ: Adam;
+  readonly adamPi: Adam;
+  /** Mini-batch stream (advanced by every step). */
+  readonly batchRng: Rng;
+  /** K-means stream: `fold(it)` seeds iteration it's clustering. */
+  readonly kmeansRng: Rng;
+  /** Lagrange multiplier lambda of the pessimism constraint. */
+  multiplier: number;
+  /** ADMM blocks of (19)-(21): w, the scaled dual eta, centroids v and groups. */
+  w: Float64Array;
+  eta: Float64Array;
+  centroids: Float64Array;
+  assignments: Int32Array;
+  /** Completed outer iterations. */
+  iteration: number;
+  readonly history: { phi: number; lambda: number; value: number; penalty: number }[];
+}
+
+/** Named metrics of one outer iteration. */
+export interface P4lMetrics {
+  /** Mean Phi over the pi step's batches. */
+  readonly phi: number;
+  /** The multiplier after its step. */
+  readonly lambda: number;
+  /** Mean value term (1 - gamma) E Q(S, pi). */
+  readonly value: number;
+  /** mu sum_i |w_i - v_k(i)|^2 after the ADMM step. */
+  readonly penalty: number;
+}
+
+function problemOf(data: MdpDataset, features: FeatureMap, m: number): P4lProblem {
   if (features.stateDim !== data.stateDim) {
     throw new RangeError(`p4l: features expect ${features.stateDim}-d states, data have ${data.stateDim}`);
   }
+  const N = data.individualIds.length, D = features.dim;
   const psi = features.transform(data.states), psiNext = features.transform(data.nextStates);
   // Initial states: each individual's earliest row.
   const firstRow = new Int32Array(N).fill(-1);
@@ -297,24 +413,25 @@ export function fitP4l(data: MdpDataset, features: FeatureMap, config: P4lConfig
   const psi0 = new Float32Array(present.length * D);
   present.forEach((r, k) => psi0.set(psi.subarray(r * D, (r + 1) * D), k * D));
   const who0 = Int32Array.from(present, (r) => data.individuals[r]);
+  return { data, psi, psiNext, psi0, who0, N, D, X: D * (1 + m), A: data.numActions };
+}
 
-  const small = (rows: number, cols: number, scale: number) => {
-    const a = new Float32Array(rows * cols);
-    for (let k = 0; k < a.length; k++) a[k] = scale * rng.normal();
-    return a;
-  };
+/**
+ * A fresh P4L state: the config resolved, `seed` split once into the initialisation, mini-batch
+ * and K-means streams, latents and heads drawn, the ADMM blocks at zero.
+ */
+export function initP4l(data: MdpDataset, features: FeatureMap, config: P4lConfig): P4lState {
+  const c = resolveP4lConfig(config, data.individualIds.length);
+  const m = c.latentDim, H = c.hiddenUnits;
+  const problem = problemOf(data, features, m);
+  const { N, X, A } = problem;
+  const [initRng, batchRng, kmeansRng] = createRng(c.seed).split(3);
+  const small = (rows: number, cols: number, scale: number) =>
+    initRng.fillNormal(new Float32Array(rows * cols), 0, scale);
   const u = newVariable(() => tf.tensor2d(small(N, m, 0.1), [N, m])) as tf.Variable<tf.Rank.R2>;
-  const neural = (config.functionClass ?? "linear") === "neural";
-  if (!neural && config.functionClass !== undefined && config.functionClass !== "linear") {
-    throw new RangeError(
-      `p4l: functionClass must be "linear" or "neural", got ${JSON.stringify(config.functionClass)}`,
-    );
-  }
-  const H = config.hiddenUnits ?? 32;
-  if (neural && !(Number.isInteger(H) && H >= 1)) throw new RangeError(`p4l: hiddenUnits must be >= 1, got ${H}`);
   /** A head's variables: [W] (linear) or [W1, b1, W2] (neural, Glorot-scaled W1). */
   const head = (): tf.Variable[] =>
-    neural
+    c.functionClass === "neural"
       ? [
         newVariable(() => tf.tensor2d(small(X, H, Math.sqrt(1 / X)), [X, H])),
         newVariable(() => tf.zeros([H])),
@@ -322,104 +439,181 @@ export function fitP4l(data: MdpDataset, features: FeatureMap, config: P4lConfig
       ]
       : [newVariable(() => tf.tensor2d(small(X, A, 0.01), [X, A]))];
   const wQ = head(), wF = head(), wPi = head();
-  /** A head's output [n, A] on inputs x [n, X]. */
-  const apply = (w: tf.Variable[], x: tf.Tensor2D): tf.Tensor2D =>
-    w.length === 1
-      ? tf.matMul(x, w[0] as tf.Tensor2D)
-      : tf.matMul(tf.tanh(tf.add(tf.matMul(x, w[0] as tf.Tensor2D), w[1])) as tf.Tensor2D, w[2] as tf.Tensor2D);
-  const adamF: Adam = createAdam(wF, { learningRate: lr.f });
-  const adamQ: Adam = createAdam(wQ, { learningRate: lr.q });
-  const adamPi: Adam = createAdam([...wPi, u], { learningRate: lr.pi });
-  let lambda = config.lambda ??
-    ((config.critic ?? (config.functionClass === "neural" ? "stochastic" : "exact")) === "exact" ? 20 : 1);
-  let w: Float64Array = new Float64Array(N * m);
-  let eta: Float64Array = new Float64Array(N * m);
-  let centroids: Float64Array = new Float64Array(K * m);
-  let assignments: Int32Array = new Int32Array(N);
-  const history: { phi: number; lambda: number; value: number; penalty: number }[] = [];
+  return {
+    config: c,
+    problem,
+    u,
+    wQ,
+    wF,
+    wPi,
+    adamF: createAdam(wF, { learningRate: c.learningRates.f }),
+    adamQ: createAdam(wQ, { learningRate: c.learningRates.q }),
+    adamPi: createAdam([...wPi, u], { learningRate: c.learningRates.pi }),
+    batchRng,
+    kmeansRng,
+    multiplier: c.initialMultiplier,
+    w: new Float64Array(N * m),
+    eta: new Float64Array(N * m),
+    centroids: new Float64Array(c.groups * m),
+    assignments: new Int32Array(N),
+    iteration: 0,
+    history: [],
+  };
+}
 
-  const batch = () => {
-    const rows = Int32Array.from({ length: Math.min(B, data.size) }, () => rng.int(data.size));
-    const s = new Float32Array(rows.length * D), s2 = new Float32Array(rows.length * D);
-    rows.forEach((r, k) => {
-      s.set(psi.subarray(r * D, (r + 1) * D), k * D);
-      s2.set(psiNext.subarray(r * D, (r + 1) * D), k * D);
-    });
-    return {
-      psi: tf.tensor2d(s, [rows.length, D]),
-      psiNext: tf.tensor2d(s2, [rows.length, D]),
-      who: tf.tensor1d(Int32Array.from(rows, (r) => data.individuals[r]), "int32"),
-      a: tf.oneHot(tf.tensor1d(Int32Array.from(rows, (r) => data.actions[r]), "int32"), A),
-      r: tf.tensor1d(Float32Array.from(rows, (r) => data.rewards[r])),
-      notDone: tf.tensor1d(Float32Array.from(rows, (r) => 1 - data.terminals[r])),
-    };
-  };
-  type Batch = ReturnType<typeof batch>;
-  const psi0T = tf.tensor2d(psi0, [present.length, D]);
-  const who0T = tf.tensor1d(who0, "int32");
-  /** Phi on a batch, and the f-values (for the norm term). */
-  const phiOf = (b: Batch) => {
-    const ub = rowsOf(u, b.who, N);
-    const x = interact(b.psi, ub), x2 = interact(b.psiNext, ub);
-    const qa = tf.sum(tf.mul(apply(wQ, x), b.a), 1);
-    const fa = tf.sum(tf.mul(apply(wF, x), b.a), 1);
-    const v2 = tf.sum(tf.mul(tf.softmax(apply(wPi, x2)), apply(wQ, x2)), 1);
-    const delta = tf.sub(tf.add(b.r, tf.mul(gamma, tf.mul(b.notDone, v2))), qa);
-    return { phi: tf.mean(tf.mul(fa, delta)) as tf.Scalar, fa };
-  };
-  /** (1 - gamma) mean_i E_{S0} Q(S0, pi; u_i). */
-  const initialValue = (b?: Batch) => {
-    const x0 = b && (config.valueStates ?? "batch") === "batch"
-      ? interact(b.psi, rowsOf(u, b.who, N))
-      : interact(psi0T, rowsOf(u, who0T, N));
-    return tf.mul(
-      1 - gamma,
-      tf.mean(tf.sum(tf.mul(tf.softmax(apply(wPi, x0)), apply(wQ, x0)), 1)),
-    ) as tf.Scalar;
-  };
+/** A head's output [n, A] on inputs x [n, X]. */
+function applyHead(w: readonly tf.Variable[], x: tf.Tensor2D): tf.Tensor2D {
+  return w.length === 1
+    ? tf.matMul(x, w[0] as tf.Tensor2D)
+    : tf.matMul(tf.tanh(tf.add(tf.matMul(x, w[0] as tf.Tensor2D), w[1])) as tf.Tensor2D, w[2] as tf.Tensor2D);
+}
 
-  const critic = config.critic ?? (neural ? "stochastic" : "exact");
-  if (critic !== "exact" && critic !== "stochastic") {
-    throw new RangeError(`p4l: critic must be "exact" or "stochastic", got ${JSON.stringify(critic)}`);
+/** A mini-batch of n_0 rows drawn with replacement, as tensors (the caller disposes them). */
+interface P4lBatch {
+  readonly psi: tf.Tensor2D;
+  readonly psiNext: tf.Tensor2D;
+  readonly who: tf.Tensor1D;
+  readonly a: tf.Tensor2D;
+  readonly r: tf.Tensor1D;
+  readonly notDone: tf.Tensor1D;
+}
+
+function drawBatch(state: P4lState): P4lBatch {
+  const { data, psi, psiNext, D, A } = state.problem;
+  const rows = gatherRows(state.batchRng, data.size, state.config.batchSize);
+  const s = new Float32Array(rows.length * D), s2 = new Float32Array(rows.length * D);
+  rows.forEach((r, k) => {
+    s.set(psi.subarray(r * D, (r + 1) * D), k * D);
+    s2.set(psiNext.subarray(r * D, (r + 1) * D), k * D);
+  });
+  return {
+    psi: tf.tensor2d(s, [rows.length, D]),
+    psiNext: tf.tensor2d(s2, [rows.length, D]),
+    who: tf.tensor1d(Int32Array.from(rows, (r) => data.individuals[r]), "int32"),
+    a: tf.oneHot(tf.tensor1d(Int32Array.from(rows, (r) => data.actions[r]), "int32"), A) as tf.Tensor2D,
+    r: tf.tensor1d(Float32Array.from(rows, (r) => data.rewards[r])),
+    notDone: tf.tensor1d(Float32Array.from(rows, (r) => 1 - data.terminals[r])),
+  };
+}
+
+function gatherRows(rng: Rng, size: number, batchSize: number): Int32Array {
+  return Int32Array.from({ length: Math.min(batchSize, size) }, () => rng.int(size));
+}
+
+/** Phi of (10) on a batch, and the f-values (for the norm term). */
+function bellmanFunctional(state: P4lState, b: P4lBatch): { phi: tf.Scalar; fa: tf.Tensor1D } {
+  const ub = rowsOf(state.u, b.who, state.problem.N);
+  const x = interact(b.psi, ub), x2 = interact(b.psiNext, ub);
+  const qa = tf.sum(tf.mul(applyHead(state.wQ, x), b.a), 1);
+  const fa = tf.sum(tf.mul(applyHead(state.wF, x), b.a), 1) as tf.Tensor1D;
+  const v2 = tf.sum(tf.mul(tf.softmax(applyHead(state.wPi, x2)), applyHead(state.wQ, x2)), 1);
+  const delta = tf.sub(tf.add(b.r, tf.mul(state.config.discount, tf.mul(b.notDone, v2))), qa);
+  return { phi: tf.mean(tf.mul(fa, delta)) as tf.Scalar, fa };
+}
+
+/** The value term (1 - gamma) mean E Q(S, pi; u_i) over the batch's or the initial states. */
+function valueTerm(state: P4lState, b: P4lBatch): tf.Scalar {
+  const { N, psi0, who0, D } = state.problem;
+  const x0 = state.config.valueStates === "batch"
+    ? interact(b.psi, rowsOf(state.u, b.who, N))
+    : interact(tf.tensor2d(psi0, [who0.length, D]), rowsOf(state.u, tf.tensor1d(who0, "int32"), N));
+  const q = tf.sum(tf.mul(tf.softmax(applyHead(state.wPi, x0)), applyHead(state.wQ, x0)), 1);
+  return tf.mul(1 - state.config.discount, tf.mean(q)) as tf.Scalar;
+}
+
+/** Step (22): f ascends Phi - (1/2) E f^2 on one batch. */
+export function p4lFStep(state: P4lState, label = "p4l f step"): { loss: number; phi: number } {
+  const b = drawBatch(state);
+  try {
+    return minimize(state.adamF, () => {
+      const { phi, fa } = bellmanFunctional(state, b);
+      return { loss: tf.neg(tf.sub(phi, tf.mul(0.5, tf.mean(tf.square(fa))))), phi };
+    }, label);
+  } finally {
+    tf.dispose(Object.values(b));
   }
-  if (critic === "exact" && neural) throw new RangeError('p4l: the exact critic needs functionClass "linear"');
-  /** x(s; u) of every row of psi [rows, D] for latents of `who`, in float64. */
-  const interactJs = (
-    feat: ArrayLike<number>,
-    who: ArrayLike<number>,
-    uNow: Float64Array,
-  ) => {
-    const n = who.length, out = new Float64Array(n * X);
-    for (let t = 0; t < n; t++) {
-      const o = t * X, i = who[t];
-      for (let dd = 0; dd < D; dd++) {
-        const p = feat[t * D + dd];
-        out[o + dd] = p;
-        for (let j = 0; j < m; j++) out[o + D + dd * m + j] = p * uNow[i * m + j];
-      }
+}
+
+/** Step (23): Q descends (1 - gamma) E Q(S0, pi) + lambda (Phi - alpha) on one batch. */
+export function p4lQStep(state: P4lState, label = "p4l Q step"): { loss: number; phi: number; value: number } {
+  const b = drawBatch(state);
+  const { pessimismLevel } = state.config, lambda = state.multiplier;
+  try {
+    return minimize(state.adamQ, () => {
+      const { phi } = bellmanFunctional(state, b);
+      const value = valueTerm(state, b);
+      return { loss: tf.add(value, tf.mul(lambda, tf.sub(phi, pessimismLevel))), phi, value };
+    }, label);
+  } finally {
+    tf.dispose(Object.values(b));
+  }
+}
+
+/**
+ * Step (24) with the u block of (21): pi and u ascend L - rho/2 |u - w + eta/rho|^2 on one batch.
+ *
+ * @param target w - eta / rho, `[N, m]` (fixed within an outer iteration).
+ */
+export function p4lPolicyStep(
+  state: P4lState,
+  target: tf.Tensor2D,
+  label = "p4l pi step",
+): { loss: number; phi: number; value: number } {
+  const b = drawBatch(state);
+  const { pessimismLevel, admmPenalty } = state.config, lambda = state.multiplier, N = state.problem.N;
+  try {
+    return minimize(state.adamPi, () => {
+      const { phi } = bellmanFunctional(state, b);
+      const value = valueTerm(state, b);
+      const prox = tf.mul(admmPenalty / 2 / N, tf.sum(tf.square(tf.sub(state.u, target))));
+      const objective = tf.sub(tf.add(value, tf.mul(lambda, tf.sub(phi, pessimismLevel))), prox);
+      return { loss: tf.neg(objective), phi, value };
+    }, label);
+  } finally {
+    tf.dispose(Object.values(b));
+  }
+}
+
+/** x(s; u) of every row of `feat` [rows, D] for the latents of `who`, in float64. */
+function interactRows(feat: ArrayLike<number>, who: ArrayLike<number>, u: Float64Array, D: number, m: number) {
+  const n = who.length, X = D * (1 + m), out = new Float64Array(n * X);
+  for (let t = 0; t < n; t++) {
+    const o = t * X, i = who[t];
+    for (let dd = 0; dd < D; dd++) {
+      const p = feat[t * D + dd];
+      out[o + dd] = p;
+      for (let j = 0; j < m; j++) out[o + D + dd * m + j] = p * u[i * m + j];
     }
-    return out;
-  };
-  const softmaxRows = (xs: Float64Array, wPiNow: Float64Array) => {
-    const n = xs.length / X, out = new Float64Array(n * A);
-    for (let t = 0; t < n; t++) {
-      for (let a = 0; a < A; a++) {
-        let z = 0;
-        for (let k = 0; k < X; k++) z += xs[t * X + k] * wPiNow[k * A + a];
-        out[t * A + a] = z;
-      }
-      softmaxInPlace(out, t * A, A);
+  }
+  return out;
+}
+
+/** softmax(x W) row by row, for x `[n, X]` and W `[X, A]`. */
+function softmaxRowsOf(xs: Float64Array, w: Float64Array, X: number, A: number): Float64Array {
+  const n = xs.length / X, out = new Float64Array(n * A);
+  for (let t = 0; t < n; t++) {
+    for (let a = 0; a < A; a++) {
+      let z = 0;
+      for (let k = 0; k < X; k++) z += xs[t * X + k] * w[k * A + a];
+      out[t * A + a] = z;
     }
-    return out;
-  };
-  const exactStep = () => {
-    const uNow = Float64Array.from(u.dataSync()), wPiNow = Float64Array.from(wPi[0].dataSync());
-    const x = interactJs(psi, data.individuals, uNow);
-    const xNextPlain = interactJs(psiNext, data.individuals, uNow);
-    const piNext = softmaxRows(xNextPlain, wPiNow);
+    softmaxInPlace(out, t * A, A);
+  }
+  return out;
+}
+
+/** The exact critic's step: steps (22) and (23) in closed form over all the data (module doc). */
+export function p4lExactCriticStep(state: P4lState): void {
+  const { data, psi, psiNext, psi0, who0, D, X, A } = state.problem;
+  const m = state.config.latentDim, gamma = state.config.discount;
+  tf.tidy(() => {
+    const uNow = Float64Array.from(state.u.dataSync()), wPiNow = Float64Array.from(state.wPi[0].dataSync());
+    const x = interactRows(psi, data.individuals, uNow, D, m);
+    const xNextPlain = interactRows(psiNext, data.individuals, uNow, D, m);
+    const piNext = softmaxRowsOf(xNextPlain, wPiNow, X, A);
     const xNext = xNextPlain.map((v, k) => gamma * (1 - data.terminals[Math.floor(k / X)]) * v);
-    const valueX = (config.valueStates ?? "batch") === "batch" ? x : interactJs(psi0, who0, uNow);
-    const piValue = softmaxRows(valueX, wPiNow);
+    const valueX = state.config.valueStates === "batch" ? x : interactRows(psi0, who0, uNow, D, m);
+    const piValue = softmaxRowsOf(valueX, wPiNow, X, A);
     const nv = valueX.length / X, dir = new Float64Array(X * A);
     for (let t = 0; t < nv; t++) {
       for (let k = 0; k < X; k++) {
@@ -429,86 +623,108 @@ export function fitP4l(data: MdpDataset, features: FeatureMap, config: P4lConfig
     const sol = exactCritic(
       { x, xNext, piNext, actions: data.actions, rewards: data.rewards, valueDirection: dir, X, A },
       gamma,
-      lambda,
+      state.multiplier,
     );
-    wQ[0].assign(tf.tensor2d(Float32Array.from(sol.wQ), [X, A]));
-    wF[0].assign(tf.tensor2d(Float32Array.from(sol.wF), [X, A]));
-  };
+    state.wQ[0].assign(tf.tensor2d(Float32Array.from(sol.wQ), [X, A]));
+    state.wF[0].assign(tf.tensor2d(Float32Array.from(sol.wF), [X, A]));
+  });
+}
 
-  for (let it = 0; it < iterations; it++) {
-    if (critic === "exact") {
-      tf.tidy(exactStep);
-    }
-    // Step 1 (22): f ascends Phi - (1/2) E f^2.
-    for (let k = 0; critic === "stochastic" && k < inner; k++) {
-      const b = batch();
-      minimize(adamF, () => {
-        const { phi, fa } = phiOf(b);
-        return { loss: tf.neg(tf.sub(phi, tf.mul(0.5, tf.mean(tf.square(fa))))) as tf.Scalar, phi };
-      }, `p4l f step ${it}.${k}`);
-      tf.dispose(Object.values(b));
-    }
-    // Step 2 (23): Q descends (1 - gamma) E Q(S0, pi) + lambda (Phi - alpha).
-    for (let k = 0; critic === "stochastic" && k < inner; k++) {
-      const b = batch();
-      minimize(adamQ, () => {
-        const { phi } = phiOf(b);
-        const value = initialValue(b);
-        return { loss: tf.add(value, tf.mul(lambda, tf.sub(phi, alpha))) as tf.Scalar, phi, value };
-      }, `p4l Q step ${it}.${k}`);
-      tf.dispose(Object.values(b));
-    }
-    // Step 3 (24) and the u block of (21): pi and u ascend L - rho/2 |u - w + eta/rho|^2.
-    const target = tf.tensor2d(Float32Array.from(w.map((x, j) => x - eta[j] / rho)), [N, m]);
-    let phiSum = 0, valueSum = 0;
-    for (let k = 0; k < inner; k++) {
-      const b = batch();
-      const parts = minimize(adamPi, () => {
-        const { phi } = phiOf(b);
-        const value = initialValue(b);
-        const prox = tf.mul(rho / 2 / N, tf.sum(tf.square(tf.sub(u, target))));
-        const objective = tf.sub(tf.add(value, tf.mul(lambda, tf.sub(phi, alpha))), prox);
-        return { loss: tf.neg(objective) as tf.Scalar, phi, value };
-      }, `p4l pi step ${it}.${k}`);
+/**
+ * The (v, w) block and the scaled dual step of the ADMM (21): K-means on z = u + eta / rho, then
+ * eta <- eta + rho (u - w). Returns mu sum_i |w_i - v_k(i)|^2.
+ */
+export function p4lAdmmStep(state: P4lState): number {
+  const { latentDim: m, groups: K, centroidWeight: mu, admmPenalty: rho } = state.config;
+  const uNow = Float64Array.from(state.u.dataSync());
+  const z = uNow.map((x, j) => x + state.eta[j] / rho);
+  const seed = Math.floor(state.kmeansRng.fold(state.iteration).uniform() * 2147483647);
+  const step = admmCentroidStep(z, m, K, mu, rho, seed);
+  state.centroids = step.centroids;
+  state.assignments = step.assignments;
+  state.w = step.w;
+  state.eta = state.eta.map((e, j) => e + rho * (uNow[j] - step.w[j]));
+  let penalty = 0;
+  for (let i = 0; i < state.problem.N; i++) {
+    for (let j = 0; j < m; j++) penalty += (step.w[i * m + j] - step.centroids[step.assignments[i] * m + j]) ** 2;
+  }
+  return mu * penalty;
+}
+
+/**
+ * The multiplier step: projected ascent lambda <- max(0, lambda + delta_lambda (Phi - alpha)) (the
+ * dual (14) maximises over lambda >= 0; module doc on Algorithm 1's sign).
+ */
+export function p4lMultiplierStep(state: P4lState, phi: number): number {
+  const { learningRates, pessimismLevel } = state.config;
+  state.multiplier = Math.max(0, state.multiplier + learningRates.multiplier * (phi - pessimismLevel));
+  return state.multiplier;
+}
+
+/** One outer iteration of Algorithm 1: critic, policy and latents, ADMM, multiplier. */
+export function p4lIteration(state: P4lState): P4lMetrics {
+  const c = state.config, it = state.iteration, N = state.problem.N;
+  if (c.critic === "exact") p4lExactCriticStep(state);
+  else {
+    for (let k = 0; k < c.innerSteps; k++) p4lFStep(state, `p4l f step ${it}.${k}`);
+    for (let k = 0; k < c.innerSteps; k++) p4lQStep(state, `p4l Q step ${it}.${k}`);
+  }
+  const rho = c.admmPenalty;
+  const target = tf.tensor2d(Float32Array.from(state.w.map((x, j) => x - state.eta[j] / rho)), [N, c.latentDim]);
+  let phiSum = 0, valueSum = 0;
+  try {
+    for (let k = 0; k < c.innerSteps; k++) {
+      const parts = p4lPolicyStep(state, target, `p4l pi step ${it}.${k}`);
       phiSum += parts.phi;
       valueSum += parts.value;
-      tf.dispose(Object.values(b));
     }
+  } finally {
     target.dispose();
-    // (v, w) block and the multiplier of (21).
-    const uNow = Float64Array.from(u.dataSync());
-    const z = uNow.map((x, j) => x + eta[j] / rho);
-    const step = admmCentroidStep(z, m, K, mu, rho, (config.seed ?? 0) + it);
-    centroids = step.centroids;
-    assignments = step.assignments;
-    w = step.w;
-    eta = eta.map((e, j) => e + rho * (uNow[j] - w[j]));
-    let penalty = 0;
-    for (let i = 0; i < N; i++) {
-      for (let j = 0; j < m; j++) penalty += (w[i * m + j] - centroids[assignments[i] * m + j]) ** 2;
-    }
-    // Multiplier of the pessimism constraint (projected ascent; see the module doc).
-    const phiMean = phiSum / inner;
-    lambda = Math.max(0, lambda + lr.lambda * (phiMean - alpha));
-    history.push({ phi: phiMean, lambda, value: valueSum / inner, penalty: mu * penalty });
-    if (!Number.isFinite(valueSum) || !Number.isFinite(lambda)) {
-      throw new RangeError(`p4l: the value or lambda diverged at iteration ${it}`);
-    }
   }
-  const model: P4lModel = Object.freeze({
+  const penalty = p4lAdmmStep(state);
+  const phi = phiSum / c.innerSteps;
+  const lambda = p4lMultiplierStep(state, phi);
+  const metrics = { phi, lambda, value: valueSum / c.innerSteps, penalty };
+  state.history.push(metrics);
+  if (!Number.isFinite(valueSum) || !Number.isFinite(lambda)) {
+    throw new RangeError(`p4l: the value or lambda diverged at iteration ${it}`);
+  }
+  state.iteration++;
+  return metrics;
+}
+
+/** The fitted model of a state (plain arrays; the state's tensors stay alive). */
+export function p4lModel(state: P4lState, features: FeatureMap): P4lModel {
+  return Object.freeze({
     features,
-    numActions: A,
-    latentDim: m,
-    latents: Float64Array.from(u.dataSync()),
-    centroids,
-    assignments,
-    functionClass: neural ? "neural" : "linear",
-    policyParams: wPi.map((v) => Object.freeze({ shape: v.shape.slice(), values: Float64Array.from(v.dataSync()) })),
-    individualIds: data.individualIds,
-    history,
+    numActions: state.problem.A,
+    latentDim: state.config.latentDim,
+    latents: Float64Array.from(state.u.dataSync()),
+    centroids: state.centroids,
+    assignments: state.assignments,
+    functionClass: state.config.functionClass,
+    policyParams: state.wPi.map((v) =>
+      Object.freeze({ shape: v.shape.slice(), values: Float64Array.from(v.dataSync()) })
+    ),
+    individualIds: state.problem.data.individualIds,
+    history: state.history.slice(),
   });
-  tf.dispose([u, ...wQ, ...wF, ...wPi, psi0T, who0T]);
-  return model;
+}
+
+/** Frees the state's tensors. */
+export function disposeP4l(state: P4lState): void {
+  tf.dispose([state.u, ...state.wQ, ...state.wF, ...state.wPi]);
+}
+
+/** Fits P4L (Algorithm 1) to `data`, with state features `features`: init, iterations, model. */
+export function fitP4l(data: MdpDataset, features: FeatureMap, config: P4lConfig): P4lModel {
+  const state = initP4l(data, features, config);
+  try {
+    while (state.iteration < state.config.iterations) p4lIteration(state);
+    return p4lModel(state, features);
+  } finally {
+    disposeP4l(state);
+  }
 }
 
 /** The policy head's logits at input x (linear or one hidden tanh layer). */

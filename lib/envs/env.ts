@@ -21,7 +21,7 @@ export interface Individual<P> {
   readonly params: P;
 }
 
-/** What a policy may know besides the observation. */
+/** What a policy may know besides the observation: when, and who (never the simulator's state). */
 export interface PolicyContext {
   /** Step within the episode. */
   readonly t: number;
@@ -29,16 +29,23 @@ export interface PolicyContext {
   readonly individual: number;
   /** The individual's id (as in the dataset). */
   readonly id: string;
-  /**
-   * The simulator's full internal state. Only an environment's own behaviour policy reads it: a
-   * clinician sees more than the data record (the sepsis clinician sees diabetes, the heparin
-   * clinician its standing orders). Learned policies must not.
-   */
-  readonly state?: unknown;
 }
 
-/** A policy: action probabilities (non-negative, summing to 1) for an observation. */
+/**
+ * A policy: action probabilities (non-negative, summing to 1) for an observation. Learned and
+ * hand-written policies alike see only the observation and the context.
+ */
 export type Policy = (observation: Float64Array, context: PolicyContext) => ArrayLike<number>;
+
+/**
+ * An environment's own behaviour policy (the clinician or data-generating policy). Only it may
+ * read the simulator's private state `S`: a clinician sees more than the data record (the sepsis
+ * clinician sees diabetes, the heparin clinician its standing orders).
+ */
+export type BehaviourPolicy<S> = (observation: Float64Array, context: PolicyContext, state: S) => ArrayLike<number>;
+
+/** What to roll out: a {@linkcode Policy}, or `"behaviour"` for each individual's behaviour policy. */
+export type PolicyChoice = Policy | "behaviour";
 
 /** One step's outcome. */
 export interface StepResult<S> {
@@ -70,8 +77,8 @@ export interface Environment<S, P> {
   observe(state: S, individual: Individual<P>): Float64Array;
   /** One transition under `action` (0 <= action < numActions). */
   step(rng: Rng, individual: Individual<P>, state: S, action: number, t: number): StepResult<S>;
-  /** The behaviour (clinician's or data-generating) policy. */
-  behaviourPolicy(individual: Individual<P>): Policy;
+  /** The behaviour (clinician's or data-generating) policy of an individual. */
+  behaviourPolicy(individual: Individual<P>): BehaviourPolicy<S>;
 }
 
 /**
@@ -120,6 +127,63 @@ function checkedAction(probs: ArrayLike<number>, numActions: number, rng: Rng, w
   return rng.categorical(probs);
 }
 
+/** One step of an episode, as {@linkcode runEpisode} reports it. */
+export interface EpisodeStep<S> {
+  /** Step index. */
+  readonly t: number;
+  /** State before the action. */
+  readonly state: S;
+  /** Observation of `state`. */
+  readonly observation: Float64Array;
+  /** The action taken. */
+  readonly action: number;
+  /** The transition's outcome. */
+  readonly result: StepResult<S>;
+  /** This is the episode's last step (terminal, or its length reached). */
+  readonly last: boolean;
+}
+
+/**
+ * The kit's one episode loop: individual `k` of a population under `policy` for at most `length`
+ * steps, drawing from `rng`; `visit` sees every step. Stops early at a terminal state.
+ *
+ * @param env The simulator.
+ * @param individual The individual.
+ * @param k Its index in the population (the policy's `context.individual`).
+ * @param policy A policy, or "behaviour" for the individual's behaviour policy.
+ * @param rng The episode's random stream.
+ * @param length Most steps.
+ * @param visit Called once per step.
+ */
+export function runEpisode<S, P>(
+  env: Environment<S, P>,
+  individual: Individual<P>,
+  k: number,
+  policy: PolicyChoice,
+  rng: Rng,
+  length: number,
+  visit: (step: EpisodeStep<S>) => void,
+): void {
+  const behaviour = policy === "behaviour" ? env.behaviourPolicy(individual) : null;
+  let s = env.reset(rng, individual);
+  for (let t = 0; t < length; t++) {
+    const observation = env.observe(s, individual);
+    const context = { t, individual: k, id: individual.id };
+    const probs = behaviour ? behaviour(observation, context, s) : (policy as Policy)(observation, context);
+    const action = checkedAction(probs, env.numActions, rng, env.name);
+    const result = env.step(rng, individual, s, action, t);
+    const last = result.terminal || t === length - 1;
+    visit({ t, state: s, observation, action, result, last });
+    s = result.state;
+    if (result.terminal) break;
+  }
+}
+
+/** An individual's episode length: its own (`env.episodeLength`) within `horizon`. */
+export function episodeLengthOf<S, P>(env: Environment<S, P>, individual: Individual<P>, horizon: number): number {
+  return Math.min(horizon, env.episodeLength?.(individual) ?? horizon);
+}
+
 /** Options of {@linkcode simulate}. */
 export interface SimulateOptions<P> {
   /** The individuals to simulate, one episode each (see `drawPopulation`). */
@@ -134,7 +198,7 @@ export interface SimulateOptions<P> {
 export function simulate<S, P>(
   env: Environment<S, P>,
   options: SimulateOptions<P>,
-  policy?: Policy,
+  policy?: PolicyChoice,
 ): MdpDataset {
   const horizon = options.horizon ?? env.horizon;
   if (!Number.isInteger(horizon) || horizon < 1) {
@@ -146,29 +210,19 @@ export function simulate<S, P>(
   const times: number[] = [], individuals: number[] = [], terminals: number[] = [], timeouts: number[] = [];
   const streams = rng.split(options.individuals.length);
   options.individuals.forEach((ind, k) => {
-    const r = streams[k];
-    const pol = policy ?? env.behaviourPolicy(ind);
-    let s = env.reset(r, ind);
-    let obs = env.observe(s, ind);
-    const length = Math.min(horizon, env.episodeLength?.(ind) ?? horizon);
-    for (let t = 0; t < length; t++) {
-      const a = checkedAction(pol(obs, { t, individual: k, id: ind.id, state: s }), env.numActions, r, env.name);
-      const out = env.step(r, ind, s, a, t);
-      const nextObs = env.observe(out.state, ind);
+    runEpisode(env, ind, k, policy ?? "behaviour", streams[k], episodeLengthOf(env, ind, horizon), (step) => {
+      const nextObs = env.observe(step.result.state, ind);
       for (let j = 0; j < F; j++) {
-        states.push(obs[j]);
+        states.push(step.observation[j]);
         nextStates.push(nextObs[j]);
       }
-      actions.push(a);
-      rewards.push(out.reward);
-      times.push(t);
+      actions.push(step.action);
+      rewards.push(step.result.reward);
+      times.push(step.t);
       individuals.push(k);
-      terminals.push(out.terminal ? 1 : 0);
-      timeouts.push(!out.terminal && t === length - 1 ? 1 : 0);
-      s = out.state;
-      obs = nextObs;
-      if (out.terminal) break;
-    }
+      terminals.push(step.result.terminal ? 1 : 0);
+      timeouts.push(!step.result.terminal && step.last ? 1 : 0);
+    });
   });
   return createMdpDataset({
     numActions: env.numActions,
@@ -214,12 +268,12 @@ export interface EvaluateOptions<P> {
 }
 
 /**
- * Monte Carlo evaluation of `policy` on the true dynamics: discounted and undiscounted returns
+ * Monte Carlo evaluation of `policy` (or `"behaviour"`: each individual's behaviour policy) on the true dynamics: discounted and undiscounted returns
  * per trajectory, summarised per individual, per group and overall.
  */
 export function evaluatePolicy<S, P>(
   env: Environment<S, P>,
-  policy: Policy,
+  policy: PolicyChoice,
   options: EvaluateOptions<P>,
 ): PolicyEvaluation {
   const trajectories = options.trajectories ?? 1;
@@ -242,23 +296,12 @@ export function evaluatePolicy<S, P>(
     const r = streams[k];
     const disc: number[] = [], und: number[] = [];
     for (let j = 0; j < trajectories; j++) {
-      let s = env.reset(r, ind);
       let g = 0, u = 0, w = 1;
-      const length = Math.min(horizon, env.episodeLength?.(ind) ?? horizon);
-      for (let t = 0; t < length; t++) {
-        const a = checkedAction(
-          policy(env.observe(s, ind), { t, individual: k, id: ind.id, state: s }),
-          env.numActions,
-          r,
-          env.name,
-        );
-        const out = env.step(r, ind, s, a, t);
-        g += w * out.reward;
-        u += out.reward;
+      runEpisode(env, ind, k, policy, r, episodeLengthOf(env, ind, horizon), ({ result }) => {
+        g += w * result.reward;
+        u += result.reward;
         w *= discount;
-        s = out.state;
-        if (out.terminal) break;
-      }
+      });
       disc.push(g);
       und.push(u);
     }
@@ -280,23 +323,5 @@ export function evaluatePolicy<S, P>(
     perGroup,
     overall: { discounted: summarize(discountedReturns.flat()), undiscounted: summarize(returns.flat()) },
     discount,
-  };
-}
-
-/**
- * The behaviour policy of each individual of a population, as one policy (dispatching on
- * `context.individual`): the clinician's value by {@linkcode evaluatePolicy}.
- */
-export function populationBehaviourPolicy<S, P>(env: Environment<S, P>, individuals: readonly Individual<P>[]): Policy {
-  const cache = new Map<number, Policy>();
-  return (observation, context) => {
-    let policy = cache.get(context.individual);
-    if (policy === undefined) {
-      const ind = individuals[context.individual];
-      if (ind === undefined) throw new RangeError(`populationBehaviourPolicy: no individual ${context.individual}`);
-      policy = env.behaviourPolicy(ind);
-      cache.set(context.individual, policy);
-    }
-    return policy(observation, context);
   };
 }

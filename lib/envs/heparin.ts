@@ -1,6 +1,6 @@
 /**
  * A cohort of adult ICU patients on an unfractionated-heparin drip, hourly from heparin start,
- * for OMG-RL (Kim et al., section V-A: 17 variables, 7-72 h from heparin start, 1-hour grid,
+ * for OMG-RL (Lim & Lee, section V-A: 17 variables, 7-72 h from heparin start, 1-hour grid,
  * 6 quantile dose bins; r_p of section V-C). Every parameter, its value and its source is listed
  * in docs/simulators.md; the short version:
  *
@@ -30,7 +30,14 @@
 import { createRng, type Rng } from "../core/random.ts";
 import { quantiles, summarize } from "../core/numeric.ts";
 import { apttReward } from "../data/rewards.ts";
-import { type Environment, type Individual, type Policy } from "./env.ts";
+import {
+  type BehaviourPolicy,
+  type Environment,
+  episodeLengthOf,
+  type Individual,
+  type PolicyChoice,
+  runEpisode,
+} from "./env.ts";
 
 /** The 17 variables of OMG-RL section V-A, in the kit's order. */
 export const HEPARIN_FEATURES = Object.freeze([
@@ -461,10 +468,9 @@ export function createHeparinEnv(options: HeparinOptions = {}): Environment<Hepa
     return { state, reward, terminal: false };
   };
 
-  const behaviourPolicy = (_ind: Individual<HeparinParams>): Policy => (_obs, ctx) => {
-    const s = ctx.state as HeparinState | undefined;
+  const behaviourPolicy = (_ind: Individual<HeparinParams>): BehaviourPolicy<HeparinState> => (_obs, _ctx, s) => {
     if (s === undefined || typeof s.orderRate !== "number") {
-      throw new Error("heparin: the clinician needs the simulator's state (pass context.state)");
+      throw new Error("heparin: the clinician needs the simulator's state (its third argument)");
     }
     const b = heparinDoseBin(s.orderRate);
     const probs = new Array(binRates.length).fill(0);
@@ -511,23 +517,18 @@ export interface HeparinTrace {
 export function traceHeparin(
   env: Environment<HeparinState, HeparinParams>,
   individuals: readonly Individual<HeparinParams>[],
-  options: { seed?: number; policy?: Policy } = {},
+  options: { seed?: number; policy?: PolicyChoice } = {},
 ): HeparinTrace {
   const streams = createRng(options.seed ?? 0).split(individuals.length);
   const rates: Float64Array[] = [], trueAptt: Float64Array[] = [], drawnAptt: Float64Array[] = [];
   individuals.forEach((ind, k) => {
-    const r = streams[k];
-    const pol = options.policy ?? env.behaviourPolicy(ind);
-    const length = Math.min(env.horizon, env.episodeLength?.(ind) ?? env.horizon);
+    const length = episodeLengthOf(env, ind, env.horizon);
     const rt = new Float64Array(length), ta = new Float64Array(length), da = new Float64Array(length);
-    let s = env.reset(r, ind);
-    for (let t = 0; t < length; t++) {
-      const a = r.categorical(pol(env.observe(s, ind), { t, individual: k, id: ind.id, state: s }));
-      s = env.step(r, ind, s, a, t).state;
-      rt[t] = s.rate;
-      ta[t] = s.trueAptt;
-      da[t] = s.apttDrawn;
-    }
+    runEpisode(env, ind, k, options.policy ?? "behaviour", streams[k], length, ({ t, result }) => {
+      rt[t] = result.state.rate;
+      ta[t] = result.state.trueAptt;
+      da[t] = result.state.apttDrawn;
+    });
     rates.push(rt);
     trueAptt.push(ta);
     drawnAptt.push(da);
@@ -603,7 +604,7 @@ export interface HeparinOutcome {
 export function heparinOutcome(
   env: Environment<HeparinState, HeparinParams>,
   individuals: readonly Individual<HeparinParams>[],
-  options: { seed?: number; policy?: Policy } = {},
+  options: { seed?: number; policy?: PolicyChoice } = {},
 ): HeparinOutcome {
   const trace = traceHeparin(env, individuals, options);
   let inRange = 0, hours = 0;

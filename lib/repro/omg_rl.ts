@@ -1,5 +1,5 @@
 /**
- * OMG-RL's experiments (Kim et al., section V) on the kit's heparin cohort, where the paper used
+ * OMG-RL's experiments (Lim & Lee, section V) on the kit's heparin cohort, where the paper used
  * MIMIC-III: Figure 1 (dynamics validation curves), Figures 2-3 (cumulative r_psi and r_p of the
  * learned policy over episodes, r_p both inside the model and on the true simulator), Table II
  * (expert-set size), Figure 4 (COMBO on r_p against OMG-RL on r_psi, both judged by r_psi), and,
@@ -16,7 +16,7 @@ import { createRng, deriveSeeds } from "../core/random.ts";
 import { tf } from "../core/backend.ts";
 import { keepFeatures, type MdpDataset, selectIndividuals } from "../data/dataset.ts";
 import { fitNormalizer, normalizeDataset, type Normalizer, splitByIndividual } from "../data/preprocess.ts";
-import { drawPopulation, type Individual, type Policy, populationBehaviourPolicy, simulate } from "../envs/env.ts";
+import { drawPopulation, type Individual, type Policy, simulate } from "../envs/env.ts";
 import {
   createHeparinEnv,
   HEPARIN_FEATURES,
@@ -178,7 +178,7 @@ export function heparinTrueOutcome(setup: HeparinSetup, policy?: Policy): Hepari
   const env = createHeparinEnv();
   return heparinOutcome(env, setup.evalIndividuals, {
     seed: EVALUATION_SEEDS.outcomes,
-    policy: policy ?? populationBehaviourPolicy(env, setup.evalIndividuals),
+    policy: policy ?? "behaviour",
   });
 }
 

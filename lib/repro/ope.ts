@@ -134,7 +134,7 @@ export function runOpeValidation(
     }
     truth["clinicians (recorded)"] = evaluatePolicy(
       env,
-      (o, c) => env.behaviourPolicy(truthInd[c.individual])(o, c),
+      "behaviour",
       { individuals: truthInd, discount: gamma, seed: truthSeeds.outcomes },
     ).overall.discounted.mean;
     const results: OpeRow[][] = [];

@@ -29,7 +29,7 @@
  * @module
  */
 import { createRng, deriveSeeds } from "../core/random.ts";
-import { drawPopulation, evaluatePolicy, type Policy, simulate } from "../envs/env.ts";
+import { drawPopulation, evaluatePolicy, type Policy, type PolicyChoice, simulate } from "../envs/env.ts";
 import { summarize } from "../core/numeric.ts";
 import type { Environment, Individual } from "../envs/env.ts";
 import { createP4lSimpleEnv } from "../envs/p4l_simple.ts";
@@ -108,13 +108,16 @@ export function fitP4lComparison(
 function valueMethods<S, P>(
   env: Environment<S, P>,
   individuals: readonly Individual<P>[],
-  policies: Record<string, (i: number) => Policy>,
+  policies: Record<string, ((i: number) => Policy) | "behaviour">,
   options: { trajectories: number; horizon: number; discount: number; seed: number; undiscounted?: boolean },
 ): Record<string, Record<string, number>> {
   const values: Record<string, Record<string, number>> = {};
   for (const [method, make] of Object.entries(policies)) {
-    const perIndividual = individuals.map((_, i) => make(i));
-    const policy: Policy = (o, c) => perIndividual[c.individual](o, c);
+    let policy: PolicyChoice = "behaviour";
+    if (make !== "behaviour") {
+      const perIndividual = individuals.map((_, i) => make(i));
+      policy = (o, c) => perIndividual[c.individual](o, c);
+    }
     const ev = evaluatePolicy(env, policy, { individuals, ...options });
     values[method] = Object.fromEntries(
       Object.entries(ev.perGroup).map((
@@ -312,7 +315,7 @@ const table2: P4lGrid<P4lTable2Sizes> = {
     const eps = sizes.epsilon;
     const behaviour = (s: ArrayLike<number>, a: number) => ((s[2] > 0 ? 1 : 0) === a ? 1 - eps / 2 : eps / 2);
     const cmp = fitP4lComparison(data, features, sizes, { discount: 0.9, seed: seeds.fit, behaviour });
-    const policies = { ...asPolicies(cmp), Behaviour: (i: number) => env.behaviourPolicy(individuals[i]) };
+    const policies = { ...asPolicies(cmp), Behaviour: "behaviour" as const };
     const values = valueMethods(env, individuals, policies, {
       trajectories: sizes.evaluations,
       horizon: 300,
@@ -379,7 +382,7 @@ const table3: P4lGrid<P4lTable3Sizes> = {
     const data = simulate(env, { individuals, seed: seeds.simulation });
     const features = fitRbfFeatures(data.states, data.stateDim, { centres: 16, seed: seeds.features });
     const cmp = fitP4lComparison(data, features, sizes, { discount: 0.8, seed: seeds.fit });
-    const policies = { Clinician: (i: number) => env.behaviourPolicy(individuals[i]), ...asPolicies(cmp) };
+    const policies = { Clinician: "behaviour" as const, ...asPolicies(cmp) };
     // The PerSim-style simulator, learned from the same data; each individual starts from its recorded first state.
     const persim = fitPersonalisedSimulator(data, {
       levels: SEPSIS_LEVELS,
