@@ -18,7 +18,7 @@
  * import assert from "node:assert/strict";
  * await initBackend();
  * const net = initMlp(createRng(0), { inputDim: 2, hiddenSizes: [16], outputDim: 1 });
- * const adam = createAdam(net.weights.concat(net.biases), { learningRate: 1e-2 });
+ * const adam = createAdam([...net.weights, ...net.biases], { learningRate: 1e-2 });
  * const x = tf.tensor2d([[0, 1], [1, 0]]);
  * const y = tf.tensor2d([[1], [-1]]);
  * const mse = () => tf.losses.meanSquaredError(y, mlpForward(net, x));

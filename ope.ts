@@ -9,20 +9,23 @@
  * import { OpeError } from "./ope.ts";
  * import { effectiveSampleSize } from "./core.ts";
  * import assert from "node:assert/strict";
- * assert.equal(effectiveSampleSize([0, 0, 0]), 3);
+ * assert.ok(Math.abs(effectiveSampleSize([0, 0, 0]) - 3) < 1e-12);
  * assert.ok(new OpeError("x") instanceof Error);
  * ```
  *
  * @module
  */
 export {
+  BEHAVIOUR_DEFAULTS,
   type BehaviourModel,
   type BehaviourOptions,
   evaluatePolicies,
   type EvaluationPolicy,
   fitBehaviourPolicy,
   fittedQEvaluationWeights,
+  FQE_DEFAULTS,
   type FqeOptions,
+  OPE_DEFAULTS,
   OpeError,
   type OpeOptions,
   type OpeRow,

@@ -25,10 +25,28 @@ export {
   fitRbfFeatures,
   levelFeatures,
   oneHotFeatures,
+  RBF_DEFAULTS,
   type RbfFeatureMap,
   type RbfOptions,
 } from "./lib/algos/features.ts";
-export { fittedQIteration, type FqiOptions, greedyPolicy, type LinearQ, linearQValues } from "./lib/algos/fqi.ts";
+export {
+  fitSoftmaxRegression,
+  SOFTMAX_REGRESSION_DEFAULTS,
+  softmaxLogits,
+  type SoftmaxRegressionOptions,
+} from "./lib/algos/softmax_regression.ts";
+export {
+  fittedQIteration,
+  FQI_DEFAULTS,
+  type FqiOptions,
+  type FqiState,
+  fqiStep,
+  greedyPolicy,
+  initFqi,
+  type LinearQ,
+  linearQValues,
+  resolveFqiConfig,
+} from "./lib/algos/fqi.ts";
 export {
   admmCentroidStep,
   disposeP4l,
@@ -55,17 +73,40 @@ export {
 } from "./lib/algos/p4l.ts";
 export {
   estimateGroupCount,
+  GROUP_COUNT_DEFAULTS,
   type GroupCountEstimate,
   type GroupCountOptions,
   meanSilhouette,
 } from "./lib/algos/group_count.ts";
 export {
   createPersimEnv,
+  finishPersim,
   fitPersonalisedSimulator,
+  initPersim,
+  PERSIM_DEFAULTS,
   type PersimEnvOptions,
   persimNextStateProbabilities,
   type PersimOptions,
+  persimStep,
+  type PersimTraining,
   type PersonalisedSimulator,
 } from "./lib/algos/persim.ts";
-export { vLearning, type VLearningModel, type VLearningOptions, vLearningPolicy } from "./lib/algos/vlearning.ts";
-export { type AcpiModel, type AcpiOptions, acpiPolicy, fitAcpi } from "./lib/algos/acpi.ts";
+export {
+  initVLearning,
+  vLearning,
+  VLEARNING_DEFAULTS,
+  type VLearningModel,
+  vLearningObjective,
+  type VLearningOptions,
+  vLearningPolicy,
+  type VLearningState,
+  vLearningStep,
+} from "./lib/algos/vlearning.ts";
+export {
+  ACPI_DEFAULTS,
+  type AcpiModel,
+  type AcpiOptions,
+  acpiPolicy,
+  fitAcpi,
+  resolveAcpiConfig,
+} from "./lib/algos/acpi.ts";

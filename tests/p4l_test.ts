@@ -181,7 +181,7 @@ Deno.test("RBF features: K-means centres are stable under a seed, bandwidth is t
   assert.equal(phi[4], 1, "constant feature");
   assert.deepEqual(Array.from(crossWithActions(Float64Array.of(1, 2), 2, [1], 2)), [0, 0, 1, 2]);
   assert.throws(() => fitRbfFeatures(pts.subarray(0, 6), 2, { centres: 4 }), /cannot place 4 centres/);
-  assert.throws(() => fitRbfFeatures(pts, 2, { centres: 0 }), /positive integer/);
+  assert.throws(() => fitRbfFeatures(pts, 2, { centres: 0 }), /centres must be an integer >= 1/);
 });
 
 Deno.test("the ADMM centroid step recovers known groups and pulls w towards their centres", () => {
@@ -312,10 +312,12 @@ Deno.test("the fusion ADMM joins near-equal estimates and keeps distant ones apa
 });
 
 Deno.test("ACPI on two well-separated groups finds two clusters", () => {
-  // Same transitions; group A is paid R, group B is paid -R: opposite best actions.
+  // Same transitions; group A is paid R, group B is paid -R: opposite best actions. (Fusion 0.3
+  // merged them once FQI converged: before the options were split, ACPI's fusion tolerance also
+  // stopped each FQI fit early.)
   const N = 12;
   const data = tabularData(9, 300 * N, 300, (i) => (i % 2 === 0 ? 1 : -1));
-  const model = fitAcpi(data, oneHotFeatures(3), { fusion: 0.3, shrinkage: 0.2, tolerance: 0.05 });
+  const model = fitAcpi(data, oneHotFeatures(3), { fusion: 0.2, shrinkage: 0.2, fusionTolerance: 0.05 });
   assert.equal(model.clusters, 2);
   for (let i = 0; i < N; i++) assert.equal(model.assignments[i], model.assignments[i % 2]);
   assert.notEqual(model.assignments[0], model.assignments[1]);
@@ -323,7 +325,12 @@ Deno.test("ACPI on two well-separated groups finds two clusters", () => {
   assert.deepEqual(acpiPolicy(model, 0)([2]), [1, 0]);
   assert.deepEqual(acpiPolicy(model, 1)([2]), [0, 1]);
   // Fusion over a 3-nearest-neighbour graph (the large-N form) finds the same two clusters.
-  const sparse = fitAcpi(data, oneHotFeatures(3), { fusion: 0.3, shrinkage: 0.2, tolerance: 0.05, neighbours: 3 });
+  const sparse = fitAcpi(data, oneHotFeatures(3), {
+    fusion: 0.2,
+    shrinkage: 0.2,
+    fusionTolerance: 0.05,
+    neighbours: 3,
+  });
   assert.equal(sparse.clusters, 2);
   for (let i = 0; i < N; i++) assert.equal(sparse.assignments[i], sparse.assignments[i % 2]);
 });

@@ -19,22 +19,65 @@
 import type { MdpDataset } from "../data/dataset.ts";
 import { selectIndividuals } from "../data/dataset.ts";
 import type { FeatureMap } from "./features.ts";
-import { fittedQIteration, type FqiOptions, greedyPolicy, type LinearQ } from "./fqi.ts";
+import {
+  fittedQIteration,
+  FQI_DEFAULTS,
+  type FqiOptions,
+  greedyPolicy,
+  type LinearQ,
+  resolveFqiConfig,
+} from "./fqi.ts";
+import { checkIntegers, checkInterval, resolveConfig } from "../core/config.ts";
 
-/** Options of {@linkcode fitAcpi}. */
-export interface AcpiOptions extends FqiOptions {
-  /** Fusion penalty lambda, relative to the estimates' RMS norm, divided by the square root of the mean number of pairs per individual (N with all pairs). @default 0.2 */
+/** Options of {@linkcode fitAcpi}; {@linkcode ACPI_DEFAULTS} holds the defaults. */
+export interface AcpiOptions {
+  /** Discount factor gamma of every FQI fit. */
+  readonly discount?: number;
+  /** The other settings of the FQI fits (pooled, per individual, per cluster). */
+  readonly fqi?: Omit<FqiOptions, "discount">;
+  /**
+   * Fusion penalty lambda, relative to the estimates' RMS norm, divided by the square root of the
+   * mean number of pairs per individual (N with all pairs).
+   */
   readonly fusion?: number;
-  /** Shrinkage of each individual's fit towards the pooled weights. @default 1 */
+  /** Shrinkage of each individual's fit towards the pooled weights. */
   readonly shrinkage?: number;
-  /** ADMM penalty. @default 1 */
-  readonly rho?: number;
-  /** ADMM iterations. @default 200 */
+  /** ADMM penalty of the fusion problem. */
+  readonly admmPenalty?: number;
+  /** ADMM iterations. */
   readonly admmIterations?: number;
-  /** Fuse over each individual's k nearest estimates only. @default all pairs up to N = 200, else 10 */
-  readonly neighbours?: number;
-  /** Differences below this join two individuals. @default 1e-3 (relative to the weights' scale) */
-  readonly tolerance?: number;
+  /** Fuse over each individual's k nearest estimates only; "auto": all pairs up to N = 200, else 10. */
+  readonly neighbours?: number | "auto";
+  /** Differences below this (relative to the weights' scale) join two individuals. */
+  readonly fusionTolerance?: number;
+}
+
+/** The defaults of {@linkcode AcpiOptions}. */
+export const ACPI_DEFAULTS: Readonly<Required<AcpiOptions>> = Object.freeze({
+  discount: FQI_DEFAULTS.discount,
+  fqi: Object.freeze({}),
+  fusion: 0.2,
+  shrinkage: 1,
+  admmPenalty: 1,
+  admmIterations: 200,
+  neighbours: "auto" as const,
+  fusionTolerance: 1e-3,
+});
+
+/**
+ * An ACPI config with every default filled in (the FQI settings resolved too), checked and frozen.
+ *
+ * @param options Overrides of {@linkcode ACPI_DEFAULTS}.
+ */
+export function resolveAcpiConfig(options: AcpiOptions = {}): Readonly<Required<AcpiOptions>> {
+  const c = resolveConfig("fitAcpi", ACPI_DEFAULTS, options);
+  const { discount: _, ...fqi } = resolveFqiConfig({ ...c.fqi, discount: c.discount });
+  checkInterval("fitAcpi", c, "fusion", 0, Infinity);
+  checkInterval("fitAcpi", c, "shrinkage", 0, Infinity);
+  checkInterval("fitAcpi", c, "admmPenalty", 0, Infinity, "low");
+  checkIntegers("fitAcpi", c, ["admmIterations"]);
+  if (c.neighbours !== "auto") checkIntegers("fitAcpi", c, ["neighbours"]);
+  return Object.freeze({ ...c, fqi: Object.freeze(fqi) });
 }
 
 /** A fitted ACPI: clusters and a Q-function per cluster. */
@@ -133,31 +176,33 @@ export function fuseWeights(
 export function fitAcpi(data: MdpDataset, features: FeatureMap, options: AcpiOptions = {}): AcpiModel {
   const N = data.individualIds.length;
   if (N < 1) throw new RangeError("fitAcpi: the data have no individuals");
-  const pooled = fittedQIteration(data, features, options);
-  const shrink = options.shrinkage ?? 1;
+  const c = resolveAcpiConfig(options);
+  const fqi: FqiOptions = { ...c.fqi, discount: c.discount };
+  const pooled = fittedQIteration(data, features, fqi);
+  const shrink = c.shrinkage;
   // Per-individual fits, shrunk towards the pooled weights: w^_i = pooled + (own_i - pooled) / (1 + shrinkage).
   const estimates = Array.from({ length: N }, (_, i) => {
     const own = selectIndividuals(data, [i]);
     if (own.size === 0) return Float64Array.from(pooled.weights);
-    const q = fittedQIteration(own, features, options);
+    const q = fittedQIteration(own, features, fqi);
     return Float64Array.from(q.weights, (x, k) => pooled.weights[k] + (x - pooled.weights[k]) / (1 + shrink));
   });
   // Penalty and tolerance are relative to the estimates' typical size.
   const scale = Math.max(1e-9, Math.sqrt(estimates.reduce((s, w) => s + w.reduce((t, x) => t + x * x, 0), 0) / N));
-  const k = options.neighbours ?? (N > 200 ? 10 : N - 1);
+  const k = c.neighbours === "auto" ? (N > 200 ? 10 : N - 1) : c.neighbours;
   const complete = k >= N - 1;
   const pairs = complete ? allPairs(N) : nearestNeighbourPairs(estimates, k);
   const { gaps } = fuseWeights(
     estimates,
-    (options.fusion ?? 0.2) * scale / Math.sqrt(complete ? N : Math.max(1, (2 * pairs.length) / N)),
-    options.rho ?? 1,
-    options.admmIterations ?? 200,
+    c.fusion * scale / Math.sqrt(complete ? N : Math.max(1, (2 * pairs.length) / N)),
+    c.admmPenalty,
+    c.admmIterations,
     pairs,
   );
   // Union-find on zero gaps.
   const parent = Int32Array.from({ length: N }, (_, i) => i);
   const find = (i: number): number => (parent[i] === i ? i : (parent[i] = find(parent[i])));
-  const tol = (options.tolerance ?? 1e-3) * scale;
+  const tol = c.fusionTolerance * scale;
   pairs.forEach(([i, j], e) => {
     if (gaps[e] < tol) parent[find(i)] = find(j);
   });
@@ -169,7 +214,7 @@ export function fitAcpi(data: MdpDataset, features: FeatureMap, options: AcpiOpt
   });
   const qFunctions = Array.from({ length: roots.size }, (_, k) => {
     const members = Array.from(assignments).flatMap((c, i) => (c === k ? [i] : []));
-    return fittedQIteration(selectIndividuals(data, members), features, options);
+    return fittedQIteration(selectIndividuals(data, members), features, fqi);
   });
   return Object.freeze({ assignments, clusters: roots.size, qFunctions });
 }

@@ -14,7 +14,7 @@
  */
 import { newVariable, readValues, replaceVariable, tf } from "../core/backend.ts";
 import { ensembleForward, type EnsembleParams, ensembleVariables, initEnsemble } from "../core/mlp.ts";
-import { createAdam, minimize } from "../core/optim.ts";
+import { type Adam, createAdam, minimize } from "../core/optim.ts";
 import { createRng, type Rng } from "../core/random.ts";
 import { namedVariables, paramsFromJson, type ParamsJson, paramsToJson } from "../core/params.ts";
 import type { MdpDataset } from "../data/dataset.ts";
@@ -144,6 +144,204 @@ function gaussianLoss(out: tf.Tensor2D, y: tf.Tensor2D, maxLv: tf.Tensor, minLv:
   return { nll: tf.mean(tf.add(tf.mul(sq, tf.exp(tf.neg(lv))), lv)) as tf.Scalar, mse: tf.mean(sq) as tf.Scalar };
 }
 
+/** Live state of dynamics training: the split, normalisation, ensemble, optimiser and curves. */
+export interface DynamicsTraining {
+  readonly config: Readonly<Required<DynamicsConfig>>;
+  readonly data: MdpDataset;
+  /** The training stream (epoch shuffles). */
+  readonly rng: Rng;
+  readonly trainRows: Int32Array;
+  readonly holdRows: Int32Array;
+  /** Targets [s' - s, r] of every row, `[rows, stateDim + 1]`. */
+  readonly targets: Float32Array;
+  readonly inputMean: Float32Array;
+  readonly inputStd: Float32Array;
+  readonly targetMean: Float32Array;
+  readonly targetStd: Float32Array;
+  readonly ensemble: EnsembleParams;
+  readonly maxLogVar: tf.Variable;
+  readonly minLogVar: tf.Variable;
+  readonly adam: Adam;
+  readonly holdX: tf.Tensor2D;
+  readonly holdY: tf.Tensor2D;
+  readonly curves: DynamicsCurves;
+  /** Each member's best validation NLL and its weights then. */
+  readonly best: number[];
+  readonly snapshots: Float32Array[][];
+  /** Epochs done, and epochs since any member improved by 1%. */
+  epoch: number;
+  sinceImprovement: number;
+}
+
+/** Normalised targets of `rows`. */
+function encodeTargets(
+  t: Pick<DynamicsTraining, "targets" | "targetMean" | "targetStd">,
+  rows: ArrayLike<number>,
+): Float32Array {
+  const O = t.targetMean.length;
+  const out = new Float32Array(rows.length * O);
+  for (let k = 0; k < rows.length; k++) {
+    for (let j = 0; j < O; j++) out[k * O + j] = (t.targets[rows[k] * O + j] - t.targetMean[j]) / t.targetStd[j];
+  }
+  return out;
+}
+
+/** Each member's variables, weights and biases interleaved by layer. */
+function memberVariables(ensemble: EnsembleParams): tf.Variable[][] {
+  return ensemble.members.map((m) => m.weights.flatMap((w, l) => [w, m.biases[l]]));
+}
+
+/**
+ * A fresh training state: the held-out split, the normalisation (fitted on the training rows), the
+ * ensemble and its log-variance bounds. `rng` is the training stream (split, weights, shuffles).
+ */
+export function initDynamics(data: MdpDataset, rng: Rng, config: DynamicsConfig = {}): DynamicsTraining {
+  const c = resolveDynamicsConfig(config);
+  const S = data.stateDim, A = data.numActions, O = S + 1;
+  if (data.size < 10) throw new RangeError(`dynamics: need at least 10 transitions, got ${data.size}`);
+  const perm = rng.permutation(data.size);
+  const nHold = Math.max(1, Math.min(c.maxHoldout, Math.round(data.size * c.holdoutFraction)));
+  const holdRows = perm.slice(0, nHold), trainRows = perm.slice(nHold);
+  const targets = new Float32Array(data.size * O);
+  for (let i = 0; i < data.size; i++) {
+    for (let j = 0; j < S; j++) targets[i * O + j] = data.nextStates[i * S + j] - data.states[i * S + j];
+    targets[i * O + S] = data.rewards[i];
+  }
+  const [inputMean, inputStd] = meanStd(data.states, S, trainRows);
+  const [targetMean, targetStd] = meanStd(targets, O, trainRows);
+  const ensemble = initEnsemble(rng, c.members, {
+    inputDim: S + A,
+    hiddenSizes: c.hiddenSizes,
+    outputDim: 2 * O,
+    activation: "silu",
+  });
+  const maxLogVar = newVariable(() => tf.fill([1, O], 0.5));
+  const minLogVar = newVariable(() => tf.fill([1, O], -10));
+  const norm = { stateDim: S, numActions: A, inputMean, inputStd };
+  return {
+    config: c,
+    data,
+    rng,
+    trainRows,
+    holdRows,
+    targets,
+    inputMean,
+    inputStd,
+    targetMean,
+    targetStd,
+    ensemble,
+    maxLogVar,
+    minLogVar,
+    adam: createAdam([...ensembleVariables(ensemble), maxLogVar, minLogVar], { learningRate: c.learningRate }),
+    holdX: tf.tensor2d(encodeInputs(norm, data.states, data.actions, holdRows), [nHold, S + A]),
+    holdY: tf.tensor2d(encodeTargets({ targets, targetMean, targetStd }, holdRows), [nHold, O]),
+    curves: { train: [], validation: [], validationMse: [], bestEpoch: new Array(c.members).fill(-1) },
+    best: new Array(c.members).fill(Infinity),
+    snapshots: ensemble.members.map(() => []),
+    epoch: 0,
+    sinceImprovement: 0,
+  };
+}
+
+/** Validation Gaussian NLL and MSE of each member on the held-out rows. */
+function validateDynamics(t: DynamicsTraining): { nll: number[]; mse: number[] } {
+  return tf.tidy(() => {
+    const outs = ensembleForward(t.ensemble, t.ensemble.members.map(() => t.holdX));
+    const nll: number[] = [], mse: number[] = [];
+    for (const o of outs) {
+      const l = gaussianLoss(o, t.holdY, t.maxLogVar, t.minLogVar);
+      nll.push(l.nll.dataSync()[0]);
+      mse.push(l.mse.dataSync()[0]);
+    }
+    return { nll, mse };
+  });
+}
+
+/** One minibatch step of eq. 4 for every member (each on its own shuffled rows), plus the bound term. */
+function dynamicsStep(t: DynamicsTraining, orders: readonly Int32Array[], k: number): number[] {
+  const { config: c, data, trainRows } = t;
+  const S = data.stateDim, A = data.numActions, O = S + 1, nTrain = trainRows.length;
+  const norm = { stateDim: S, numActions: A, inputMean: t.inputMean, inputStd: t.inputStd };
+  const xs: tf.Tensor2D[] = [], ys: tf.Tensor2D[] = [];
+  for (let e = 0; e < c.members; e++) {
+    const rows = new Int32Array(Math.min(c.batchSize, nTrain));
+    for (let b = 0; b < rows.length; b++) rows[b] = trainRows[orders[e][(k * c.batchSize + b) % nTrain]];
+    xs.push(tf.tensor2d(encodeInputs(norm, data.states, data.actions, rows), [rows.length, S + A]));
+    ys.push(tf.tensor2d(encodeTargets(t, rows), [rows.length, O]));
+  }
+  try {
+    const parts = minimize(t.adam, () => {
+      const outs = ensembleForward(t.ensemble, xs);
+      const per = outs.map((o, e) => gaussianLoss(o, ys[e], t.maxLogVar, t.minLogVar).nll);
+      const bound = tf.mul(0.01, tf.sub(tf.sum(t.maxLogVar), tf.sum(t.minLogVar)));
+      const named: Record<string, tf.Tensor> = {};
+      per.forEach((p, e) => (named[`member${e}`] = p));
+      return { loss: tf.add(tf.div(tf.addN(per), c.members), bound), ...named };
+    }, `dynamics epoch ${t.epoch} step ${k}`) as Record<string, number>;
+    return Array.from({ length: c.members }, (_, e) => parts[`member${e}`]);
+  } finally {
+    tf.dispose([...xs, ...ys]);
+  }
+}
+
+/**
+ * One epoch: every member passes once over its own shuffle of the training rows, then the
+ * validation losses; a member that improved by 1% keeps a snapshot of its weights.
+ */
+export function dynamicsEpoch(t: DynamicsTraining): { train: number[]; validation: number[]; improved: boolean } {
+  const { config: c, trainRows } = t;
+  const nTrain = trainRows.length, steps = Math.max(1, Math.ceil(nTrain / c.batchSize));
+  const orders = t.ensemble.members.map(() => t.rng.permutation(nTrain));
+  const sums = new Array(c.members).fill(0);
+  for (let k = 0; k < steps; k++) dynamicsStep(t, orders, k).forEach((l, e) => (sums[e] += l));
+  const v = validateDynamics(t);
+  const train = sums.map((s) => s / steps);
+  t.curves.train.push(train);
+  t.curves.validation.push(v.nll);
+  t.curves.validationMse.push(v.mse);
+  const vars = memberVariables(t.ensemble);
+  let improved = false;
+  for (let e = 0; e < c.members; e++) {
+    const gain = (t.best[e] - v.nll[e]) / Math.abs(t.best[e]);
+    if (!Number.isFinite(t.best[e]) || gain > 0.01) {
+      t.best[e] = v.nll[e];
+      t.curves.bestEpoch[e] = t.epoch;
+      t.snapshots[e] = vars[e].map((x) => Float32Array.from(readValues(x)));
+      improved = true;
+    }
+  }
+  t.sinceImprovement = improved ? 0 : t.sinceImprovement + 1;
+  t.epoch++;
+  return { train, validation: v.nll, improved };
+}
+
+/** Whether training should stop: the epoch budget is spent or no member improved for `patience` epochs. */
+export function dynamicsDone(t: DynamicsTraining): boolean {
+  return t.epoch >= t.config.maxEpochs || t.sinceImprovement >= t.config.patience;
+}
+
+/** The trained model: each member back at its best epoch, the elites ranked by validation NLL. */
+export function finishDynamics(t: DynamicsTraining): { model: DynamicsModel; curves: DynamicsCurves } {
+  memberVariables(t.ensemble).forEach((vars, e) =>
+    vars.forEach((v, k) => replaceVariable(v, (out) => out.set(t.snapshots[e][k])))
+  );
+  tf.dispose([t.holdX, t.holdY]);
+  const order = t.best.map((b, e) => [b, e] as const).sort((x, y) => x[0] - y[0]).map(([, e]) => e);
+  const model: DynamicsModel = Object.freeze({
+    stateDim: t.data.stateDim,
+    numActions: t.data.numActions,
+    ensemble: t.ensemble,
+    maxLogVar: t.maxLogVar,
+    minLogVar: t.minLogVar,
+    inputMean: t.inputMean,
+    inputStd: t.inputStd,
+    targetMean: t.targetMean,
+    targetStd: t.targetStd,
+    elites: Object.freeze(order.slice(0, t.config.elites)),
+  });
+  return { model, curves: t.curves };
+}
+
 /**
  * Trains an ensemble on `data` (eq. 4). Returns the model (best weights per member, elites) and
  * the loss curves. `onEpoch` sees each epoch's losses (for progress).
@@ -154,120 +352,12 @@ export function trainDynamics(
   config: DynamicsConfig = {},
   onEpoch?: (epoch: number, train: number[], validation: number[]) => void,
 ): { model: DynamicsModel; curves: DynamicsCurves } {
-  const c = resolveDynamicsConfig(config);
-  const S = data.stateDim, A = data.numActions, O = S + 1;
-  if (data.size < 10) throw new RangeError(`dynamics: need at least 10 transitions, got ${data.size}`);
-  const perm = rng.permutation(data.size);
-  const nHold = Math.max(1, Math.min(c.maxHoldout, Math.round(data.size * c.holdoutFraction)));
-  const holdRows = perm.subarray(0, nHold), trainRows = perm.subarray(nHold);
-  // Targets: [s' - s, r].
-  const targets = new Float32Array(data.size * O);
-  for (let i = 0; i < data.size; i++) {
-    for (let j = 0; j < S; j++) targets[i * O + j] = data.nextStates[i * S + j] - data.states[i * S + j];
-    targets[i * O + S] = data.rewards[i];
+  const t = initDynamics(data, rng, config);
+  while (!dynamicsDone(t)) {
+    const { train, validation } = dynamicsEpoch(t);
+    onEpoch?.(t.epoch - 1, train, validation);
   }
-  const [inputMean, inputStd] = meanStd(data.states, S, trainRows);
-  const [targetMean, targetStd] = meanStd(targets, O, trainRows);
-  const norm = { stateDim: S, numActions: A, inputMean, inputStd };
-  const encodeTargets = (rows: ArrayLike<number>) => {
-    const out = new Float32Array(rows.length * O);
-    for (let k = 0; k < rows.length; k++) {
-      for (let j = 0; j < O; j++) out[k * O + j] = (targets[rows[k] * O + j] - targetMean[j]) / targetStd[j];
-    }
-    return out;
-  };
-  const ensemble = initEnsemble(rng, c.members, {
-    inputDim: S + A,
-    hiddenSizes: c.hiddenSizes,
-    outputDim: 2 * O,
-    activation: "silu",
-  });
-  const maxLogVar = newVariable(() => tf.fill([1, O], 0.5));
-  const minLogVar = newVariable(() => tf.fill([1, O], -10));
-  const adam = createAdam([...ensembleVariables(ensemble), maxLogVar, minLogVar], { learningRate: c.learningRate });
-  const holdX = tf.tensor2d(encodeInputs(norm, data.states, data.actions, holdRows), [nHold, S + A]);
-  const holdY = tf.tensor2d(encodeTargets(holdRows), [nHold, O]);
-  const validate = (): { nll: number[]; mse: number[] } =>
-    tf.tidy(() => {
-      const outs = ensembleForward(ensemble, ensemble.members.map(() => holdX));
-      const nll: number[] = [], mse: number[] = [];
-      for (const o of outs) {
-        const l = gaussianLoss(o, holdY, maxLogVar, minLogVar);
-        nll.push(l.nll.dataSync()[0]);
-        mse.push(l.mse.dataSync()[0]);
-      }
-      return { nll, mse };
-    });
-  const curves: DynamicsCurves = {
-    train: [],
-    validation: [],
-    validationMse: [],
-    bestEpoch: new Array(c.members).fill(-1),
-  };
-  const best = new Array(c.members).fill(Infinity);
-  const snapshots: Float32Array[][] = ensemble.members.map(() => []);
-  const memberVars = ensemble.members.map((m) => m.weights.flatMap((w, l) => [w, m.biases[l]]));
-  const snapshot = (e: number) => (snapshots[e] = memberVars[e].map((v) => Float32Array.from(readValues(v))));
-  let sinceImprovement = 0;
-  const nTrain = trainRows.length;
-  const steps = Math.max(1, Math.ceil(nTrain / c.batchSize));
-  for (let epoch = 0; epoch < c.maxEpochs; epoch++) {
-    const orders = ensemble.members.map(() => rng.permutation(nTrain));
-    const sums = new Array(c.members).fill(0);
-    for (let k = 0; k < steps; k++) {
-      const xs: tf.Tensor2D[] = [], ys: tf.Tensor2D[] = [];
-      for (let e = 0; e < c.members; e++) {
-        const rows = new Int32Array(Math.min(c.batchSize, nTrain));
-        for (let b = 0; b < rows.length; b++) rows[b] = trainRows[orders[e][(k * c.batchSize + b) % nTrain]];
-        xs.push(tf.tensor2d(encodeInputs(norm, data.states, data.actions, rows), [rows.length, S + A]));
-        ys.push(tf.tensor2d(encodeTargets(rows), [rows.length, O]));
-      }
-      const parts = minimize(adam, () => {
-        const outs = ensembleForward(ensemble, xs);
-        const per = outs.map((o, e) => gaussianLoss(o, ys[e], maxLogVar, minLogVar).nll);
-        const bound = tf.mul(0.01, tf.sub(tf.sum(maxLogVar), tf.sum(minLogVar)));
-        const named: Record<string, tf.Scalar> = {};
-        per.forEach((p, e) => (named[`member${e}`] = p));
-        return { loss: tf.add(tf.div(tf.addN(per), c.members), bound) as tf.Scalar, ...named };
-      }, `dynamics epoch ${epoch} step ${k}`) as Record<string, number>;
-      for (let e = 0; e < c.members; e++) sums[e] += parts[`member${e}`];
-      tf.dispose([...xs, ...ys]);
-    }
-    const v = validate();
-    curves.train.push(sums.map((s) => s / steps));
-    curves.validation.push(v.nll);
-    curves.validationMse.push(v.mse);
-    let improved = false;
-    for (let e = 0; e < c.members; e++) {
-      const gain = (best[e] - v.nll[e]) / Math.abs(best[e]);
-      if (!Number.isFinite(best[e]) || gain > 0.01) {
-        best[e] = v.nll[e];
-        curves.bestEpoch[e] = epoch;
-        snapshot(e);
-        improved = true;
-      }
-    }
-    onEpoch?.(epoch, curves.train[epoch], v.nll);
-    sinceImprovement = improved ? 0 : sinceImprovement + 1;
-    if (sinceImprovement >= c.patience) break;
-  }
-  // Each member returns to its best epoch.
-  memberVars.forEach((vars, e) => vars.forEach((v, k) => replaceVariable(v, (out) => out.set(snapshots[e][k]))));
-  tf.dispose([holdX, holdY]);
-  const order = best.map((b, e) => [b, e] as const).sort((x, y) => x[0] - y[0]).map(([, e]) => e);
-  const model: DynamicsModel = Object.freeze({
-    stateDim: S,
-    numActions: A,
-    ensemble,
-    maxLogVar,
-    minLogVar,
-    inputMean,
-    inputStd,
-    targetMean,
-    targetStd,
-    elites: Object.freeze(order.slice(0, c.elites)),
-  });
-  return { model, curves };
+  return finishDynamics(t);
 }
 
 /** One model step for a batch: a random elite per row (Algorithm 1), sampled or mean prediction. */

@@ -9,6 +9,7 @@
  */
 import { kmeans } from "ml-kmeans";
 import { createRng } from "../core/random.ts";
+import { checkIntegers, resolveConfig } from "../core/config.ts";
 
 /** A feature map of states: `dim` features per state. */
 export interface FeatureMap {
@@ -24,31 +25,33 @@ export interface RbfFeatureMap extends FeatureMap {
   readonly bandwidth: number;
 }
 
-/** Options of {@linkcode fitRbfFeatures}. */
+/** Options of {@linkcode fitRbfFeatures}; {@linkcode RBF_DEFAULTS} holds the defaults. */
 export interface RbfOptions {
-  /** Number of centres J. @default 16 */
+  /** Number of centres J. */
   readonly centres?: number;
-  /** Seed of K-means' initialisation and of subsampling. @default 0 */
+  /** Seed of K-means' initialisation and of subsampling. */
   readonly seed?: number;
-  /** States used for K-means and the median distance (a random subset beyond this). @default 2000 */
+  /** States used for K-means and the median distance (a random subset beyond this). */
   readonly maxPoints?: number;
 }
 
+/** The defaults of {@linkcode RbfOptions}. */
+export const RBF_DEFAULTS: Readonly<Required<RbfOptions>> = Object.freeze({ centres: 16, seed: 0, maxPoints: 2000 });
+
 /** Fits RBF features to states (row-major `[n, stateDim]`). */
 export function fitRbfFeatures(states: ArrayLike<number>, stateDim: number, options: RbfOptions = {}): RbfFeatureMap {
-  const J = options.centres ?? 16;
+  const c = resolveConfig("fitRbfFeatures", RBF_DEFAULTS, options);
+  checkIntegers("fitRbfFeatures", c, ["centres", "maxPoints"]);
+  const J = c.centres;
   const n = states.length / stateDim;
-  if (!Number.isInteger(J) || J < 1) {
-    throw new RangeError(`fitRbfFeatures: centres must be a positive integer, got ${J}`);
-  }
   if (n < J) throw new RangeError(`fitRbfFeatures: ${n} states cannot place ${J} centres`);
-  const rng = createRng(options.seed ?? 0);
-  const maxPoints = options.maxPoints ?? 2000;
+  const rng = createRng(c.seed);
+  const maxPoints = c.maxPoints;
   const rows = n <= maxPoints
     ? Array.from({ length: n }, (_, i) => i)
     : Array.from(rng.permutation(n).subarray(0, maxPoints));
   const points = rows.map((i) => Array.from({ length: stateDim }, (_, j) => states[i * stateDim + j]));
-  const result = kmeans(points, J, { seed: options.seed ?? 0, initialization: "kmeans++", maxIterations: 200 });
+  const result = kmeans(points, J, { seed: c.seed, initialization: "kmeans++", maxIterations: 200 });
   const centres = Float64Array.from(result.centroids.flat());
   const dists: number[] = [];
   const m = Math.min(points.length, 600);

@@ -6,20 +6,42 @@
  *
  * @module
  */
-import { ridgeRegression } from "../core/linalg.ts";
+import { choleskySolver } from "../core/linalg.ts";
+import { checkIntegers, checkInterval, resolveConfig } from "../core/config.ts";
 import type { MdpDataset } from "../data/dataset.ts";
 import type { FeatureMap } from "./features.ts";
 
-/** Options of {@linkcode fittedQIteration}. */
+/** Options of {@linkcode fittedQIteration}; {@linkcode FQI_DEFAULTS} holds the defaults. */
 export interface FqiOptions {
-  /** @default 0.8 (P4L) */
+  /** Discount factor gamma, in [0, 1). */
   readonly discount?: number;
-  /** @default 200 */
+  /** Most Bellman backups. */
   readonly iterations?: number;
-  /** Ridge penalty of each regression. @default 1e-3 */
+  /** Ridge penalty of each regression. */
   readonly ridge?: number;
-  /** Stop when no weight moves more than this. @default 1e-8 */
+  /** Stop when no weight moves more than this. */
   readonly tolerance?: number;
+}
+
+/** The defaults of {@linkcode FqiOptions} (discount 0.8 as P4L's simulations). */
+export const FQI_DEFAULTS: Readonly<Required<FqiOptions>> = Object.freeze({
+  discount: 0.8,
+  iterations: 200,
+  ridge: 1e-3,
+  tolerance: 1e-8,
+});
+
+/**
+ * An FQI config with every default filled in, checked and frozen.
+ *
+ * @param options Overrides of {@linkcode FQI_DEFAULTS}.
+ */
+export function resolveFqiConfig(options: FqiOptions = {}): Readonly<Required<FqiOptions>> {
+  const c = resolveConfig("fittedQIteration", FQI_DEFAULTS, options);
+  checkInterval("fittedQIteration", c, "discount", 0, 1, "high");
+  checkIntegers("fittedQIteration", c, ["iterations"]);
+  checkInterval("fittedQIteration", c, "ridge", 0, Infinity);
+  return c;
 }
 
 /** A linear Q-function: `weights[a * dim + j]`. */
@@ -56,59 +78,114 @@ export function greedyPolicy(q: LinearQ): (state: ArrayLike<number>) => number[]
   };
 }
 
-/** Fitted-Q iteration on `data` with features `features`. */
-export function fittedQIteration(data: MdpDataset, features: FeatureMap, options: FqiOptions = {}): LinearQ {
-  const gamma = options.discount ?? 0.8;
-  const iterations = options.iterations ?? 200;
-  const ridge = options.ridge ?? 1e-3;
-  const tol = options.tolerance ?? 1e-8;
-  if (!(gamma >= 0 && gamma < 1)) throw new RangeError(`fittedQIteration: discount must be in [0, 1), got ${gamma}`);
+/** The state of fitted-Q iteration: the data's features, each action's factored Gram, the weights. */
+export interface FqiState {
+  readonly config: Readonly<Required<FqiOptions>>;
+  readonly features: FeatureMap;
+  readonly data: MdpDataset;
+  /** phi(S_{t+1}) of every row, `[rows, dim]`. */
+  readonly phiNext: Float64Array;
+  /** Per action: its rows, their features, and a solver for (X^T X + ridge I) w = b (factored once). */
+  readonly byAction: readonly {
+    rows: Int32Array;
+    x: Float64Array;
+    solve: ((b: Float64Array) => Float64Array) | null;
+  }[];
+  /** `weights[a * dim + j]`. */
+  weights: Float64Array;
+  /** Backups done. */
+  iteration: number;
+  /** The largest weight change of the last backup. */
+  lastChange: number;
+}
+
+/**
+ * A fresh FQI state (Q = 0). Each action's regression design is fixed across iterations, so its
+ * Gram matrix is built and factored here, once.
+ */
+export function initFqi(data: MdpDataset, features: FeatureMap, options: FqiOptions = {}): FqiState {
+  const config = resolveFqiConfig(options);
   if (data.size === 0) throw new RangeError("fittedQIteration: the dataset is empty");
   if (features.stateDim !== data.stateDim) {
     throw new RangeError(`fittedQIteration: features expect ${features.stateDim}-d states, data have ${data.stateDim}`);
   }
   const D = features.dim, A = data.numActions, n = data.size;
   const phi = features.transform(data.states);
-  const phiNext = features.transform(data.nextStates);
-  // Rows of each action, and their features.
   const byAction = Array.from({ length: A }, (_, a) => {
     const rows: number[] = [];
     for (let i = 0; i < n; i++) if (data.actions[i] === a) rows.push(i);
     const x = new Float64Array(rows.length * D);
     rows.forEach((i, k) => x.set(phi.subarray(i * D, (i + 1) * D), k * D));
-    return { rows, x };
+    // An action never taken keeps Q = 0.
+    return { rows: Int32Array.from(rows), x, solve: rows.length ? choleskySolver(gram(x, D), D, config.ridge) : null };
   });
-  let weights = new Float64Array(A * D);
-  let it = 0;
-  for (; it < iterations; it++) {
-    const target = new Float64Array(n);
-    for (let i = 0; i < n; i++) {
-      let best = -Infinity;
-      if (!data.terminals[i]) {
-        for (let a = 0; a < A; a++) {
-          let s = 0;
-          for (let j = 0; j < D; j++) s += phiNext[i * D + j] * weights[a * D + j];
-          if (s > best) best = s;
-        }
-      }
-      target[i] = data.rewards[i] + (data.terminals[i] ? 0 : gamma * best);
-    }
-    const next = new Float64Array(A * D);
-    for (let a = 0; a < A; a++) {
-      const { rows, x } = byAction[a];
-      if (rows.length === 0) continue; // an action never taken keeps Q = 0
-      next.set(ridgeRegression(x, rows.map((i) => target[i]), D, ridge), a * D);
-    }
-    let delta = 0;
-    for (let k = 0; k < next.length; k++) delta = Math.max(delta, Math.abs(next[k] - weights[k]));
-    weights = next;
-    if (delta < tol) {
-      it++;
-      break;
+  return {
+    config,
+    features,
+    data,
+    phiNext: features.transform(data.nextStates),
+    byAction,
+    weights: new Float64Array(A * D),
+    iteration: 0,
+    lastChange: Infinity,
+  };
+}
+
+/** X^T X of row-major X `[rows, d]`. */
+function gram(x: Float64Array, d: number): Float64Array {
+  const g = new Float64Array(d * d);
+  for (let o = 0; o < x.length; o += d) {
+    for (let i = 0; i < d; i++) {
+      const xi = x[o + i];
+      if (xi === 0) continue;
+      for (let j = 0; j <= i; j++) g[i * d + j] += xi * x[o + j];
     }
   }
-  for (const w of weights) {
+  for (let i = 0; i < d; i++) for (let j = 0; j < i; j++) g[j * d + i] = g[i * d + j];
+  return g;
+}
+
+/** One Bellman backup: targets r + gamma (1 - d) max_a' Q(s', a'), then each action's ridge fit. */
+export function fqiStep(state: FqiState): { change: number } {
+  const { data, phiNext, config } = state;
+  const D = state.features.dim, A = data.numActions, n = data.size, w = state.weights;
+  const target = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    let best = -Infinity;
+    if (!data.terminals[i]) {
+      for (let a = 0; a < A; a++) {
+        let s = 0;
+        for (let j = 0; j < D; j++) s += phiNext[i * D + j] * w[a * D + j];
+        if (s > best) best = s;
+      }
+    }
+    target[i] = data.rewards[i] + (data.terminals[i] ? 0 : config.discount * best);
+  }
+  const next = new Float64Array(A * D);
+  state.byAction.forEach(({ rows, x, solve }, a) => {
+    if (!solve) return;
+    const xty = new Float64Array(D);
+    rows.forEach((i, k) => {
+      for (let j = 0; j < D; j++) xty[j] += x[k * D + j] * target[i];
+    });
+    next.set(solve(xty), a * D);
+  });
+  let change = 0;
+  for (let k = 0; k < next.length; k++) change = Math.max(change, Math.abs(next[k] - w[k]));
+  state.weights = next;
+  state.iteration++;
+  state.lastChange = change;
+  return { change };
+}
+
+/** Fitted-Q iteration on `data` with features `features`: backups until the weights settle. */
+export function fittedQIteration(data: MdpDataset, features: FeatureMap, options: FqiOptions = {}): LinearQ {
+  const state = initFqi(data, features, options);
+  while (state.iteration < state.config.iterations) {
+    if (fqiStep(state).change < state.config.tolerance) break;
+  }
+  for (const w of state.weights) {
     if (!Number.isFinite(w)) throw new RangeError("fittedQIteration: weights diverged (non-finite)");
   }
-  return Object.freeze({ features, numActions: A, weights, iterations: it });
+  return Object.freeze({ features, numActions: data.numActions, weights: state.weights, iterations: state.iteration });
 }

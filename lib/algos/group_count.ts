@@ -25,22 +25,33 @@ import { kmeans } from "ml-kmeans";
 import { createRng } from "../core/random.ts";
 import type { MdpDataset } from "../data/dataset.ts";
 import { logSumExp } from "../core/numeric.ts";
+import { checkIntegers, resolveConfig } from "../core/config.ts";
 
-/** Options of {@linkcode estimateGroupCount}. */
+/** Options of {@linkcode estimateGroupCount}; {@linkcode GROUP_COUNT_DEFAULTS} holds the defaults. */
 export interface GroupCountOptions {
-  /** Largest K considered. @default 5 */
+  /** Largest K considered. */
   readonly maxGroups?: number;
-  /** Reference transitions at which densities are compared. @default 64 */
+  /** Reference transitions at which densities are compared. */
   readonly references?: number;
-  /** Kernel bandwidth on standardised coordinates. @default Scott's rule (module doc) */
-  readonly bandwidth?: number;
-  /** Below this mean silhouette for every k >= 2, K = 1. @default 0.25 */
+  /** Kernel bandwidth on standardised coordinates; "scott": Scott's rule (module doc). */
+  readonly bandwidth?: number | "scott";
+  /** Below this mean silhouette for every k >= 2, K = 1. */
   readonly minSilhouette?: number;
-  /** How far (in log density) an estimate may fall below the pooled one. @default 10 */
+  /** How far (in log density) an estimate may fall below the pooled one. */
   readonly logFloor?: number;
-  /** @default 0 */
+  /** Seed of the reference draw and K-means. */
   readonly seed?: number;
 }
+
+/** The defaults of {@linkcode GroupCountOptions}. */
+export const GROUP_COUNT_DEFAULTS: Readonly<Required<GroupCountOptions>> = Object.freeze({
+  maxGroups: 5,
+  references: 64,
+  bandwidth: "scott" as const,
+  minSilhouette: 0.25,
+  logFloor: 10,
+  seed: 0,
+});
 
 /** The chosen K, the silhouette of each k tried, and the clustering behind it. */
 export interface GroupCountEstimate {
@@ -85,8 +96,10 @@ export function estimateGroupCount(data: MdpDataset, options: GroupCountOptions 
   const N = data.individualIds.length;
   if (N < 1) throw new RangeError("estimateGroupCount: the data have no individuals");
   if (data.size === 0) throw new RangeError("estimateGroupCount: the data have no transitions");
-  const maxGroups = Math.min(options.maxGroups ?? 5, N - 1);
-  const M = Math.min(options.references ?? 64, data.size);
+  const c = resolveConfig("estimateGroupCount", GROUP_COUNT_DEFAULTS, options);
+  checkIntegers("estimateGroupCount", c, ["maxGroups", "references"]);
+  const maxGroups = Math.min(c.maxGroups, N - 1);
+  const M = Math.min(c.references, data.size);
   const S = data.stateDim, d = 2 * S + 1;
   // Standardised (s | r, s') per row.
   const row = (r: number, out: Float64Array) => {
@@ -112,9 +125,9 @@ export function estimateGroupCount(data: MdpDataset, options: GroupCountOptions 
   const rowsOf: number[][] = Array.from({ length: N }, () => []);
   for (let r = 0; r < data.size; r++) rowsOf[data.individuals[r]].push(r);
   const counts = rowsOf.map((x) => x.length).sort((a, b) => a - b);
-  const h = options.bandwidth ?? Math.max(1, counts[Math.floor(N / 2)]) ** (-1 / (d + 4));
+  const h = c.bandwidth === "scott" ? Math.max(1, counts[Math.floor(N / 2)]) ** (-1 / (d + 4)) : c.bandwidth;
   if (!(h > 0)) throw new RangeError(`estimateGroupCount: bandwidth must be positive, got ${h}`);
-  const rng = createRng(options.seed ?? 0);
+  const rng = createRng(c.seed);
   const refs = Array.from({ length: M }, () => rng.int(data.size));
   const inv = 1 / (2 * h * h);
   /** Conditional log density at reference j from rows `rows`. */
@@ -135,7 +148,7 @@ export function estimateGroupCount(data: MdpDataset, options: GroupCountOptions 
   const buf1 = new Float64Array(data.size), buf2 = new Float64Array(data.size);
   const all = Array.from({ length: data.size }, (_, r) => r);
   const pooled = Float64Array.from({ length: M }, (_, j) => logDensity(all, j, buf1, buf2));
-  const floor = options.logFloor ?? 10;
+  const floor = c.logFloor;
   const embeddings = new Float64Array(N * M);
   for (let i = 0; i < N; i++) {
     for (let j = 0; j < M; j++) {
@@ -148,9 +161,9 @@ export function estimateGroupCount(data: MdpDataset, options: GroupCountOptions 
   }
   const points = Array.from({ length: N }, (_, i) => Array.from(embeddings.subarray(i * M, (i + 1) * M)));
   const silhouettes: number[] = [];
-  let best = { k: 1, s: options.minSilhouette ?? 0.25, labels: new Int32Array(N) };
+  let best = { k: 1, s: c.minSilhouette, labels: new Int32Array(N) };
   for (let k = 2; k <= maxGroups; k++) {
-    const res = kmeans(points, k, { seed: options.seed ?? 0, initialization: "kmeans++", maxIterations: 100 });
+    const res = kmeans(points, k, { seed: c.seed, initialization: "kmeans++", maxIterations: 100 });
     const labels = Int32Array.from(res.clusters);
     const s = meanSilhouette(embeddings, M, labels);
     silhouettes.push(s);

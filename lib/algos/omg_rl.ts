@@ -21,6 +21,7 @@ import type { AdamState } from "../core/optim.ts";
 import { namedVariables, paramsFromJson, type ParamsJson, paramsToJson } from "../core/params.ts";
 import { createRng, restoreRng, type Rng, type RngState } from "../core/random.ts";
 import { listEpisodes, type MdpDataset } from "../data/dataset.ts";
+import { gatherBatch } from "../data/preprocess.ts";
 import { type DynamicsModel, predictDynamics } from "./dynamics.ts";
 import {
   appendTrajectories,
@@ -42,6 +43,7 @@ import {
   resolveSacConfig,
   SAC_DEFAULTS,
   type SacAgent,
+  type SacBatch,
   type SacConfig,
   type SacLosses,
   sacUpdate,
@@ -352,74 +354,92 @@ export interface OmgRlRunOptions {
   readonly stopAfter?: number;
 }
 
-/** One episode of Algorithm 2. */
+/**
+ * The reward update's batch (Algorithm 2): `rewardTrajectories` expert windows from the data, and
+ * as many sample trajectories drawn from this episode's rollouts with the expert batch appended,
+ * each sample carrying sum_t log pi(a_t | s_t) under the current policy (eq. 8's denominator).
+ */
+export function rewardBatch(
+  state: OmgRlState,
+  data: MdpDataset,
+  rollouts: Rollouts,
+): { expert: TrajectoryBatch; samples: TrajectoryBatch & { logProbSums: Float64Array } } {
+  const c = state.config, rng = state.rng, S = data.stateDim;
+  const expert = expertTrajectories(data, rng, c.rewardTrajectories, c.rolloutHorizon);
+  const pick = Int32Array.from(
+    { length: Math.min(c.rewardTrajectories, rollouts.count) },
+    () => rng.int(rollouts.count),
+  );
+  const sampleRows: number[] = [], segs: number[] = [];
+  pick.forEach((j, m) => {
+    for (let t = 0; t < rollouts.horizon; t++) {
+      sampleRows.push(j * rollouts.horizon + t);
+      segs.push(m);
+    }
+  });
+  const sampleStates = new Float32Array(sampleRows.length * S);
+  sampleRows.forEach((i, q) => sampleStates.set(rollouts.states.subarray(i * S, (i + 1) * S), q * S));
+  const samples = appendTrajectories({
+    count: pick.length,
+    states: sampleStates,
+    actions: Int32Array.from(sampleRows, (i) => rollouts.actions[i]),
+    segments: Int32Array.from(segs),
+  }, expert);
+  return { expert, samples: { ...samples, logProbSums: trajectoryLogProbs(state.agent, samples) } };
+}
+
+/**
+ * A SAC batch mixing data and rollouts at ratio f (eq. 5's d_f): the first round(B f) rows from
+ * the data (all B while the buffer is empty), the rest from the rollout buffer, drawn uniformly
+ * with replacement. Rewards are the data's and the model's; the caller replaces them by r_psi.
+ */
+export function mixedBatch(state: OmgRlState, data: MdpDataset): SacBatch {
+  const c = state.config, rng = state.rng, buffer = state.buffer, S = data.stateDim, B = c.batchSize;
+  const nData = buffer.size === 0 ? B : Math.round(B * c.mixingRatio);
+  const fromData = gatherBatch(data, Int32Array.from({ length: nData }, () => rng.int(data.size)));
+  const states = new Float32Array(B * S), nextStates = new Float32Array(B * S);
+  const actions = new Int32Array(B), rewards = new Float32Array(B), terminals = new Float32Array(B);
+  states.set(fromData.states);
+  nextStates.set(fromData.nextStates);
+  actions.set(fromData.actions);
+  rewards.set(fromData.rewards);
+  terminals.set(fromData.terminals);
+  for (let b = nData; b < B; b++) {
+    const i = rng.int(buffer.size);
+    states.set(buffer.states.subarray(i * S, (i + 1) * S), b * S);
+    nextStates.set(buffer.nextStates.subarray(i * S, (i + 1) * S), b * S);
+    actions[b] = buffer.actions[i];
+    rewards[b] = buffer.rewards[i];
+  }
+  return { states, actions, rewards, nextStates, terminals, dataRows: nData };
+}
+
+/**
+ * One episode of Algorithm 2: rollouts from data start states (Algorithm 1), K reward updates
+ * (eqs. 7-8) on expert and sample trajectories, then SAC updates (eqs. 5-6) on mixed batches,
+ * the critic learning from r_psi only (or the data's reward for COMBO).
+ */
 export function omgRlEpisode(state: OmgRlState, data: MdpDataset, model: DynamicsModel): OmgRlEpisodeLog {
   const c = state.config;
-  const rng = state.rng;
-  const S = data.stateDim;
-  const rollouts = modelRollouts(model, state.agent, startStates(data, rng, c.rolloutBatch), c.rolloutHorizon, rng);
+  const rollouts = modelRollouts(
+    model,
+    state.agent,
+    startStates(data, state.rng, c.rolloutBatch),
+    c.rolloutHorizon,
+    state.rng,
+  );
   pushRollouts(state.buffer, rollouts);
   let rewardLog: RewardLosses | null = null;
-  if (state.rewardModel) {
-    for (let k = 0; k < c.rewardSteps; k++) {
-      const expert = expertTrajectories(data, rng, c.rewardTrajectories, c.rolloutHorizon);
-      const pick = Int32Array.from(
-        { length: Math.min(c.rewardTrajectories, rollouts.count) },
-        () => rng.int(rollouts.count),
-      );
-      const sampleRows: number[] = [], segs: number[] = [];
-      pick.forEach((j, m) => {
-        for (let t = 0; t < rollouts.horizon; t++) {
-          sampleRows.push(j * rollouts.horizon + t);
-          segs.push(m);
-        }
-      });
-      const sampleStates = new Float32Array(sampleRows.length * S);
-      sampleRows.forEach((i, q) => sampleStates.set(rollouts.states.subarray(i * S, (i + 1) * S), q * S));
-      const samples = appendTrajectories({
-        count: pick.length,
-        states: sampleStates,
-        actions: Int32Array.from(sampleRows, (i) => rollouts.actions[i]),
-        segments: Int32Array.from(segs),
-      }, expert);
-      const logProbSums = trajectoryLogProbs(state.agent, samples);
-      rewardLog = guidedRewardUpdate(
-        state.rewardModel,
-        expert,
-        { ...samples, logProbSums },
-        state.episode * c.rewardSteps + k,
-      );
-    }
+  for (let k = 0; state.rewardModel && k < c.rewardSteps; k++) {
+    const { expert, samples } = rewardBatch(state, data, rollouts);
+    rewardLog = guidedRewardUpdate(state.rewardModel, expert, samples, state.episode * c.rewardSteps + k);
   }
   let sacLog: SacLosses | null = null;
-  const B = c.batchSize;
   for (let k = 0; k < c.criticSteps; k++) {
-    const nData = state.buffer.size === 0 ? B : Math.round(B * c.mixingRatio);
-    const states = new Float32Array(B * S), nextStates = new Float32Array(B * S);
-    const actions = new Int32Array(B), rewards = new Float32Array(B), terminals = new Float32Array(B);
-    for (let b = 0; b < B; b++) {
-      if (b < nData) {
-        const i = rng.int(data.size);
-        states.set(data.states.subarray(i * S, (i + 1) * S), b * S);
-        nextStates.set(data.nextStates.subarray(i * S, (i + 1) * S), b * S);
-        actions[b] = data.actions[i];
-        rewards[b] = data.rewards[i];
-        terminals[b] = data.terminals[i];
-      } else {
-        const i = rng.int(state.buffer.size);
-        states.set(state.buffer.states.subarray(i * S, (i + 1) * S), b * S);
-        nextStates.set(state.buffer.nextStates.subarray(i * S, (i + 1) * S), b * S);
-        actions[b] = state.buffer.actions[i];
-        rewards[b] = state.buffer.rewards[i];
-      }
-    }
+    const batch = mixedBatch(state, data);
     // OMG-RL: the critic learns from r_psi only, on data and rollout rows alike.
-    const r = state.rewardModel ? rewardValues(state.rewardModel, states, actions) : rewards;
-    sacLog = sacUpdate(
-      state.agent,
-      { states, actions, rewards: r, nextStates, terminals, dataRows: nData },
-      state.episode * c.criticSteps + k,
-    );
+    const rewards = state.rewardModel ? rewardValues(state.rewardModel, batch.states, batch.actions) : batch.rewards;
+    sacLog = sacUpdate(state.agent, { ...batch, rewards }, state.episode * c.criticSteps + k);
   }
   const log = { episode: state.episode, sac: sacLog!, reward: rewardLog };
   state.logs.push(log);

@@ -21,6 +21,8 @@ import { createRng } from "../core/random.ts";
 import { listEpisodes, type MdpDataset } from "../data/dataset.ts";
 import type { FeatureMap } from "./features.ts";
 import { effectiveSampleSize, logSoftmaxInPlace, logSumExp } from "../core/numeric.ts";
+import { fitSoftmaxRegression, SOFTMAX_REGRESSION_DEFAULTS, softmaxLogits } from "./softmax_regression.ts";
+import { checkIntegers, checkInterval, resolveConfig } from "../core/config.ts";
 
 /** A policy to evaluate: state (as recorded) to action probabilities. */
 export type EvaluationPolicy = (state: ArrayLike<number>) => ArrayLike<number>;
@@ -35,19 +37,28 @@ export class OpeError extends Error {
 
 // ------------------------------------------------------------------------ behaviour policy
 
-/** Options of {@linkcode fitBehaviourPolicy}. */
+/** Options of {@linkcode fitBehaviourPolicy}; {@linkcode BEHAVIOUR_DEFAULTS} holds the defaults. */
 export interface BehaviourOptions {
-  /** Ridge penalty on the softmax weights. @default 1e-2 */
+  /** Ridge penalty on the softmax weights. */
   readonly ridge?: number;
-  /** Probabilities are clipped below at this floor, then renormalised. @default 1e-3 */
+  /** Probabilities are clipped below at this floor, then renormalised. */
   readonly floor?: number;
-  /** Share of individuals held out to fit the temperature. @default 0.2 */
+  /** Share of individuals held out to fit the temperature. */
   readonly calibrationShare?: number;
-  /** Gradient steps of the softmax regression. @default 300 */
+  /** Gradient steps of the softmax regression. */
   readonly steps?: number;
-  /** @default 0 */
+  /** Seed of the held-out split. */
   readonly seed?: number;
 }
+
+/** The defaults of {@linkcode BehaviourOptions}. */
+export const BEHAVIOUR_DEFAULTS: Readonly<Required<BehaviourOptions>> = Object.freeze({
+  ridge: SOFTMAX_REGRESSION_DEFAULTS.ridge,
+  floor: 1e-3,
+  calibrationShare: 0.2,
+  steps: SOFTMAX_REGRESSION_DEFAULTS.steps,
+  seed: 0,
+});
 
 /** An estimated behaviour policy. */
 export interface BehaviourModel {
@@ -64,14 +75,6 @@ export interface BehaviourModel {
   readonly heldOutLogLoss: number;
   /** mu(. | s), clipped and renormalised. */
   probabilities(state: ArrayLike<number>): Float64Array;
-}
-
-function softmaxLogits(phi: Float64Array, o: number, D: number, w: Float64Array, A: number, out: Float64Array) {
-  for (let a = 0; a < A; a++) {
-    let z = w[D * A + a];
-    for (let j = 0; j < D; j++) z += phi[o + j] * w[j * A + a];
-    out[a] = z;
-  }
 }
 
 /** Clips probabilities below at `floor` and renormalises; returns how many were raised. */
@@ -96,43 +99,24 @@ export function fitBehaviourPolicy(
 ): BehaviourModel {
   const A = data.numActions, D = features.dim, n = data.size;
   if (n === 0) throw new OpeError("fitBehaviourPolicy: the dataset is empty");
-  const ridge = options.ridge ?? 1e-2, floor = options.floor ?? 1e-3;
+  const c = resolveConfig("fitBehaviourPolicy", BEHAVIOUR_DEFAULTS, options);
+  const { ridge, floor } = c;
   if (!(floor > 0 && floor < 1 / A)) {
     throw new RangeError(`fitBehaviourPolicy: floor must be in (0, 1/${A}), got ${floor}`);
   }
   const phi = features.transform(data.states);
   const N = data.individualIds.length;
-  const rng = createRng(options.seed ?? 0);
+  const rng = createRng(c.seed);
   const heldOut = new Uint8Array(N);
   if (N >= 5) {
     const order = rng.permutation(N);
-    const k = Math.max(1, Math.round((options.calibrationShare ?? 0.2) * N));
+    const k = Math.max(1, Math.round(c.calibrationShare * N));
     for (let j = 0; j < k; j++) heldOut[order[j]] = 1;
   }
   const train: number[] = [], held: number[] = [];
   for (let r = 0; r < n; r++) (heldOut[data.individuals[r]] ? held : train).push(r);
-  // Softmax regression by Adam on the mean log-loss + ridge.
-  const P = (D + 1) * A, w = new Float64Array(P), m = new Float64Array(P), v = new Float64Array(P);
-  const z = new Float64Array(A), g = new Float64Array(P);
-  const steps = options.steps ?? 300;
-  for (let step = 1; step <= steps; step++) {
-    g.fill(0);
-    for (const r of train) {
-      softmaxLogits(phi, r * D, D, w, A, z);
-      logSoftmaxInPlace(z, 0, A);
-      for (let a = 0; a < A; a++) {
-        const d = (Math.exp(z[a]) - (data.actions[r] === a ? 1 : 0)) / train.length;
-        for (let j = 0; j < D; j++) g[j * A + a] += d * phi[r * D + j];
-        g[D * A + a] += d;
-      }
-    }
-    for (let k = 0; k < D * A; k++) g[k] += ridge * w[k];
-    for (let k = 0; k < P; k++) {
-      m[k] = 0.9 * m[k] + 0.1 * g[k];
-      v[k] = 0.999 * v[k] + 0.001 * g[k] * g[k];
-      w[k] -= 0.05 * (m[k] / (1 - 0.9 ** step)) / (Math.sqrt(v[k] / (1 - 0.999 ** step)) + 1e-8);
-    }
-  }
+  const w = fitSoftmaxRegression(phi, data.actions, train, D, A, { ridge, steps: c.steps });
+  const z = new Float64Array(A);
   const heldLoss = (t: number) => {
     let s = 0;
     for (const r of held) {
@@ -183,15 +167,22 @@ export function fitBehaviourPolicy(
 
 // ------------------------------------------------------------------------ FQE
 
-/** Options of {@linkcode fittedQEvaluationWeights}. */
+/** Options of {@linkcode fittedQEvaluationWeights}; {@linkcode FQE_DEFAULTS} holds the defaults. */
 export interface FqeOptions {
-  /** @default 0.99 */
+  /** Discount factor gamma, in [0, 1). */
   readonly discount?: number;
-  /** Ridge penalty per action, scaled by that action's row count / 100. @default 1e-3 */
+  /** Ridge penalty per action, scaled by that action's row count / 100. */
   readonly ridge?: number;
-  /** The longest window (steps) a return runs over; bounds |Q| for the divergence guard. @default Infinity */
+  /** The longest window (steps) a return runs over; bounds |Q| for the divergence guard. */
   readonly maxSteps?: number;
 }
+
+/** The defaults of {@linkcode FqeOptions}. */
+export const FQE_DEFAULTS: Readonly<Required<FqeOptions>> = Object.freeze({
+  discount: 0.99,
+  ridge: 1e-3,
+  maxSteps: Infinity,
+});
 
 /**
  * FQE with a linear Q on `phi` (features of each row's state, `[n, D]`; `phiNext` of its next
@@ -215,8 +206,9 @@ export function fittedQEvaluationWeights(
   rows?: readonly number[],
   ends: ArrayLike<number> = data.terminals,
 ): Float64Array {
-  const gamma = options.discount ?? 0.99, ridge = options.ridge ?? 1e-3;
-  if (!(gamma >= 0 && gamma < 1)) throw new RangeError(`fqe: discount must be in [0, 1), got ${gamma}`);
+  const c = resolveConfig("fqe", FQE_DEFAULTS, options);
+  const { discount: gamma, ridge } = c;
+  checkInterval("fqe", c, "discount", 0, 1, "high");
   const A = data.numActions, AD = A * D;
   const use = rows ?? Array.from({ length: data.size }, (_, r) => r);
   // Per action: Gram G_a, X_a^T R and X_a^T (1 - done) Psi.
@@ -267,7 +259,7 @@ export function fittedQEvaluationWeights(
   // Off-policy linear FQE can diverge (the deadly triad): |Q| beyond max|R| (1 - gamma^H) / (1 - gamma) is impossible.
   let maxR = 0;
   for (const r of use) maxR = Math.max(maxR, Math.abs(data.rewards[r]));
-  const H = options.maxSteps ?? Infinity;
+  const H = c.maxSteps;
   const bound = 2 * maxR * (1 - gamma ** H) / (1 - gamma) + 1e-9;
   for (const r of use) {
     for (let a = 0; a < A; a++) {
@@ -356,22 +348,31 @@ function estimate(
 
 /** Options of {@linkcode evaluatePolicies}. */
 export interface OpeOptions extends FqeOptions {
-  /** Bootstrap resamples of individuals. @default 200 */
+  /** Bootstrap resamples of individuals. */
   readonly bootstrap?: number;
-  /** Interval level. @default 0.95 */
+  /** Interval level. */
   readonly level?: number;
-  /** @default 0 */
+  /** Seed of the bootstrap resamples. */
   readonly seed?: number;
-  /** Called with a warning (defaults to console.warn). */
-  readonly warn?: (message: string) => void;
-  /** Called with a line as each policy's bootstrap finishes. */
-  readonly progress?: (message: string) => void;
   /**
    * Steps a stay that ends in a terminal state could have run (its window); stays that end
-   * without one are taken to have been cut at their window's end. @default the longest stay
+   * without one are taken to have been cut at their window's end. "longest": the longest stay.
    */
-  readonly horizon?: number;
+  readonly horizon?: number | "longest";
+  /** Called with a warning (defaults to console.warn); not part of the config. */
+  readonly warn?: (message: string) => void;
+  /** Called with a line as each policy's bootstrap finishes; not part of the config. */
+  readonly progress?: (message: string) => void;
 }
+
+/** The defaults of {@linkcode OpeOptions} (the callbacks aside). */
+export const OPE_DEFAULTS: Readonly<Required<Omit<OpeOptions, "warn" | "progress">>> = Object.freeze({
+  ...FQE_DEFAULTS,
+  bootstrap: 200,
+  level: 0.95,
+  seed: 0,
+  horizon: "longest" as const,
+});
 
 /** One row of the evaluation table. */
 export interface OpeRow {
@@ -398,34 +399,28 @@ function percentile(sorted: readonly number[], q: number): number {
   return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
 }
 
+/** The recorded stays (rows in time order), and the windows each is cut to (module doc). */
+interface RecordedWindows {
+  readonly episodes: { individual: number; rows: number[] }[];
+  /** Steps left in the row's window, and whether the row has no continuation. */
+  readonly tau: Float64Array;
+  readonly ends: Uint8Array;
+  readonly horizon: number;
+}
+
 /**
- * Evaluates several policies on one dataset: FQE, WIS and WDR estimates with bootstrap intervals
- * over individuals and effective sample sizes, and the clinicians' own discounted return.
+ * A stay that ends in a terminal state had the full horizon ahead; one that ends without one was
+ * cut at its window's end, beyond which nothing is counted (as in the clinicians' recorded
+ * return). tau = steps left in the window; no continuation at tau = 1.
  */
-export function evaluatePolicies(
-  data: MdpDataset,
-  features: FeatureMap,
-  behaviour: BehaviourModel,
-  policies: Readonly<Record<string, EvaluationPolicy>>,
-  options: OpeOptions = {},
-): OpeTable {
-  const warn = options.warn ?? ((m: string) => console.warn(`ope: ${m}`));
-  const gamma = options.discount ?? 0.99, B = options.bootstrap ?? 200, level = options.level ?? 0.95;
-  const A = data.numActions;
+function recordedWindows(data: MdpDataset, horizonOption: number | "longest"): RecordedWindows {
   const episodes = listEpisodes(data).map((e) => ({
     individual: e.individual,
     rows: Array.from({ length: e.end - e.start }, (_, k) => e.start + k).sort((a, b) => data.times[a] - data.times[b]),
   }));
-  const N = data.individualIds.length;
   if (episodes.length === 0) throw new OpeError("the dataset has no episodes");
-  if (N < 2) throw new OpeError("the dataset has one individual: a bootstrap over individuals needs at least 2");
-  if (N < 20) warn(`only ${N} individuals: bootstrap intervals will be rough`);
-  // The recorded windows: a stay that ends in a terminal state had the full horizon ahead; one
-  // that ends without one was cut at its window's end, beyond which nothing is counted (as in
-  // the clinicians' recorded return). tau = steps left in the window, Q sees it through
-  // phi(s) (x) [1, 1 - tau / H] and has no continuation at tau = 1.
   const longest = Math.max(...episodes.map((e) => e.rows.length));
-  const horizon = options.horizon ?? longest;
+  const horizon = horizonOption === "longest" ? longest : horizonOption;
   if (!(Number.isInteger(horizon) && horizon >= longest)) {
     throw new RangeError(
       `evaluatePolicies: horizon must be an integer >= the longest stay (${longest}), got ${horizon}`,
@@ -439,11 +434,16 @@ export function evaluatePolicies(
       ends[r] = data.terminals[r] || window - k === 1 ? 1 : 0;
     });
   }
+  return { episodes, tau, ends, horizon };
+}
+
+/** FQE's features phi(s) (x) [1, 1 - tau / H] of every row and of its next state. */
+function windowFeatures(data: MdpDataset, features: FeatureMap, w: RecordedWindows) {
   const D0 = features.dim, D = 2 * D0;
   const base = features.transform(data.states), baseNext = features.transform(data.nextStates);
   const phi = new Float64Array(data.size * D), phiNext = new Float64Array(data.size * D);
   for (let r = 0; r < data.size; r++) {
-    const u = 1 - tau[r] / horizon, uNext = 1 - (tau[r] - 1) / horizon;
+    const u = 1 - w.tau[r] / w.horizon, uNext = 1 - (w.tau[r] - 1) / w.horizon;
     for (let j = 0; j < D0; j++) {
       phi[r * D + j] = base[r * D0 + j];
       phi[r * D + D0 + j] = u * base[r * D0 + j];
@@ -451,7 +451,149 @@ export function evaluatePolicies(
       phiNext[r * D + D0 + j] = uNext * baseNext[r * D0 + j];
     }
   }
-  const fqeOptions: FqeOptions = { ...options, maxSteps: horizon };
+  return { phi, phiNext, D };
+}
+
+/** Bootstrap resamples of individuals, as lists of episode indices (the same for every policy). */
+function resampleIndividuals(episodes: RecordedWindows["episodes"], count: number, seed: number): number[][] {
+  const rng = createRng(seed);
+  const byIndividual = new Map<number, number[]>();
+  episodes.forEach((e, k) => byIndividual.set(e.individual, [...(byIndividual.get(e.individual) ?? []), k]));
+  const people = [...byIndividual.keys()];
+  return Array.from({ length: count }, () => {
+    const eps: number[] = [];
+    for (let k = 0; k < people.length; k++) eps.push(...byIndividual.get(people[rng.int(people.length)])!);
+    return eps;
+  });
+}
+
+/** pi at each row's state and next state, and log pi(A|S) - log mu(A|S); checks the policy's output. */
+function policyRatios(name: string, policy: EvaluationPolicy, data: MdpDataset, mu: Float64Array) {
+  const A = data.numActions, S = data.stateDim;
+  const piNow = new Float64Array(data.size * A), piNext = new Float64Array(data.size * A);
+  const logRatio = new Float64Array(data.size);
+  for (let r = 0; r < data.size; r++) {
+    const p = policy(data.states.subarray(r * S, (r + 1) * S));
+    const pn = policy(data.nextStates.subarray(r * S, (r + 1) * S));
+    if (p.length !== A) throw new RangeError(`policy "${name}" returned ${p.length} probabilities for ${A} actions`);
+    for (let a = 0; a < A; a++) {
+      if (!(p[a] >= 0) || !(pn[a] >= 0)) {
+        throw new RangeError(`policy "${name}" returned a negative or NaN probability`);
+      }
+      piNow[r * A + a] = p[a];
+      piNext[r * A + a] = pn[a];
+    }
+    const a = data.actions[r];
+    logRatio[r] = Math.log(p[a]) - Math.log(mu[r * A + a]);
+  }
+  if (logRatio.every((l) => l === -Infinity)) {
+    throw new OpeError(
+      `policy "${name}" puts zero probability on every action the clinicians took: importance sampling cannot evaluate it (use FQE alone, or a softened policy)`,
+    );
+  }
+  return { piNow, piNext, logRatio };
+}
+
+/** The [lower, upper] percentile interval of the finite values at `level`. */
+function percentileInterval(xs: readonly number[], level: number): [number, number] {
+  const s = xs.filter(Number.isFinite).sort((a, b) => a - b);
+  return [percentile(s, (1 - level) / 2), percentile(s, 1 - (1 - level) / 2)];
+}
+
+/** What one policy's evaluation needs besides the policy. */
+interface OpeContext {
+  readonly data: MdpDataset;
+  readonly windows: RecordedWindows;
+  readonly phi: Float64Array;
+  readonly phiNext: Float64Array;
+  readonly D: number;
+  readonly mu: Float64Array;
+  readonly resamples: readonly number[][];
+  readonly config: Readonly<Required<Omit<OpeOptions, "warn" | "progress">>>;
+  readonly warn: (message: string) => void;
+}
+
+/** FQE, WIS and WDR rows of one policy: point estimates on all stays, intervals over the resamples. */
+function evaluateOnePolicy(ctx: OpeContext, name: string, policy: EvaluationPolicy): OpeRow[] {
+  const { data, windows, phi, phiNext, D, config, warn } = ctx, episodes = windows.episodes, gamma = config.discount;
+  const { piNow, piNext, logRatio } = policyRatios(name, policy, data, ctx.mu);
+  const prep: Prepared = { episodes, logRatio, piNext, piNow };
+  const fqeOptions: FqeOptions = { discount: gamma, ridge: config.ridge, maxSteps: windows.horizon };
+  const rowsOf = (eps: readonly number[]) => eps.flatMap((e) => episodes[e].rows);
+  let diverged = 0;
+  const fit = (eps: readonly number[]) => {
+    try {
+      return fittedQEvaluationWeights(data, phi, phiNext, D, piNext, fqeOptions, rowsOf(eps), windows.ends);
+    } catch (err) {
+      if (!(err instanceof OpeError)) throw err;
+      diverged++;
+      return null;
+    }
+  };
+  const all = episodes.map((_, k) => k);
+  let point;
+  try {
+    const q = fit(all);
+    if (q === null) warn(`policy "${name}": FQE diverged on the full data; its FQE and WDR estimates are NaN`);
+    point = estimate(data, prep, all, q, phi, D, gamma);
+  } catch (err) {
+    if (err instanceof OpeError) throw new OpeError(`policy "${name}": ${err.message}`);
+    throw err;
+  }
+  if (point.ess < 10) {
+    warn(
+      `policy "${name}": effective sample size ${
+        point.ess.toFixed(1)
+      } of ${episodes.length} stays; IS and DR are unreliable`,
+    );
+  }
+  const boot = ctx.resamples.map((eps) => {
+    try {
+      return estimate(data, prep, eps, fit(eps), phi, D, gamma);
+    } catch (err) {
+      if (err instanceof OpeError) return { wis: NaN, wdr: NaN, fqe: NaN, ess: 0 };
+      throw err;
+    }
+  });
+  if (diverged > 0) {
+    warn(
+      `policy "${name}": FQE diverged in ${diverged} of ${
+        ctx.resamples.length + 1
+      } fits (those resamples are left out)`,
+    );
+  }
+  return (["fqe", "wis", "wdr"] as const).map((key) => {
+    const [lower, upper] = percentileInterval(boot.map((b) => b[key]), config.level);
+    return {
+      policy: name,
+      estimator: key === "fqe" ? "FQE" : key === "wis" ? "WIS" : "WDR",
+      estimate: point[key],
+      lower,
+      upper,
+      ess: key === "fqe" ? episodes.length : point.ess,
+    };
+  });
+}
+
+/**
+ * Evaluates several policies on one dataset: FQE, WIS and WDR estimates with bootstrap intervals
+ * over individuals and effective sample sizes, and the clinicians' own discounted return.
+ */
+export function evaluatePolicies(
+  data: MdpDataset,
+  features: FeatureMap,
+  behaviour: BehaviourModel,
+  policies: Readonly<Record<string, EvaluationPolicy>>,
+  options: OpeOptions = {},
+): OpeTable {
+  const { warn = (m: string) => console.warn(`ope: ${m}`), progress, ...rest } = options;
+  const config = resolveConfig("evaluatePolicies", OPE_DEFAULTS, rest);
+  checkIntegers("evaluatePolicies", config, ["bootstrap"]);
+  checkInterval("evaluatePolicies", config, "level", 0, 1, "both");
+  const windows = recordedWindows(data, config.horizon);
+  const N = data.individualIds.length, A = data.numActions, episodes = windows.episodes;
+  if (N < 2) throw new OpeError("the dataset has one individual: a bootstrap over individuals needs at least 2");
+  if (N < 20) warn(`only ${N} individuals: bootstrap intervals will be rough`);
   const mu = new Float64Array(data.size * A);
   for (let r = 0; r < data.size; r++) {
     mu.set(behaviour.probabilities(data.states.subarray(r * data.stateDim, (r + 1) * data.stateDim)), r * A);
@@ -460,113 +602,23 @@ export function evaluatePolicies(
     warn(
       `${
         (100 * behaviour.clippedShare).toFixed(1)
-      }% of behaviour probabilities were raised to the floor ${behaviour.floor}: ` +
-        "some actions are (nearly) never taken in some states, and weights for policies that take them are capped",
+      }% of behaviour probabilities were raised to the floor ${behaviour.floor}: some actions are (nearly) never taken in some states, and weights for policies that take them are capped`,
     );
   }
-  const rng = createRng(options.seed ?? 0);
-  // Resamples of individuals (the same for every policy: paired comparisons).
-  const byIndividual = new Map<number, number[]>();
-  episodes.forEach((e, k) => byIndividual.set(e.individual, [...(byIndividual.get(e.individual) ?? []), k]));
-  const people = [...byIndividual.keys()];
-  const resamples = Array.from({ length: B }, () => {
-    const eps: number[] = [];
-    for (let k = 0; k < people.length; k++) eps.push(...byIndividual.get(people[rng.int(people.length)])!);
-    return eps;
-  });
-  const all = episodes.map((_, k) => k);
-  const rowsOf = (eps: readonly number[]) => eps.flatMap((e) => episodes[e].rows);
-  const rows: OpeRow[] = [];
-  const interval = (xs: number[]) => {
-    const s = xs.filter(Number.isFinite).sort((a, b) => a - b);
-    return [percentile(s, (1 - level) / 2), percentile(s, 1 - (1 - level) / 2)];
-  };
+  const resamples = resampleIndividuals(episodes, config.bootstrap, config.seed);
+  const ctx: OpeContext = { data, windows, ...windowFeatures(data, features, windows), mu, resamples, config, warn };
   // The clinicians' own discounted return.
   const ret = (eps: readonly number[]) =>
-    eps.reduce((s, e) => s + episodes[e].rows.reduce((t, r, k) => t + gamma ** k * data.rewards[r], 0), 0) / eps.length;
-  {
-    const [lower, upper] = interval(resamples.map(ret));
-    rows.push({
-      policy: "clinicians (recorded)",
-      estimator: "on-policy",
-      estimate: ret(all),
-      lower,
-      upper,
-      ess: episodes.length,
-    });
-  }
+    eps.reduce((s, e) => s + episodes[e].rows.reduce((t, r, k) => t + config.discount ** k * data.rewards[r], 0), 0) /
+    eps.length;
+  const [lower, upper] = percentileInterval(resamples.map(ret), config.level);
+  const all = episodes.map((_, k) => k);
+  const rows: OpeRow[] = [
+    { policy: "clinicians (recorded)", estimator: "on-policy", estimate: ret(all), lower, upper, ess: episodes.length },
+  ];
   for (const [name, policy] of Object.entries(policies)) {
-    const piNow = new Float64Array(data.size * A), piNext = new Float64Array(data.size * A);
-    const logRatio = new Float64Array(data.size);
-    for (let r = 0; r < data.size; r++) {
-      const p = policy(data.states.subarray(r * data.stateDim, (r + 1) * data.stateDim));
-      const pn = policy(data.nextStates.subarray(r * data.stateDim, (r + 1) * data.stateDim));
-      if (p.length !== A) throw new RangeError(`policy "${name}" returned ${p.length} probabilities for ${A} actions`);
-      for (let a = 0; a < A; a++) {
-        if (!(p[a] >= 0) || !(pn[a] >= 0)) {
-          throw new RangeError(`policy "${name}" returned a negative or NaN probability`);
-        }
-        piNow[r * A + a] = p[a];
-        piNext[r * A + a] = pn[a];
-      }
-      const a = data.actions[r];
-      logRatio[r] = Math.log(p[a]) - Math.log(mu[r * A + a]);
-    }
-    if (logRatio.every((l) => l === -Infinity)) {
-      throw new OpeError(
-        `policy "${name}" puts zero probability on every action the clinicians took: importance sampling cannot evaluate it (use FQE alone, or a softened policy)`,
-      );
-    }
-    const prep: Prepared = { episodes, logRatio, piNext, piNow };
-    let diverged = 0;
-    const fit = (eps: readonly number[]) => {
-      try {
-        return fittedQEvaluationWeights(data, phi, phiNext, D, piNext, fqeOptions, rowsOf(eps), ends);
-      } catch (err) {
-        if (!(err instanceof OpeError)) throw err;
-        diverged++;
-        return null;
-      }
-    };
-    let point;
-    try {
-      const q = fit(all);
-      if (q === null) warn(`policy "${name}": FQE diverged on the full data; its FQE and WDR estimates are NaN`);
-      point = estimate(data, prep, all, q, phi, D, gamma);
-    } catch (err) {
-      if (err instanceof OpeError) throw new OpeError(`policy "${name}": ${err.message}`);
-      throw err;
-    }
-    if (point.ess < 10) {
-      warn(
-        `policy "${name}": effective sample size ${
-          point.ess.toFixed(1)
-        } of ${episodes.length} stays; IS and DR are unreliable`,
-      );
-    }
-    const boot = resamples.map((eps) => {
-      try {
-        return estimate(data, prep, eps, fit(eps), phi, D, gamma);
-      } catch (err) {
-        if (err instanceof OpeError) return { wis: NaN, wdr: NaN, fqe: NaN, ess: 0 };
-        throw err;
-      }
-    });
-    if (diverged > 0) {
-      warn(`policy "${name}": FQE diverged in ${diverged} of ${B + 1} fits (those resamples are left out)`);
-    }
-    options.progress?.(`policy "${name}": ${B} bootstrap resamples done`);
-    for (const key of ["fqe", "wis", "wdr"] as const) {
-      const [lower, upper] = interval(boot.map((b) => b[key]));
-      rows.push({
-        policy: name,
-        estimator: key === "fqe" ? "FQE" : key === "wis" ? "WIS" : "WDR",
-        estimate: point[key],
-        lower,
-        upper,
-        ess: key === "fqe" ? episodes.length : point.ess,
-      });
-    }
+    rows.push(...evaluateOnePolicy(ctx, name, policy));
+    progress?.(`policy "${name}": ${config.bootstrap} bootstrap resamples done`);
   }
   return Object.freeze({
     rows,

@@ -24,23 +24,24 @@
  * @module
  */
 import { newVariable, tf } from "../core/backend.ts";
-import { createAdam, minimize } from "../core/optim.ts";
+import { type Adam, createAdam, minimize } from "../core/optim.ts";
 import { createRng, type Rng } from "../core/random.ts";
 import type { MdpDataset } from "../data/dataset.ts";
 import type { Environment, Individual } from "../envs/env.ts";
 import { softmaxInPlace } from "../core/numeric.ts";
+import { checkIntegers, resolveConfig } from "../core/config.ts";
 
-/** Options of {@linkcode fitPersonalisedSimulator}. */
+/** Options of {@linkcode fitPersonalisedSimulator}; {@linkcode PERSIM_DEFAULTS} holds the defaults. */
 export interface PersimOptions {
-  /** Number of levels of each state component (components take values 0..levels-1). */
+  /** Number of levels of each state component (components take values 0..levels-1); required. */
   readonly levels: readonly number[];
-  /** Rank r of the factors. @default 8 */
+  /** Rank r of the factors. */
   readonly rank?: number;
-  /** Adam steps over the whole data. @default 400 */
+  /** Adam steps over the whole data. */
   readonly steps?: number;
-  /** @default 0.02 */
+  /** Adam step size. */
   readonly learningRate?: number;
-  /** L2 penalty on the individual factors. @default 1e-3 */
+  /** L2 penalty on the individual factors. */
   readonly latentPenalty?: number;
   /**
    * L2 penalty on the action factors and the heads (without it the product u (.) v (.) w can grow
@@ -48,12 +49,22 @@ export interface PersimOptions {
    * predictions). Measured on 400 sepsis stays (rank 6, 300 steps), at the most frequent
    * (state, action): next-BP probabilities averaged over individuals 0.36 / 0.64 with 1e-3 against
    * the exact 0.15 / 0.85, 0.18 / 0.81 with 3e-3 and 1e-2 (the price: with stays of at most 20
-   * steps the individual factors then carry little). @default 3e-3
+   * steps the individual factors then carry little).
    */
   readonly factorPenalty?: number;
-  /** @default 0 */
+  /** Seed of the factors' initialisation. */
   readonly seed?: number;
 }
+
+/** The defaults of {@linkcode PersimOptions} (every field but `levels`). */
+export const PERSIM_DEFAULTS: Readonly<Required<Omit<PersimOptions, "levels">>> = Object.freeze({
+  rank: 8,
+  steps: 400,
+  learningRate: 0.02,
+  latentPenalty: 1e-3,
+  factorPenalty: 3e-3,
+  seed: 0,
+});
 
 /** A fitted personalised simulator (plain arrays, JSON-safe through `Array.from`). */
 export interface PersonalisedSimulator {
@@ -98,65 +109,108 @@ function oneHotState(levels: readonly number[], s: ArrayLike<number>, out: Float
   }
 }
 
-/** Fits the personalised simulator to `data` (states: discrete components). */
-export function fitPersonalisedSimulator(data: MdpDataset, options: PersimOptions): PersonalisedSimulator {
-  const levels = options.levels;
+/** Live state of the simulator's fit: the encoded data, the factors and their optimiser. */
+export interface PersimTraining {
+  readonly config: Readonly<Required<PersimOptions>>;
+  readonly data: MdpDataset;
+  /** Free individual factors `[N, r - 1]` (the first column of u is 1), E, e, W, W_c, B, b. */
+  readonly variables: Readonly<Record<"uFree" | "E" | "e" | "W" | "Wc" | "B" | "b", tf.Variable>>;
+  /** One-hot s `[n, L]`, [s (x) a, a] `[n, (L + 1) A]`, next-state targets `[n, L]`, who `[n, N]`, a `[n, A]`. */
+  readonly inputs: Readonly<Record<"s" | "sa" | "y" | "who" | "a", tf.Tensor2D>>;
+  readonly adam: Adam;
+  /** Steps done, and the last step's mean next-state NLL per component. */
+  step: number;
+  fit: number;
+}
+
+/** Encodes the data and draws the factors (from `config.seed`). */
+export function initPersim(data: MdpDataset, options: PersimOptions): PersimTraining {
+  const { levels, ...rest } = options;
+  const c = { ...resolveConfig("persim", PERSIM_DEFAULTS, rest), levels: Object.freeze([...levels]) };
+  checkIntegers("persim", c, ["rank", "steps"]);
   checkStates(data, levels);
   if (data.size === 0) throw new RangeError("persim: the dataset is empty");
-  const N = data.individualIds.length, A = data.numActions, r = options.rank ?? 8;
-  const L = levels.reduce((a, b) => a + b, 0), n = data.size;
-  const rng: Rng = createRng(options.seed ?? 0);
+  const N = data.individualIds.length, A = data.numActions, r = c.rank;
+  const L = levels.reduce((x, y) => x + y, 0), n = data.size, SA = (L + 1) * A;
+  const rng: Rng = createRng(c.seed);
   const init = (rows: number, cols: number, scale: number) =>
     tf.tensor2d(Float32Array.from({ length: rows * cols }, () => scale * rng.normal()), [rows, cols]);
   const uFree = newVariable(() => init(N, r - 1, 0.1));
   const E = newVariable(() => init(L, r, 0.3)), e = newVariable(() => tf.zeros([r]));
   const W = newVariable(() => tf.tidy(() => init(A, r, 0.3).add(1)));
   const Wc = newVariable(() => init(r, L, 0.1));
-  const SA = (L + 1) * A;
   const B = newVariable(() => init(SA, L, 0.01)), b = newVariable(() => tf.zeros([L]));
   const sHot = new Float32Array(n * L), saHot = new Float32Array(n * SA), targets = new Float32Array(n * L);
+  const D = levels.length;
   for (let t = 0; t < n; t++) {
-    oneHotState(levels, data.states.subarray(t * levels.length, (t + 1) * levels.length), sHot, t * L);
+    oneHotState(levels, data.states.subarray(t * D, (t + 1) * D), sHot, t * L);
     // [onehot(s) (x) onehot(a), onehot(a)]: block a holds the state's one-hot, then the action's own bias.
     const a = data.actions[t];
-    oneHotState(levels, data.states.subarray(t * levels.length, (t + 1) * levels.length), saHot, t * SA + a * L);
+    oneHotState(levels, data.states.subarray(t * D, (t + 1) * D), saHot, t * SA + a * L);
     saHot[t * SA + L * A + a] = 1;
-    oneHotState(levels, data.nextStates.subarray(t * levels.length, (t + 1) * levels.length), targets, t * L);
+    oneHotState(levels, data.nextStates.subarray(t * D, (t + 1) * D), targets, t * L);
   }
-  const sT = tf.tensor2d(sHot, [n, L]), saT = tf.tensor2d(saHot, [n, SA]), yT = tf.tensor2d(targets, [n, L]);
-  const whoT = tf.tidy(() => tf.oneHot(tf.tensor1d(data.individuals, "int32"), N).toFloat() as tf.Tensor2D);
-  const aT = tf.tidy(() => tf.oneHot(tf.tensor1d(data.actions, "int32"), A).toFloat() as tf.Tensor2D);
-  const adam = createAdam([uFree, E, e, W, Wc, B, b], { learningRate: options.learningRate ?? 0.02 });
-  const penalty = options.latentPenalty ?? 1e-3, factorPenalty = options.factorPenalty ?? 3e-3;
-  let loss = NaN;
-  for (let step = 0; step < (options.steps ?? 400); step++) {
-    const out = minimize(adam, () => {
-      const u = tf.concat([tf.ones([n, 1]), tf.matMul(whoT, uFree as tf.Tensor2D)], 1);
-      const v = tf.tanh(tf.add(tf.matMul(sT, E as tf.Tensor2D), e));
-      const w = tf.matMul(aT, W as tf.Tensor2D);
-      const h = tf.mul(tf.mul(u, v), w) as tf.Tensor2D;
-      const logits = tf.add(tf.add(tf.matMul(h, Wc as tf.Tensor2D), tf.matMul(saT, B as tf.Tensor2D)), b);
-      // Per-component log-softmax: split the columns by component.
-      let nll = tf.scalar(0);
-      let o = 0;
-      for (const lv of levels) {
-        const z = tf.slice(logits, [0, o], [n, lv]);
-        const y = tf.slice(yT, [0, o], [n, lv]);
-        nll = tf.add(nll, tf.neg(tf.mean(tf.sum(tf.mul(y, tf.logSoftmax(z)), 1))));
-        o += lv;
-      }
-      const fit = tf.div(nll, levels.length) as tf.Scalar;
-      return {
-        loss: tf.addN([
-          fit,
-          tf.mul(penalty, tf.mean(tf.sum(tf.square(uFree), 1))),
-          tf.mul(factorPenalty, tf.add(tf.sum(tf.square(Wc)), tf.sum(tf.square(W)))),
-        ]) as tf.Scalar,
+  return {
+    config: c,
+    data,
+    variables: { uFree, E, e, W, Wc, B, b },
+    inputs: {
+      s: tf.tensor2d(sHot, [n, L]),
+      sa: tf.tensor2d(saHot, [n, SA]),
+      y: tf.tensor2d(targets, [n, L]),
+      who: tf.tidy(() => tf.oneHot(tf.tensor1d(data.individuals, "int32"), N).toFloat() as tf.Tensor2D),
+      a: tf.tidy(() => tf.oneHot(tf.tensor1d(data.actions, "int32"), A).toFloat() as tf.Tensor2D),
+    },
+    adam: createAdam([uFree, E, e, W, Wc, B, b], { learningRate: c.learningRate }),
+    step: 0,
+    fit: NaN,
+  };
+}
+
+/** Mean next-state NLL per component: logits = (u (.) tanh(s E + e) (.) a W) W_c + [s (x) a, a] B + b. */
+function persimNll(t: PersimTraining): tf.Scalar {
+  const { uFree, E, e, W, Wc, B, b } = t.variables, x = t.inputs, levels = t.config.levels;
+  const n = t.data.size;
+  const u = tf.concat([tf.ones([n, 1]), tf.matMul(x.who, uFree as tf.Tensor2D)], 1);
+  const v = tf.tanh(tf.add(tf.matMul(x.s, E as tf.Tensor2D), e));
+  const w = tf.matMul(x.a, W as tf.Tensor2D);
+  const h = tf.mul(tf.mul(u, v), w) as tf.Tensor2D;
+  const logits = tf.add(tf.add(tf.matMul(h, Wc as tf.Tensor2D), tf.matMul(x.sa, B as tf.Tensor2D)), b);
+  // Per-component log-softmax: split the columns by component.
+  let nll = tf.scalar(0);
+  let o = 0;
+  for (const lv of levels) {
+    const z = tf.slice(logits, [0, o], [n, lv]);
+    const y = tf.slice(x.y, [0, o], [n, lv]);
+    nll = tf.add(nll, tf.neg(tf.mean(tf.sum(tf.mul(y, tf.logSoftmax(z)), 1))));
+    o += lv;
+  }
+  return tf.div(nll, levels.length) as tf.Scalar;
+}
+
+/** One full-batch Adam step on the NLL plus the latent and factor penalties. */
+export function persimStep(t: PersimTraining): { loss: number; fit: number } {
+  const { uFree, W, Wc } = t.variables, c = t.config;
+  const out = minimize(t.adam, () => {
+    const fit = persimNll(t);
+    return {
+      loss: tf.addN([
         fit,
-      };
-    }, `persim step ${step}`);
-    loss = out.fit;
-  }
+        tf.mul(c.latentPenalty, tf.mean(tf.sum(tf.square(uFree), 1))),
+        tf.mul(c.factorPenalty, tf.add(tf.sum(tf.square(Wc)), tf.sum(tf.square(W)))),
+      ]),
+      fit,
+    };
+  }, `persim step ${t.step}`);
+  t.step++;
+  t.fit = out.fit;
+  return out;
+}
+
+/** The fitted simulator as plain arrays; frees the training tensors. */
+export function finishPersim(t: PersimTraining): PersonalisedSimulator {
+  const { uFree, E, e, W, Wc, B, b } = t.variables;
+  const N = t.data.individualIds.length, r = t.config.rank;
   const u = uFree.dataSync();
   const latents = new Float64Array(N * r);
   for (let i = 0; i < N; i++) {
@@ -164,10 +218,10 @@ export function fitPersonalisedSimulator(data: MdpDataset, options: PersimOption
     for (let j = 1; j < r; j++) latents[i * r + j] = u[i * (r - 1) + j - 1];
   }
   const model: PersonalisedSimulator = Object.freeze({
-    levels: Object.freeze([...levels]),
-    numActions: A,
+    levels: t.config.levels,
+    numActions: t.data.numActions,
     rank: r,
-    individualIds: data.individualIds,
+    individualIds: t.data.individualIds,
     latents,
     stateFactor: Float64Array.from(E.dataSync()),
     stateBias: Float64Array.from(e.dataSync()),
@@ -175,10 +229,17 @@ export function fitPersonalisedSimulator(data: MdpDataset, options: PersimOption
     head: Float64Array.from(Wc.dataSync()),
     baseline: Float64Array.from(B.dataSync()),
     bias: Float64Array.from(b.dataSync()),
-    trainLoss: loss,
+    trainLoss: t.fit,
   });
-  tf.dispose([uFree, E, e, W, Wc, B, b, sT, saT, yT, whoT, aT]);
+  tf.dispose([...Object.values(t.variables), ...Object.values(t.inputs)]);
   return model;
+}
+
+/** Fits the personalised simulator to `data` (states: discrete components). */
+export function fitPersonalisedSimulator(data: MdpDataset, options: PersimOptions): PersonalisedSimulator {
+  const t = initPersim(data, options);
+  while (t.step < t.config.steps) persimStep(t);
+  return finishPersim(t);
 }
 
 /** Next-state component probabilities of individual `i` at (s, a): one array per component. */

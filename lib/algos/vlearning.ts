@@ -17,22 +17,33 @@ import { solveLinear } from "../core/linalg.ts";
 import type { MdpDataset } from "../data/dataset.ts";
 import type { FeatureMap } from "./features.ts";
 import { softmaxInPlace } from "../core/numeric.ts";
+import { checkIntegers, checkInterval, resolveConfig } from "../core/config.ts";
+import { fitSoftmaxRegression, softmaxLogits } from "./softmax_regression.ts";
 
-/** Options of {@linkcode vLearning}. */
+/** Options of {@linkcode vLearning}; {@linkcode VLEARNING_DEFAULTS} holds the defaults. */
 export interface VLearningOptions {
-  /** @default 0.8 */
+  /** Discount factor gamma, in [0, 1). */
   readonly discount?: number;
-  /** Behaviour probabilities mu(a | s) per row of the data, or estimated when omitted. */
+  /** Behaviour probabilities mu(a | s) per row of the data, or estimated when omitted (not part of the config). */
   readonly behaviour?: (state: ArrayLike<number>, action: number) => number;
-  /** Floor of estimated behaviour probabilities. @default 0.05 */
+  /** Floor of the behaviour probabilities. */
   readonly minBehaviour?: number;
-  /** Ridge on beta's system and penalty on theta. @default 1e-3 */
+  /** Ridge on beta's system and penalty on theta (and the behaviour model's ridge). */
   readonly ridge?: number;
-  /** Gradient-ascent steps on theta. @default 150 */
+  /** Gradient-ascent steps on theta. */
   readonly steps?: number;
-  /** Step size. @default 0.5 */
+  /** Step size. */
   readonly stepSize?: number;
 }
+
+/** The defaults of {@linkcode VLearningOptions} (the behaviour callback aside). */
+export const VLEARNING_DEFAULTS: Readonly<Required<Omit<VLearningOptions, "behaviour">>> = Object.freeze({
+  discount: 0.8,
+  minBehaviour: 0.05,
+  ridge: 1e-3,
+  steps: 150,
+  stepSize: 0.5,
+});
 
 /** A fitted V-learning policy. */
 export interface VLearningModel {
@@ -63,37 +74,48 @@ export function vLearningPolicy(model: VLearningModel): (state: ArrayLike<number
   };
 }
 
-/** Fits V-learning to `data`. */
-export function vLearning(data: MdpDataset, features: FeatureMap, options: VLearningOptions = {}): VLearningModel {
-  const gamma = options.discount ?? 0.8, ridge = options.ridge ?? 1e-3;
-  const steps = options.steps ?? 150, lr = options.stepSize ?? 0.5, floor = options.minBehaviour ?? 0.05;
+/** The state of V-learning: features, behaviour probabilities, initial states and theta. */
+export interface VLearningState {
+  readonly config: Readonly<Required<Omit<VLearningOptions, "behaviour">>>;
+  readonly features: FeatureMap;
+  readonly data: MdpDataset;
+  readonly psi: Float64Array;
+  readonly psiNext: Float64Array;
+  /** mu(A_t | S_t) of every row, floored. */
+  readonly mu: Float64Array;
+  /** psi of each individual's initial state. */
+  readonly psi0: readonly Float64Array[];
+  /** Softmax policy parameters, row-major `[numActions, dim]`. */
+  readonly theta: Float64Array;
+  /** Ascent steps done. */
+  step: number;
+}
+
+/** A fresh V-learning state: features, the behaviour probabilities (given or estimated), theta = 0. */
+export function initVLearning(data: MdpDataset, features: FeatureMap, options: VLearningOptions = {}): VLearningState {
+  const { behaviour, ...rest } = options;
+  const config = resolveConfig("vLearning", VLEARNING_DEFAULTS, rest);
+  checkInterval("vLearning", config, "discount", 0, 1, "high");
+  checkIntegers("vLearning", config, ["steps"], 0);
   const D = features.dim, A = data.numActions, n = data.size, S = data.stateDim;
   if (n === 0) throw new RangeError("vLearning: the dataset is empty");
   const psi = features.transform(data.states), psiNext = features.transform(data.nextStates);
-  // Behaviour probability of each logged action.
+  // Behaviour probability of each logged action: given, or the kit's softmax-regression model.
   const mu = new Float64Array(n);
-  if (options.behaviour) {
-    for (let i = 0; i < n; i++) mu[i] = options.behaviour(data.states.subarray(i * S, (i + 1) * S), data.actions[i]);
+  if (behaviour) {
+    for (let i = 0; i < n; i++) mu[i] = behaviour(data.states.subarray(i * S, (i + 1) * S), data.actions[i]);
   } else {
-    const w = new Float64Array(A * D), p = new Float64Array(A);
-    for (let it = 0; it < 300; it++) {
-      const g = new Float64Array(A * D);
-      for (let i = 0; i < n; i++) {
-        softmaxRow(psi, i * D, D, w, A, p);
-        for (let a = 0; a < A; a++) {
-          const e = (a === data.actions[i] ? 1 : 0) - p[a];
-          for (let j = 0; j < D; j++) g[a * D + j] += e * psi[i * D + j];
-        }
-      }
-      for (let k = 0; k < w.length; k++) w[k] += 1.0 * (g[k] / n - 1e-3 * w[k]);
-    }
+    const all = Int32Array.from({ length: n }, (_, i) => i);
+    const w = fitSoftmaxRegression(psi, data.actions, all, D, A, { ridge: config.ridge });
+    const z = new Float64Array(A);
     for (let i = 0; i < n; i++) {
-      softmaxRow(psi, i * D, D, w, A, p);
-      mu[i] = p[data.actions[i]];
+      softmaxLogits(psi, i * D, D, w, A, z);
+      softmaxInPlace(z, 0, A);
+      mu[i] = z[data.actions[i]];
     }
   }
   for (let i = 0; i < n; i++) {
-    mu[i] = Math.max(mu[i], floor);
+    mu[i] = Math.max(mu[i], config.minBehaviour);
     if (!(mu[i] > 0 && mu[i] <= 1)) throw new RangeError(`vLearning: behaviour probability of row ${i} is ${mu[i]}`);
   }
   // Initial states: each individual's earliest row.
@@ -103,48 +125,70 @@ export function vLearning(data: MdpDataset, features: FeatureMap, options: VLear
     if (f === undefined || data.times[r] < data.times[f]) first.set(i, r);
   }
   const psi0 = [...first.values()].map((r) => psi.subarray(r * D, (r + 1) * D));
+  return { config, features, data, psi, psiNext, mu, psi0, theta: new Float64Array(A * D), step: 0 };
+}
+
+/**
+ * The objective at `theta`: the mean over initial states of V = psi^T beta, where beta solves the
+ * importance-weighted estimating equation (module doc), minus ridge |theta|^2.
+ */
+export function vLearningObjective(state: VLearningState, theta: Float64Array): number {
+  const { data, psi, psiNext, mu, psi0, config } = state;
+  const D = state.features.dim, A = data.numActions, n = data.size, gamma = config.discount;
   const p = new Float64Array(A);
-  const valueOf = (theta: Float64Array): number => {
-    const m = new Float64Array(D * D), b = new Float64Array(D);
-    for (let i = 0; i < n; i++) {
-      softmaxRow(psi, i * D, D, theta, A, p);
-      const w = p[data.actions[i]] / mu[i];
-      const o = i * D;
-      const notDone = data.terminals[i] ? 0 : 1;
-      for (let j = 0; j < D; j++) {
-        const wj = w * psi[o + j];
-        if (wj === 0) continue;
-        b[j] += wj * data.rewards[i];
-        for (let k = 0; k < D; k++) m[j * D + k] += wj * (psi[o + k] - gamma * notDone * psiNext[o + k]);
-      }
+  const m = new Float64Array(D * D), b = new Float64Array(D);
+  for (let i = 0; i < n; i++) {
+    softmaxRow(psi, i * D, D, theta, A, p);
+    const w = p[data.actions[i]] / mu[i];
+    const o = i * D;
+    const notDone = data.terminals[i] ? 0 : 1;
+    for (let j = 0; j < D; j++) {
+      const wj = w * psi[o + j];
+      if (wj === 0) continue;
+      b[j] += wj * data.rewards[i];
+      for (let k = 0; k < D; k++) m[j * D + k] += wj * (psi[o + k] - gamma * notDone * psiNext[o + k]);
     }
-    for (let j = 0; j < D; j++) m[j * D + j] += ridge * n;
-    const beta = solveLinear(m, b, D);
-    let v = 0;
-    for (const s0 of psi0) for (let j = 0; j < D; j++) v += s0[j] * beta[j];
-    let pen = 0;
-    for (const t of theta) pen += t * t;
-    return v / psi0.length - ridge * pen;
-  };
-  const theta = new Float64Array(A * D);
-  const h = 1e-4;
-  for (let it = 0; it < steps; it++) {
-    const grad = new Float64Array(theta.length);
-    for (let k = 0; k < theta.length; k++) {
-      const t = theta[k];
-      theta[k] = t + h;
-      const up = valueOf(theta);
-      theta[k] = t - h;
-      const down = valueOf(theta);
-      theta[k] = t;
-      grad[k] = (up - down) / (2 * h);
-    }
-    let norm = 0;
-    for (const g of grad) norm += g * g;
-    norm = Math.sqrt(norm);
-    if (!Number.isFinite(norm)) throw new RangeError(`vLearning: the gradient is not finite at step ${it}`);
-    const scale = norm > 1 ? 1 / norm : 1; // clipped steps: the IS-weighted value can be steep
-    for (let k = 0; k < theta.length; k++) theta[k] += lr * scale * grad[k];
   }
-  return Object.freeze({ features, numActions: A, theta, value: valueOf(theta) });
+  for (let j = 0; j < D; j++) m[j * D + j] += config.ridge * n;
+  const beta = solveLinear(m, b, D);
+  let v = 0;
+  for (const s0 of psi0) for (let j = 0; j < D; j++) v += s0[j] * beta[j];
+  let pen = 0;
+  for (const t of theta) pen += t * t;
+  return v / psi0.length - config.ridge * pen;
+}
+
+/** One clipped gradient-ascent step on theta (central finite differences of the objective). */
+export function vLearningStep(state: VLearningState): { gradientNorm: number } {
+  const theta = state.theta, h = 1e-4;
+  const grad = new Float64Array(theta.length);
+  for (let k = 0; k < theta.length; k++) {
+    const t = theta[k];
+    theta[k] = t + h;
+    const up = vLearningObjective(state, theta);
+    theta[k] = t - h;
+    const down = vLearningObjective(state, theta);
+    theta[k] = t;
+    grad[k] = (up - down) / (2 * h);
+  }
+  let norm = 0;
+  for (const g of grad) norm += g * g;
+  norm = Math.sqrt(norm);
+  if (!Number.isFinite(norm)) throw new RangeError(`vLearning: the gradient is not finite at step ${state.step}`);
+  const scale = norm > 1 ? 1 / norm : 1; // clipped steps: the IS-weighted value can be steep
+  for (let k = 0; k < theta.length; k++) theta[k] += state.config.stepSize * scale * grad[k];
+  state.step++;
+  return { gradientNorm: norm };
+}
+
+/** Fits V-learning to `data`: init, then `steps` ascent steps. */
+export function vLearning(data: MdpDataset, features: FeatureMap, options: VLearningOptions = {}): VLearningModel {
+  const state = initVLearning(data, features, options);
+  while (state.step < state.config.steps) vLearningStep(state);
+  return Object.freeze({
+    features,
+    numActions: data.numActions,
+    theta: state.theta,
+    value: vLearningObjective(state, state.theta),
+  });
 }

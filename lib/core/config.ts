@@ -9,7 +9,7 @@
  * ```ts
  * import { resolveConfig } from "./config.ts";
  * import assert from "node:assert/strict";
- * const DEFAULTS = Object.freeze({ steps: 10, rate: 0.1 });
+ * const DEFAULTS: Readonly<{ steps: number; rate: number }> = Object.freeze({ steps: 10, rate: 0.1 });
  * assert.deepEqual(resolveConfig("demo", DEFAULTS, { rate: 0.5 }), { steps: 10, rate: 0.5 });
  * assert.throws(() => resolveConfig("demo", DEFAULTS, { rat: 0.5 } as never), /unknown option "rat"/);
  * ```

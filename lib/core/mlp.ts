@@ -62,11 +62,14 @@ function layerSizes(c: Required<MlpConfig>): number[] {
  *
  * @example
  * ```ts
- * import { createRng, initMlp, mlpForward, initBackend, tf } from "../../mod.ts";
+ * import { initMlp, mlpForward } from "./mlp.ts";
+ * import { createRng } from "./random.ts";
+ * import { initBackend, tf } from "./backend.ts";
+ * import assert from "node:assert/strict";
  * await initBackend();
  * const net = initMlp(createRng(0), { inputDim: 4, hiddenSizes: [8], outputDim: 2 });
  * const y = mlpForward(net, tf.zeros([3, 4]));
- * console.assert(y.shape[1] === 2);
+ * assert.deepEqual(y.shape, [3, 2]);
  * ```
  */
 export function initMlp(rng: Rng, config: MlpConfig): MlpParams {

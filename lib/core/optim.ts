@@ -61,12 +61,14 @@ function checkDistinctNames(variables: readonly tf.Variable[]): void {
  *
  * @example
  * ```ts
- * import { createAdam, initBackend, tf } from "../../mod.ts";
+ * import { createAdam } from "./optim.ts";
+ * import { initBackend, tf } from "./backend.ts";
+ * import assert from "node:assert/strict";
  * await initBackend();
  * const x = tf.variable(tf.scalar(3));
  * const adam = createAdam([x], { learningRate: 0.1 });
  * adam.apply(tf.variableGrads(() => x.square() as tf.Scalar, [x]).grads);
- * console.assert(x.dataSync()[0] < 3);
+ * assert.ok(x.dataSync()[0] < 3);
  * ```
  */
 export function createAdam(variables: readonly tf.Variable[], config: AdamConfig): Adam {

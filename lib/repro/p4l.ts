@@ -409,7 +409,19 @@ const table3: P4lGrid<P4lTable3Sizes> = {
     });
     const opts = { trajectories: sizes.trajectories, horizon: env.horizon, discount: 0.8, seed: seeds.evaluation };
     const truth = valueMethods(env, individuals, policies, opts);
-    const estimated = valueMethods(learned, learned.individuals, policies, opts);
+    // In the learned simulator the clinician acts on the simulated observation with its own
+    // knowledge of the individual (diabetes), as on the true simulator.
+    const clinicianOnObservations = (i: number): Policy => {
+      const diabetic = individuals[i].params.diabetic;
+      const clinician = env.behaviourPolicy(individuals[i]);
+      return (o, c) => clinician(o, c, sepsisStateFromObservation(o, diabetic));
+    };
+    const estimated = valueMethods(
+      learned,
+      learned.individuals,
+      { ...policies, Clinician: clinicianOnObservations },
+      opts,
+    );
     // Every individual has the same number of trajectories, so the population value is the
     // share-weighted mean of the group values.
     const share: Record<string, number> = {};
