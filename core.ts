@@ -16,7 +16,7 @@
  *
  * @module
  */
-export { type BackendName, initBackend } from "./lib/core/backend.ts";
+export { type BackendName, type ComputePath, computePath, initBackend } from "./lib/core/backend.ts";
 export { createRng, deriveSeeds, restoreRng, type Rng, type RngState } from "./lib/core/random.ts";
 export {
   effectiveSampleSize,

@@ -24,6 +24,7 @@ export {
   OMG_RL_MAIN,
   OMG_RL_QUICK,
   OMG_RL_REPRODUCTIONS,
+  omgRlResolvedConfigs,
   type OmgRlSizes,
   type OmgRlUnit,
   type Reproduction,
@@ -34,6 +35,7 @@ export {
 export {
   assembleP4lGrid,
   type Comparison,
+  comparisonConfigs,
   type ComparisonSizes,
   fitP4lComparison,
   type GridCell,
@@ -55,8 +57,10 @@ export {
 export {
   OPE_VALIDATION_FULL,
   OPE_VALIDATION_QUICK,
+  opeValidationConfigs,
   type OpeValidationEnv,
   type OpeValidationRow,
   type OpeValidationSizes,
   runOpeValidation,
 } from "./lib/repro/ope.ts";
+export { type Provenance, provenance, type RunRecord, runRecord } from "./lib/repro/record.ts";

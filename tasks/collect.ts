@@ -5,7 +5,14 @@
  *   deno task collect <p4l-fig1|p4l-table2|p4l-table3> --out dir
  */
 import { parseArgs } from "node:util";
-import { assembleP4lGrid, type GridCellResult, P4L_GRIDS, writeFigureHtml, writeTextAtomic } from "../mod.ts";
+import {
+  assembleP4lGrid,
+  type GridCellResult,
+  P4L_GRIDS,
+  runRecord,
+  writeFigureHtml,
+  writeTextAtomic,
+} from "../mod.ts";
 
 const USAGE = `usage: deno task collect <${Object.keys(P4L_GRIDS).join("|")}> --out dir`;
 const { values, positionals } = parseArgs({
@@ -19,7 +26,7 @@ if (!(id in P4L_GRIDS)) {
   Deno.exit(2);
 }
 const out = values.out!;
-const shards: { quick: boolean; sizes: unknown; results: GridCellResult[] }[] = [];
+const shards: { quick: boolean; sizes: unknown; seconds?: number; results: GridCellResult[] }[] = [];
 for await (const e of Deno.readDir(out)) {
   if (e.isFile && e.name.startsWith(`${id}.shard-`) && e.name.endsWith(".json")) {
     shards.push(JSON.parse(await Deno.readTextFile(`${out}/${e.name}`)));
@@ -36,8 +43,21 @@ if (shards.some((s) => JSON.stringify(s.sizes) !== JSON.stringify(sizes))) {
 }
 try {
   const grid = P4L_GRIDS[id];
-  const { values: v, figures } = assembleP4lGrid(grid, shards.flatMap((s) => s.results), sizes);
-  await writeTextAtomic(`${out}/${id}.json`, JSON.stringify({ id, quick, sizes, values: v }, null, 1));
+  const results = shards.flatMap((s) => s.results);
+  const { values: v, figures } = assembleP4lGrid(grid, results, sizes);
+  // The wall time is the shards' summed compute time (they may have run in parallel).
+  const computeSeconds = shards.reduce((t, s) => t + (s.seconds ?? NaN), 0);
+  const record = runRecord({
+    id,
+    title: grid.title,
+    quick,
+    sizes,
+    config: grid.config(sizes as never),
+    seeds: results.map((r) => r.cell.index).sort((a, b) => a - b),
+    values: v,
+  }, performance.now());
+  const withTime = { ...record, provenance: { ...record.provenance, seconds: computeSeconds, shards: shards.length } };
+  await writeTextAtomic(`${out}/${id}.json`, JSON.stringify(withTime, null, 1));
   const page = await writeFigureHtml(out, id, grid.title, figures);
   console.log(`collect: merged ${shards.length} shards into ${out}/${id}.json and ${page}`);
 } catch (err) {

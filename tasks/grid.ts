@@ -52,5 +52,6 @@ const results = cells!.map((c, k) => {
   );
   return r;
 });
-await writeTextAtomic(path, JSON.stringify({ id, quick: values.quick, sizes, shard, shards, results }));
+const seconds = (performance.now() - started) / 1000;
+await writeTextAtomic(path, JSON.stringify({ id, quick: values.quick, sizes, shard, shards, seconds, results }));
 console.log(`grid: wrote ${path} (${results.length} cells)`);

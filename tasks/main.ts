@@ -14,6 +14,7 @@ import {
   OMG_RL_MAIN,
   OMG_RL_QUICK,
   runOmgRlMain,
+  runRecord,
   writeFigureHtml,
   writeTextAtomic,
 } from "../mod.ts";
@@ -42,9 +43,10 @@ const state = values["with-aptt"] ? HEPARIN_FEATURES : undefined;
 const result = await runOmgRlMain(sizes, seed, (m) => console.error(`${stamp()} ${m}`), state);
 const out = values.out!;
 await Deno.mkdir(out, { recursive: true });
+const { figures: _, ...parts } = result;
 await writeTextAtomic(
   `${out}/main.json`,
-  JSON.stringify({ ...result, figures: undefined, seconds: (performance.now() - started) / 1000 }, null, 1),
+  JSON.stringify(runRecord({ ...parts, quick: values.quick }, started), null, 1),
 );
 const page = await writeFigureHtml(out, "main", result.title, result.figures);
 const outcomes = result.values.outcomes as Record<

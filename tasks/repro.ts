@@ -22,9 +22,11 @@ import {
   type OmgRlSizes,
   OPE_VALIDATION_FULL,
   OPE_VALIDATION_QUICK,
+  opeValidationConfigs,
   P4L_GRIDS,
   runOmgRlReproduction,
   runOpeValidation,
+  runRecord,
   writeFigureHtml,
   writeTextAtomic,
 } from "../mod.ts";
@@ -75,8 +77,13 @@ if (id === "ope-validation") {
     (m) => console.error(`[${((performance.now() - started) / 1000).toFixed(0)} s] ${id}: ${m}`),
   );
   await Deno.mkdir(out, { recursive: true });
-  await writeTextAtomic(`${out}/${id}.json`, JSON.stringify({ id, quick: values.quick, sizes, rows }, null, 1));
-  const page = await writeFigureHtml(out, id, "Off-policy estimators against ground truth", figures);
+  const title = "Off-policy estimators against ground truth";
+  const record = runRecord(
+    { id, title, quick: values.quick, sizes, config: opeValidationConfigs(sizes), seeds: [0], values: { rows } },
+    started,
+  );
+  await writeTextAtomic(`${out}/${id}.json`, JSON.stringify(record, null, 1));
+  const page = await writeFigureHtml(out, id, title, figures);
   console.log(`${id}: wrote ${out}/${id}.json and ${page} in ${((performance.now() - started) / 1000).toFixed(0)} s`);
   Deno.exit(0);
 }
@@ -96,7 +103,17 @@ if (id in P4L_GRIDS) {
   });
   const { values: v, figures } = assembleP4lGrid(grid, results, sizes);
   await Deno.mkdir(out, { recursive: true });
-  await writeTextAtomic(`${out}/${id}.json`, JSON.stringify({ id, quick: values.quick, sizes, values: v }, null, 1));
+  const record = runRecord({
+    id,
+    title: grid.title,
+    quick: values.quick,
+    sizes,
+    config: grid.config(sizes),
+    // Each cell's streams are split from its index (lib/repro/p4l.ts).
+    seeds: cells.map((c) => c.index),
+    values: v,
+  }, started);
+  await writeTextAtomic(`${out}/${id}.json`, JSON.stringify(record, null, 1));
   const page = await writeFigureHtml(out, id, grid.title, figures);
   console.log(`${id}: wrote ${out}/${id}.json and ${page} in ${((performance.now() - started) / 1000).toFixed(0)} s`);
   Deno.exit(0);
@@ -111,21 +128,15 @@ const result = await runOmgRlReproduction(
   workers,
 );
 await Deno.mkdir(out, { recursive: true });
-await writeTextAtomic(
-  `${out}/${id}.json`,
-  JSON.stringify(
-    {
-      id,
-      title: result.title,
-      quick: values.quick,
-      sizes: result.sizes,
-      seeds: result.seeds,
-      values: result.values,
-      seconds: (performance.now() - started) / 1000,
-    },
-    null,
-    1,
-  ),
-);
+const record = runRecord({
+  id,
+  title: result.title,
+  quick: values.quick,
+  sizes: result.sizes,
+  config: result.config,
+  seeds: result.seeds,
+  values: result.values,
+}, started);
+await writeTextAtomic(`${out}/${id}.json`, JSON.stringify(record, null, 1));
 const page = await writeFigureHtml(out, id, result.title, result.figures);
 console.log(`${id}: wrote ${out}/${id}.json and ${page} in ${elapsed()}`);

@@ -37,6 +37,22 @@ export async function initBackend(name: BackendName = "wasm"): Promise<BackendNa
   return name;
 }
 
+/** Where the tensor arithmetic runs, as recorded in every output JSON. */
+export interface ComputePath {
+  /** The TensorFlow.js backend ("wasm" or "cpu"), or "none" before `initBackend`. */
+  readonly backend: string;
+  /** Who multiplies matrices: the backend's own kernels (XNNPACK on wasm). */
+  readonly matmul: string;
+  /** Threads the arithmetic uses. */
+  readonly threads: number;
+}
+
+/** The compute path in use now (see {@linkcode ComputePath}). */
+export function computePath(): ComputePath {
+  const backend = started === null ? "none" : tf.getBackend();
+  return Object.freeze({ backend, matmul: backend === "wasm" ? "xnnpack" : backend, threads: 1 });
+}
+
 interface WasmBackendInternals {
   wasm: { HEAPF32: Float32Array };
   dataIdMap: { get(id: object): { memoryOffset: number } | undefined };

@@ -24,12 +24,13 @@ import {
   heparinOutcome,
   type HeparinParams,
 } from "../envs/heparin.ts";
-import { trainBehaviourCloning } from "../algos/bc.ts";
+import { type BehaviourCloningConfig, resolveBcConfig, trainBehaviourCloning } from "../algos/bc.ts";
 import {
   disposeDynamics,
   type DynamicsConfig,
   type DynamicsCurves,
   type DynamicsModel,
+  resolveDynamicsConfig,
   trainDynamics,
 } from "../algos/dynamics.ts";
 import {
@@ -38,7 +39,9 @@ import {
   modelRollouts,
   type OmgRlConfig,
   type OmgRlEvaluation,
+  type OmgRlResolvedConfig,
   type OmgRlState,
+  resolveOmgRlConfig,
   runOmgRl,
 } from "../algos/omg_rl.ts";
 import { policyProbabilities } from "../algos/sac.ts";
@@ -132,6 +135,29 @@ function runSeeds(seed: number) {
 }
 
 /**
+ * The resolved config of each algorithm a reproduction at `sizes` trains: the dynamics ensemble,
+ * OMG-RL, COMBO (the same loop on the data's reward) and behaviour cloning.
+ */
+export function omgRlResolvedConfigs(sizes: OmgRlSizes): {
+  dynamics: Readonly<Required<DynamicsConfig>>;
+  omgRl: OmgRlResolvedConfig;
+  combo: OmgRlResolvedConfig;
+  behaviourCloning: Readonly<Required<BehaviourCloningConfig>>;
+} {
+  return {
+    dynamics: resolveDynamicsConfig(sizes.dynamics),
+    omgRl: resolveOmgRlConfig({ ...sizes.omg, rewardSource: "learned" }),
+    combo: resolveOmgRlConfig({ ...sizes.omg, rewardSource: "data" }),
+    behaviourCloning: resolveBcConfig(bcConfigOf(sizes)),
+  };
+}
+
+/** Behaviour cloning's config at `sizes`: the SAC actor's shape. */
+function bcConfigOf(sizes: OmgRlSizes): BehaviourCloningConfig {
+  return { steps: sizes.bcSteps, hiddenSizes: sizes.omg.sac?.hiddenSizes };
+}
+
+/**
  * The cohort under the simulated clinician, split 8:2 by patient (OMG-RL V-B), states without
  * aPTT (and without the dose, which is the action) unless `stateFeatures` says otherwise.
  */
@@ -213,6 +239,8 @@ export interface Reproduction {
   readonly id: string;
   readonly title: string;
   readonly sizes: OmgRlSizes;
+  /** The resolved config of every algorithm the reproduction trains (see {@linkcode omgRlResolvedConfigs}). */
+  readonly config: ReturnType<typeof omgRlResolvedConfigs>;
   readonly seeds: readonly number[];
   readonly values: Record<string, unknown>;
   readonly figures: Figure[];
@@ -317,10 +345,7 @@ export async function runOmgRlUnit(
     out.omgRlByRpsi = judge(omg);
     out.comboByRpsi = judge(combo);
   } else {
-    const bc = trainBehaviourCloning(setup.train, createRng(runSeeds(seed).behaviourCloning), {
-      steps: sizes.bcSteps,
-      hiddenSizes: sizes.omg.sac?.hiddenSizes,
-    });
+    const bc = trainBehaviourCloning(setup.train, createRng(runSeeds(seed).behaviourCloning), bcConfigOf(sizes));
     const outcomes: Record<string, HeparinOutcome> = {
       clinician: heparinTrueOutcome(setup),
       "behaviour cloning": heparinTrueOutcome(setup, heparinNetworkPolicy(setup, bc.actor)),
@@ -383,162 +408,172 @@ export async function runUnits<T>(
   return results;
 }
 
-/** Runs one reproduction; `parallel` workers share its independent seeds. */
-export async function runOmgRlReproduction(
-  id: (typeof OMG_RL_REPRODUCTIONS)[number],
-  sizes: OmgRlSizes,
-  progress: Progress = () => {},
-  parallel = 1,
-): Promise<Reproduction> {
-  const seeds = Array.from({ length: sizes.seeds }, (_, i) => i);
+type ReproductionParts = Omit<Reproduction, "config">;
+
+/** What each reproduction receives. */
+interface ReproductionArgs {
+  readonly id: (typeof OMG_RL_REPRODUCTIONS)[number];
+  readonly sizes: OmgRlSizes;
+  readonly seeds: number[];
+  readonly progress: Progress;
+  readonly parallel: number;
+}
+
+/** Figure 1: the dynamics ensemble's validation loss per member (seed 0). */
+function figure1({ id, sizes, progress }: ReproductionArgs): Promise<ReproductionParts> {
   const { setupFor, dynamicsFor } = helpers(sizes, progress);
-  if (id === "omg-fig1") {
-    const setup = setupFor(0);
-    const { model, curves } = dynamicsFor(setup, 0);
-    const epochs = curves.validation.map((_, e) => e + 1);
-    const series = curves.validation[0].map((_, m) => ({
-      name: `member ${m}${model.elites.includes(m) ? " (elite)" : ""}`,
-      x: epochs,
-      y: curves.validation.map((v) => v[m]),
-      dash: model.elites.includes(m) ? "solid" as const : "dot" as const,
-    }));
-    disposeDynamics(model);
+  const setup = setupFor(0);
+  const { model, curves } = dynamicsFor(setup, 0);
+  const epochs = curves.validation.map((_, e) => e + 1);
+  const series = curves.validation[0].map((_, m) => ({
+    name: `member ${m}${model.elites.includes(m) ? " (elite)" : ""}`,
+    x: epochs,
+    y: curves.validation.map((v) => v[m]),
+    dash: model.elites.includes(m) ? "solid" as const : "dot" as const,
+  }));
+  disposeDynamics(model);
+  return Promise.resolve({
+    id,
+    title: "OMG-RL Figure 1: validation loss of the dynamics ensemble",
+    sizes,
+    seeds: [0],
+    values: {
+      validation: curves.validation,
+      validationMse: curves.validationMse,
+      train: curves.train,
+      elites: model.elites,
+      bestEpoch: curves.bestEpoch,
+    },
+    figures: [
+      lineFigure(
+        "Dynamics ensemble: validation Gaussian NLL per member (elites solid)",
+        "epoch",
+        "validation NLL (normalised targets)",
+        series,
+      ),
+    ],
+  });
+}
+
+/** Figures 2 and 3: cumulative r_psi, and r_p in the model and on the true simulator, over episodes. */
+async function learningCurves({ id, sizes, seeds, progress, parallel }: ReproductionArgs): Promise<ReproductionParts> {
+  const runs = await runUnits<OmgRlEvaluation[]>(
+    seeds.map((seed) => ({ kind: "curves", seed })),
+    sizes,
+    progress,
+    parallel,
+  );
+  const x = runs[0].map((e) => e.episode);
+  const band = (key: Parameters<typeof curvesOf>[1], name: string, dash?: "dash") => {
+    const { mean, se } = meanSe(runs.map((r) => curvesOf(r, key)));
+    return {
+      name,
+      x,
+      y: mean,
+      lower: mean.map((m, t) => m - se[t]),
+      upper: mean.map((m, t) => m + se[t]),
+      dash,
+      values: { mean, se },
+    };
+  };
+  if (id === "omg-fig2") {
+    const s = band("learnedRewardReturn", "OMG-RL, cumulative r_psi");
     return {
       id,
-      title: "OMG-RL Figure 1: validation loss of the dynamics ensemble",
+      title: "OMG-RL Figure 2: cumulative r_psi of the learned policy",
       sizes,
-      seeds: [0],
-      values: {
-        validation: curves.validation,
-        validationMse: curves.validationMse,
-        train: curves.train,
-        elites: model.elites,
-        bestEpoch: curves.bestEpoch,
-      },
+      seeds,
+      values: { episodes: x, perSeed: runs.map((r) => curvesOf(r, "learnedRewardReturn")), ...s.values },
       figures: [
         lineFigure(
-          "Dynamics ensemble: validation Gaussian NLL per member (elites solid)",
-          "epoch",
-          "validation NLL (normalised targets)",
-          series,
+          "Cumulative r_psi over episodes (model rollouts, mean ± s.e. over seeds)",
+          "episode",
+          "cumulative r_psi",
+          [s],
         ),
       ],
     };
   }
+  const inModel = band("modelRewardReturn", "inside the learned model");
+  const onSim = band("trueRpReturn", "on the true simulator", "dash");
+  return {
+    id,
+    title: "OMG-RL Figure 3: cumulative r_p of the policy learned on r_psi",
+    sizes,
+    seeds,
+    values: {
+      episodes: x,
+      inModel: { perSeed: runs.map((r) => curvesOf(r, "modelRewardReturn")), ...inModel.values },
+      trueSimulator: { perSeed: runs.map((r) => curvesOf(r, "trueRpReturn")), ...onSim.values },
+      trueTimeInRange: runs.map((r) => r.map((e) => e.external!.trueTimeInRange)),
+      note:
+        "inside the model: h-step rollouts from held-out states; on the simulator: whole stays (7-72 h) of evaluation patients",
+    },
+    figures: [
+      lineFigure("Cumulative r_p over episodes (mean ± s.e. over seeds)", "episode", "cumulative r_p", [
+        inModel,
+        onSim,
+      ]),
+    ],
+  };
+}
 
-  if (id === "omg-fig2" || id === "omg-fig3") {
-    const runs = await runUnits<OmgRlEvaluation[]>(
-      seeds.map((seed) => ({ kind: "curves", seed })),
-      sizes,
-      progress,
-      parallel,
-    );
-    const x = runs[0].map((e) => e.episode);
-    const band = (key: Parameters<typeof curvesOf>[1], name: string, dash?: "dash") => {
-      const { mean, se } = meanSe(runs.map((r) => curvesOf(r, key)));
-      return {
-        name,
-        x,
-        y: mean,
-        lower: mean.map((m, t) => m - se[t]),
-        upper: mean.map((m, t) => m + se[t]),
-        dash,
-        values: { mean, se },
-      };
-    };
-    if (id === "omg-fig2") {
-      const s = band("learnedRewardReturn", "OMG-RL, cumulative r_psi");
-      return {
-        id,
-        title: "OMG-RL Figure 2: cumulative r_psi of the learned policy",
-        sizes,
-        seeds,
-        values: { episodes: x, perSeed: runs.map((r) => curvesOf(r, "learnedRewardReturn")), ...s.values },
-        figures: [
-          lineFigure(
-            "Cumulative r_psi over episodes (model rollouts, mean ± s.e. over seeds)",
-            "episode",
-            "cumulative r_psi",
-            [s],
-          ),
-        ],
-      };
-    }
-    const inModel = band("modelRewardReturn", "inside the learned model");
-    const onSim = band("trueRpReturn", "on the true simulator", "dash");
-    return {
-      id,
-      title: "OMG-RL Figure 3: cumulative r_p of the policy learned on r_psi",
-      sizes,
-      seeds,
-      values: {
-        episodes: x,
-        inModel: { perSeed: runs.map((r) => curvesOf(r, "modelRewardReturn")), ...inModel.values },
-        trueSimulator: { perSeed: runs.map((r) => curvesOf(r, "trueRpReturn")), ...onSim.values },
-        trueTimeInRange: runs.map((r) => r.map((e) => e.external!.trueTimeInRange)),
-        note:
-          "inside the model: h-step rollouts from held-out states; on the simulator: whole stays (7-72 h) of evaluation patients",
-      },
-      figures: [
-        lineFigure("Cumulative r_p over episodes (mean ± s.e. over seeds)", "episode", "cumulative r_p", [
-          inModel,
-          onSim,
-        ]),
-      ],
-    };
+/** Table II: OMG-RL trained on N expert trajectories, for each N. */
+async function expertCountTable(
+  { id, sizes, seeds, progress, parallel }: ReproductionArgs,
+): Promise<ReproductionParts> {
+  const rows: Record<string, unknown>[] = [];
+  const maxN = Math.max(...sizes.expertCounts);
+  for (const n of sizes.expertCounts) {
+    const units: OmgRlUnit[] = seeds.map((seed) => ({
+      kind: "table2",
+      seed,
+      n,
+      patients: Math.ceil(maxN / 0.8) + 1,
+    }));
+    const results = await runUnits<{ rPsi: number; trueRp: number; tir: number }>(units, sizes, progress, parallel);
+    const finals = results.map((r) => r.rPsi), trueRp = results.map((r) => r.trueRp), tir = results.map((r) => r.tir);
+    const s = (v: number[]) => meanSe(v.map((x) => [x]));
+    rows.push({
+      n,
+      rPsi: s(finals),
+      trueRp: s(trueRp),
+      trueTimeInRange: s(tir),
+      perSeed: { rPsi: finals, trueRp, tir },
+    });
   }
+  const fmt = (m: { mean: number[]; se: number[] }) => `${m.mean[0].toFixed(2)} ± ${m.se[0].toFixed(2)}`;
+  const r = rows as {
+    n: number;
+    rPsi: ReturnType<typeof meanSe>;
+    trueRp: ReturnType<typeof meanSe>;
+    trueTimeInRange: ReturnType<typeof meanSe>;
+  }[];
+  return {
+    id,
+    title: "OMG-RL Table II: cumulative reward by number of expert trajectories",
+    sizes,
+    seeds,
+    values: { rows, paper: { n: [100, 300, 500, 1000, 1500], omgRl: [11.7, 16.7, 19.5, 15.4, 12.74] } },
+    figures: [
+      tableFigure("Table II (mean ± s.e. over seeds; r_psi is each run's own learned reward)", [
+        "expert trajectories N",
+        "cumulative r_psi",
+        "true r_p return",
+        "true time in range",
+      ], r.map((x) => [String(x.n), fmt(x.rPsi), fmt(x.trueRp), fmt(x.trueTimeInRange)])),
+      barFigure("Cumulative r_psi by N", "expert trajectories N", "cumulative r_psi", [{
+        name: "OMG-RL",
+        x: r.map((x) => String(x.n)),
+        y: r.map((x) => x.rPsi.mean[0]),
+        error: r.map((x) => x.rPsi.se[0]),
+      }]),
+    ],
+  };
+}
 
-  if (id === "omg-table2") {
-    const rows: Record<string, unknown>[] = [];
-    const maxN = Math.max(...sizes.expertCounts);
-    for (const n of sizes.expertCounts) {
-      const units: OmgRlUnit[] = seeds.map((seed) => ({
-        kind: "table2",
-        seed,
-        n,
-        patients: Math.ceil(maxN / 0.8) + 1,
-      }));
-      const results = await runUnits<{ rPsi: number; trueRp: number; tir: number }>(units, sizes, progress, parallel);
-      const finals = results.map((r) => r.rPsi), trueRp = results.map((r) => r.trueRp), tir = results.map((r) => r.tir);
-      const s = (v: number[]) => meanSe(v.map((x) => [x]));
-      rows.push({
-        n,
-        rPsi: s(finals),
-        trueRp: s(trueRp),
-        trueTimeInRange: s(tir),
-        perSeed: { rPsi: finals, trueRp, tir },
-      });
-    }
-    const fmt = (m: { mean: number[]; se: number[] }) => `${m.mean[0].toFixed(2)} ± ${m.se[0].toFixed(2)}`;
-    const r = rows as {
-      n: number;
-      rPsi: ReturnType<typeof meanSe>;
-      trueRp: ReturnType<typeof meanSe>;
-      trueTimeInRange: ReturnType<typeof meanSe>;
-    }[];
-    return {
-      id,
-      title: "OMG-RL Table II: cumulative reward by number of expert trajectories",
-      sizes,
-      seeds,
-      values: { rows, paper: { n: [100, 300, 500, 1000, 1500], omgRl: [11.7, 16.7, 19.5, 15.4, 12.74] } },
-      figures: [
-        tableFigure("Table II (mean ± s.e. over seeds; r_psi is each run's own learned reward)", [
-          "expert trajectories N",
-          "cumulative r_psi",
-          "true r_p return",
-          "true time in range",
-        ], r.map((x) => [String(x.n), fmt(x.rPsi), fmt(x.trueRp), fmt(x.trueTimeInRange)])),
-        barFigure("Cumulative r_psi by N", "expert trajectories N", "cumulative r_psi", [{
-          name: "OMG-RL",
-          x: r.map((x) => String(x.n)),
-          y: r.map((x) => x.rPsi.mean[0]),
-          error: r.map((x) => x.rPsi.se[0]),
-        }]),
-      ],
-    };
-  }
-
+/** Figure 4 and the comparison beyond the paper: OMG-RL and COMBO on the same data and model. */
+async function comparison({ id, sizes, seeds, progress, parallel }: ReproductionArgs): Promise<ReproductionParts> {
   // omg-fig4 and omg-beyond: OMG-RL and COMBO trained on the same data and model.
   const perSeed = await runUnits<Record<string, number>>(
     seeds.map((seed) => ({ kind: "compare", seed, id: id as "omg-fig4" | "omg-beyond" })),
@@ -600,6 +635,24 @@ export async function runOmgRlReproduction(
   };
 }
 
+/** Runs one reproduction; `parallel` workers share its independent seeds. */
+export async function runOmgRlReproduction(
+  id: (typeof OMG_RL_REPRODUCTIONS)[number],
+  sizes: OmgRlSizes,
+  progress: Progress = () => {},
+  parallel = 1,
+): Promise<Reproduction> {
+  const seeds = Array.from({ length: sizes.seeds }, (_, i) => i);
+  const run = id === "omg-fig1"
+    ? figure1
+    : id === "omg-fig2" || id === "omg-fig3"
+    ? learningCurves
+    : id === "omg-table2"
+    ? expertCountTable
+    : comparison;
+  return { ...(await run({ id, sizes, seeds, progress, parallel })), config: omgRlResolvedConfigs(sizes) };
+}
+
 /**
  * The kit's main job: OMG-RL trained on the bundled heparin simulator (one seed), then judged on
  * the true simulator beside the clinician, behaviour cloning and a uniform policy.
@@ -635,10 +688,7 @@ export async function runOmgRlMain(
         `; ${secs.toFixed(0)} s elapsed, ~${(secs / done - secs).toFixed(0)} s left`,
     );
   });
-  const bc = trainBehaviourCloning(setup.train, createRng(runSeeds(seed).behaviourCloning), {
-    steps: sizes.bcSteps,
-    hiddenSizes: sizes.omg.sac?.hiddenSizes,
-  });
+  const bc = trainBehaviourCloning(setup.train, createRng(runSeeds(seed).behaviourCloning), bcConfigOf(sizes));
   const outcomes: Record<string, HeparinOutcome> = {
     "simulated clinician": heparinTrueOutcome(setup),
     "OMG-RL (learned r_psi)": heparinTrueOutcome(setup, heparinNetworkPolicy(setup, omg.agent.actor)),
@@ -652,6 +702,7 @@ export async function runOmgRlMain(
     id: "main",
     title: "OMG-RL on the simulated heparin cohort",
     sizes,
+    config: omgRlResolvedConfigs(sizes),
     seeds: [seed],
     values: { outcomes, evaluations: evals, dynamics: { validation: curves.validation, elites: model.elites } },
     figures: [

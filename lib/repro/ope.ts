@@ -22,6 +22,9 @@ import { fittedQIteration, linearQValues } from "../algos/fqi.ts";
 import { evaluatePolicies, type EvaluationPolicy, fitBehaviourPolicy, type OpeRow } from "../algos/ope.ts";
 import { barFigure, type Figure, tableFigure } from "../plots/figures.ts";
 import { softmaxInPlace } from "../core/numeric.ts";
+import { BEHAVIOUR_DEFAULTS, OPE_DEFAULTS } from "../algos/ope.ts";
+import { FQI_DEFAULTS } from "../algos/fqi.ts";
+import { RBF_DEFAULTS } from "../algos/features.ts";
 
 export type OpeValidationEnv = "sepsis" | "sepsis-observed" | "heparin";
 
@@ -62,6 +65,20 @@ export const OPE_VALIDATION_QUICK: OpeValidationSizes = Object.freeze<OpeValidat
   truthIndividuals: 4000,
   sepsisEpsilon: 0.5,
 });
+
+/**
+ * The resolved config of what the validation fits: the behaviour model, the evaluation (FQE and
+ * the bootstrap; each environment's own discount replaces the default), and the FQI that makes
+ * the "learned" policy (discount min(gamma, 0.95)).
+ */
+export function opeValidationConfigs(sizes: OpeValidationSizes): Record<string, unknown> {
+  return {
+    behaviour: BEHAVIOUR_DEFAULTS,
+    evaluation: { ...OPE_DEFAULTS, bootstrap: sizes.bootstrap, discount: "the environment's" },
+    fqi: { ...FQI_DEFAULTS, discount: "min(the environment's, 0.95)" },
+    features: { heparin: { kind: "rbf", ...RBF_DEFAULTS, centres: 16 }, sepsis: { kind: "levels" } },
+  };
+}
 
 /** Per environment, policy and estimator: bias, RMSE, coverage, mean ESS, and the truth. */
 export interface OpeValidationRow {

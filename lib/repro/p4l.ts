@@ -36,13 +36,14 @@ import { createP4lSimpleEnv } from "../envs/p4l_simple.ts";
 import { createCartPoleEnv } from "../envs/cartpole.ts";
 import { createSepsisEnv, SEPSIS_FEATURES, sepsisReward, sepsisStateFromObservation } from "../envs/sepsis.ts";
 import type { MdpDataset } from "../data/dataset.ts";
-import { type FeatureMap, fitRbfFeatures } from "../algos/features.ts";
-import { fittedQIteration, greedyPolicy } from "../algos/fqi.ts";
-import { vLearning, vLearningPolicy } from "../algos/vlearning.ts";
-import { acpiPolicy, fitAcpi } from "../algos/acpi.ts";
-import { fitP4l, p4lPolicy } from "../algos/p4l.ts";
-import { estimateGroupCount } from "../algos/group_count.ts";
-import { createPersimEnv, fitPersonalisedSimulator } from "../algos/persim.ts";
+import { type FeatureMap, fitRbfFeatures, RBF_DEFAULTS } from "../algos/features.ts";
+import { fittedQIteration, greedyPolicy, resolveFqiConfig } from "../algos/fqi.ts";
+import { vLearning, VLEARNING_DEFAULTS, vLearningPolicy } from "../algos/vlearning.ts";
+import { acpiPolicy, fitAcpi, resolveAcpiConfig } from "../algos/acpi.ts";
+import { fitP4l, p4lPolicy, resolveP4lConfig } from "../algos/p4l.ts";
+import { estimateGroupCount, GROUP_COUNT_DEFAULTS } from "../algos/group_count.ts";
+import { createPersimEnv, fitPersonalisedSimulator, PERSIM_DEFAULTS } from "../algos/persim.ts";
+import { resolveConfig } from "../core/config.ts";
 import { boxFigure, type Figure, tableFigure } from "../plots/figures.ts";
 
 /** P4L's K: a number of subgroups, or "auto" (section 5's heuristic). */
@@ -176,6 +177,24 @@ export interface P4lGrid<Sizes> {
   /** "box": box plots per setting (Figures 1, 3); "table": mean +- s.e. tables (Tables 2, 3). */
   readonly figures: readonly ("box" | "table")[];
   readonly valueLabel: string;
+  /** The resolved config of every method the grid fits at `sizes` (every hyper-parameter). */
+  config(sizes: Sizes): Record<string, unknown>;
+}
+
+/**
+ * The resolved config of each method {@linkcode fitP4lComparison} fits at `sizes` and discount
+ * `discount` (P4L's `groups` is the list of K tried).
+ */
+export function comparisonConfigs(sizes: ComparisonSizes, discount: number): Record<string, unknown> {
+  const { groups: _, ...p4l } = resolveP4lConfig({ groups: 1, iterations: sizes.p4lIterations, discount }, 1);
+  return {
+    features: resolveConfig("fitRbfFeatures", RBF_DEFAULTS, { centres: 16 }),
+    fqi: resolveFqiConfig({ discount }),
+    vLearning: resolveConfig("vLearning", VLEARNING_DEFAULTS, { discount, steps: sizes.vlSteps }),
+    acpi: resolveAcpiConfig({ discount }),
+    groupCount: GROUP_COUNT_DEFAULTS,
+    p4l: { ...p4l, groups: sizes.ks },
+  };
 }
 
 // ---------------------------------------------------------------- Figure 1
@@ -233,6 +252,7 @@ const fig1: P4lGrid<P4lFig1Sizes> = {
   quick: P4L_FIG1_QUICK,
   figures: ["box"],
   valueLabel: "discounted value",
+  config: (sizes) => comparisonConfigs(sizes, 0.8),
   cells: (sizes) =>
     gridCells(
       sizes.perGroup.flatMap((perGroup) => sizes.horizons.map((horizon) => ({ perGroup, horizon }))),
@@ -303,6 +323,7 @@ const table2: P4lGrid<P4lTable2Sizes> = {
   quick: P4L_TABLE2_QUICK,
   figures: ["table", "box"],
   valueLabel: "steps played",
+  config: (sizes) => comparisonConfigs(sizes, 0.9),
   cells: (sizes) =>
     gridCells(sizes.settings.map((setting) => ({ setting })), (p) => String(p.setting), sizes.repetitions),
   run(cell, sizes) {
@@ -374,6 +395,10 @@ const table3: P4lGrid<P4lTable3Sizes> = {
   quick: P4L_TABLE3_QUICK,
   figures: ["table", "box"],
   valueLabel: "discounted value (gamma = 0.8)",
+  config: (sizes) => ({
+    ...comparisonConfigs(sizes, 0.8),
+    persim: resolveConfig("persim", PERSIM_DEFAULTS, { rank: sizes.persimRank, steps: sizes.persimSteps }),
+  }),
   cells: (sizes) => gridCells([{ population: "sepsis" }], () => "sepsis", sizes.repetitions),
   run(cell, sizes) {
     const env = createSepsisEnv({ discount: 0.8 });
