@@ -67,3 +67,5 @@ export {
   saveParamsTfjs,
 } from "./lib/core/params.ts";
 export { choleskySolver, ridgeRegression, solveLinear, solveSpd } from "./lib/core/linalg.ts";
+/** TensorFlow.js types that appear in the kit's signatures (tensors, variables, ranks). */
+export type { NamedTensorMap, Rank, Scalar, Tensor, Tensor1D, Tensor2D, Variable } from "@tensorflow/tfjs";

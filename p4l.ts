@@ -49,6 +49,7 @@ export {
 } from "./lib/algos/fqi.ts";
 export {
   admmCentroidStep,
+  type CriticInputs,
   disposeP4l,
   exactCritic,
   fitP4l,
@@ -60,12 +61,13 @@ export {
   p4lFStep,
   p4lIteration,
   type P4lMetrics,
-  type P4lModel,
   p4lModel,
+  type P4lModel,
   p4lMultiplierStep,
   type P4lParam,
   p4lPolicy,
   p4lPolicyStep,
+  type P4lProblem,
   p4lQStep,
   type P4lResolvedConfig,
   type P4lState,

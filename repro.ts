@@ -17,8 +17,8 @@ export {
   EVALUATION_SEEDS,
   heparinNetworkPolicy,
   heparinOmgRlRun,
-  type HeparinSetup,
   heparinSetup,
+  type HeparinSetup,
   heparinTrueOutcome,
   OMG_RL_FULL,
   OMG_RL_MAIN,
@@ -27,6 +27,7 @@ export {
   omgRlResolvedConfigs,
   type OmgRlSizes,
   type OmgRlUnit,
+  type Progress,
   type Reproduction,
   runOmgRlMain,
   runOmgRlReproduction,
@@ -63,4 +64,9 @@ export {
   type OpeValidationSizes,
   runOpeValidation,
 } from "./lib/repro/ope.ts";
-export { type Provenance, provenance, type RunRecord, runRecord } from "./lib/repro/record.ts";
+export {
+  provenance,
+  type Provenance,
+  runRecord,
+  type RunRecord,
+} from "./lib/repro/record.ts";

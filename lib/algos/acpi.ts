@@ -55,7 +55,7 @@ export interface AcpiOptions {
 /** The defaults of {@linkcode AcpiOptions}. */
 export const ACPI_DEFAULTS: Readonly<Required<AcpiOptions>> = Object.freeze({
   discount: FQI_DEFAULTS.discount,
-  fqi: Object.freeze({}),
+  fqi: Object.freeze((({ discount: _, ...rest }) => rest)(FQI_DEFAULTS)),
   fusion: 0.2,
   shrinkage: 1,
   admmPenalty: 1,
@@ -84,7 +84,9 @@ export function resolveAcpiConfig(options: AcpiOptions = {}): Readonly<Required<
 export interface AcpiModel {
   /** Cluster of each individual (data order), 0..clusters-1. */
   readonly assignments: Int32Array;
+  /** Number of clusters found. */
   readonly clusters: number;
+  /** One FQI Q-function per cluster. */
   readonly qFunctions: readonly LinearQ[];
 }
 

@@ -47,9 +47,13 @@ export function resolveBcConfig(config: BehaviourCloningConfig = {}): Readonly<R
 
 /** Live state of behaviour cloning: the network, its optimiser and the batch stream. */
 export interface BcState {
+  /** The resolved config. */
   readonly config: Readonly<Required<BehaviourCloningConfig>>;
+  /** The data whose actions are imitated. */
   readonly data: MdpDataset;
+  /** The policy network pi(a | s) (logits). */
   readonly actor: MlpParams;
+  /** Its Adam optimiser. */
   readonly adam: Adam;
   /** Minibatch stream. */
   readonly rng: Rng;

@@ -57,14 +57,23 @@ export const DYNAMICS_DEFAULTS: Readonly<Required<DynamicsConfig>> = Object.free
 
 /** A trained ensemble with its normalisation. */
 export interface DynamicsModel {
+  /** State dimension S. */
   readonly stateDim: number;
+  /** Number of actions A. */
   readonly numActions: number;
+  /** The ensemble members (each outputs mean and raw log-variance of [s' - s, r]). */
   readonly ensemble: EnsembleParams;
+  /** Learned soft upper bound of the log-variance, `[1, stateDim + 1]`. */
   readonly maxLogVar: tf.Variable;
+  /** Learned soft lower bound of the log-variance, `[1, stateDim + 1]`. */
   readonly minLogVar: tf.Variable;
+  /** Mean of each input (state) feature, fitted on the training rows. */
   readonly inputMean: Float32Array;
+  /** Standard deviation of each input feature. */
   readonly inputStd: Float32Array;
+  /** Mean of each target ([s' - s, r]) component. */
   readonly targetMean: Float32Array;
+  /** Standard deviation of each target component. */
   readonly targetStd: Float32Array;
   /** Indices of the elite members, best first. */
   readonly elites: readonly number[];
@@ -72,6 +81,7 @@ export interface DynamicsModel {
 
 /** Per-epoch, per-member losses (`[epoch][member]`), returned rather than printed. */
 export interface DynamicsCurves {
+  /** Training Gaussian NLL per epoch and member. */
   readonly train: number[][];
   /** Validation Gaussian NLL (normalised targets), the loss that ranks members. */
   readonly validation: number[][];
@@ -146,30 +156,47 @@ function gaussianLoss(out: tf.Tensor2D, y: tf.Tensor2D, maxLv: tf.Tensor, minLv:
 
 /** Live state of dynamics training: the split, normalisation, ensemble, optimiser and curves. */
 export interface DynamicsTraining {
+  /** The resolved config. */
   readonly config: Readonly<Required<DynamicsConfig>>;
+  /** The training data. */
   readonly data: MdpDataset;
   /** The training stream (epoch shuffles). */
   readonly rng: Rng;
+  /** Rows the members train on. */
   readonly trainRows: Int32Array;
+  /** Rows held out for validation. */
   readonly holdRows: Int32Array;
   /** Targets [s' - s, r] of every row, `[rows, stateDim + 1]`. */
   readonly targets: Float32Array;
+  /** Mean of each input (state) feature, fitted on the training rows. */
   readonly inputMean: Float32Array;
+  /** Standard deviation of each input feature. */
   readonly inputStd: Float32Array;
+  /** Mean of each target ([s' - s, r]) component. */
   readonly targetMean: Float32Array;
+  /** Standard deviation of each target component. */
   readonly targetStd: Float32Array;
+  /** The ensemble members' networks. */
   readonly ensemble: EnsembleParams;
+  /** Learned soft upper bound of the log-variance, `[1, stateDim + 1]`. */
   readonly maxLogVar: tf.Variable;
+  /** Learned soft lower bound of the log-variance, `[1, stateDim + 1]`. */
   readonly minLogVar: tf.Variable;
+  /** Adam over every member and both log-variance bounds. */
   readonly adam: Adam;
+  /** Encoded held-out inputs `[held, stateDim + numActions]`. */
   readonly holdX: tf.Tensor2D;
+  /** Normalised held-out targets `[held, stateDim + 1]`. */
   readonly holdY: tf.Tensor2D;
+  /** Losses per epoch and member so far. */
   readonly curves: DynamicsCurves;
   /** Each member's best validation NLL and its weights then. */
   readonly best: number[];
+  /** Each member's weights at its best epoch. */
   readonly snapshots: Float32Array[][];
   /** Epochs done, and epochs since any member improved by 1%. */
   epoch: number;
+  /** Epochs since any member last improved by 1%. */
   sinceImprovement: number;
 }
 
@@ -427,16 +454,27 @@ export function disposeDynamics(model: DynamicsModel): void {
 
 /** JSON form of a trained model (parameters, normalisation, elites). */
 export interface DynamicsJson {
+  /** Version of the file layout. */
   readonly format: "dynamics-ensemble/1";
+  /** State dimension S. */
   readonly stateDim: number;
+  /** Number of actions A. */
   readonly numActions: number;
+  /** Ensemble size N. */
   readonly members: number;
+  /** Hidden layer widths. */
   readonly hiddenSizes: readonly number[];
+  /** Indices of the elite members, best first. */
   readonly elites: readonly number[];
+  /** Normalisation of the inputs and targets (see {@linkcode DynamicsModel}). */
   readonly inputMean: number[];
+  /** Standard deviation of each input feature. */
   readonly inputStd: number[];
+  /** Mean of each target ([s' - s, r]) component. */
   readonly targetMean: number[];
+  /** Standard deviation of each target component. */
   readonly targetStd: number[];
+  /** The members' weights and the log-variance bounds. */
   readonly params: ParamsJson;
 }
 

@@ -13,7 +13,9 @@ import { checkIntegers, resolveConfig } from "../core/config.ts";
 
 /** A feature map of states: `dim` features per state. */
 export interface FeatureMap {
+  /** Number of features per state. */
   readonly dim: number;
+  /** Dimension of the states it maps. */
   readonly stateDim: number;
   /** Row-major `[n, dim]` features of row-major `[n, stateDim]` states. */
   transform(states: ArrayLike<number>): Float64Array;
@@ -21,7 +23,9 @@ export interface FeatureMap {
 
 /** RBF features and the numbers that define them. */
 export interface RbfFeatureMap extends FeatureMap {
+  /** RBF centres, row-major `[centres, stateDim]` (K-means centroids). */
   readonly centres: Float64Array;
+  /** Bandwidth: the median pairwise distance of the fitted states. */
   readonly bandwidth: number;
 }
 

@@ -46,9 +46,13 @@ export function resolveFqiConfig(options: FqiOptions = {}): Readonly<Required<Fq
 
 /** A linear Q-function: `weights[a * dim + j]`. */
 export interface LinearQ {
+  /** The state feature map phi. */
   readonly features: FeatureMap;
+  /** Number of actions A. */
   readonly numActions: number;
+  /** `weights[a * dim + j]`: Q(s, a) = phi(s)^T w_a. */
   readonly weights: Float64Array;
+  /** Bellman backups done. */
   readonly iterations: number;
 }
 
@@ -80,8 +84,11 @@ export function greedyPolicy(q: LinearQ): (state: ArrayLike<number>) => number[]
 
 /** The state of fitted-Q iteration: the data's features, each action's factored Gram, the weights. */
 export interface FqiState {
+  /** The resolved config. */
   readonly config: Readonly<Required<FqiOptions>>;
+  /** The state feature map. */
   readonly features: FeatureMap;
+  /** The training data. */
   readonly data: MdpDataset;
   /** phi(S_{t+1}) of every row, `[rows, dim]`. */
   readonly phiNext: Float64Array;

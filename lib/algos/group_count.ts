@@ -55,6 +55,7 @@ export const GROUP_COUNT_DEFAULTS: Readonly<Required<GroupCountOptions>> = Objec
 
 /** The chosen K, the silhouette of each k tried, and the clustering behind it. */
 export interface GroupCountEstimate {
+  /** The chosen K. */
   readonly groups: number;
   /** Mean silhouette per k = 2..maxGroups (index 0 is k = 2). */
   readonly silhouettes: readonly number[];

@@ -59,18 +59,27 @@ export function resolveRewardConfig(config: RewardConfig = {}): Readonly<Require
 
 /** r_psi and its optimiser. The network maps s to one reward per action. */
 export interface RewardModel {
+  /** The resolved config. */
   readonly config: Readonly<Required<RewardConfig>>;
+  /** State dimension S. */
   readonly stateDim: number;
+  /** Number of actions A. */
   readonly numActions: number;
+  /** r_psi: state to one reward per action. */
   readonly net: MlpParams;
+  /** Its Adam optimiser. */
   readonly adam: Adam;
 }
 
 /** A set of trajectories, flattened: row k belongs to trajectory `segments[k]` (0..count-1). */
 export interface TrajectoryBatch {
+  /** Number of trajectories. */
   readonly count: number;
+  /** States, row-major `[rows, stateDim]`. */
   readonly states: Float32Array;
+  /** Actions, one per row. */
   readonly actions: Int32Array;
+  /** Trajectory (0..count-1) of each row. */
   readonly segments: Int32Array;
 }
 
@@ -130,6 +139,7 @@ export function normalizedLogWeights(rewardSums: ArrayLike<number>, logProbSums:
 
 /** Losses of one reward update, as numbers. */
 export interface RewardLosses {
+  /** The loss minimised (module doc). */
   readonly loss: number;
   /** Mean R_psi of the expert trajectories. */
   readonly expertReturn: number;
@@ -137,6 +147,7 @@ export interface RewardLosses {
   readonly sampleReturn: number;
   /** log of the importance-sampled partition function estimate. */
   readonly logPartition: number;
+  /** Kish's effective sample size of the normalised importance weights (eq. 8). */
   readonly effectiveSampleSize: number;
 }
 

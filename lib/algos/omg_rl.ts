@@ -151,13 +151,21 @@ export function resolveOmgRlConfig(config: OmgRlConfig = {}): OmgRlResolvedConfi
 
 /** Transitions from model rollouts, a FIFO ring of fixed capacity. */
 export interface RolloutBuffer {
+  /** Most transitions held. */
   readonly capacity: number;
+  /** State dimension S. */
   readonly stateDim: number;
+  /** Transitions held now. */
   size: number;
+  /** Slot the next transition goes to. */
   next: number;
+  /** States, row-major `[rows, stateDim]`. */
   readonly states: Float32Array;
+  /** Actions, one per row. */
   readonly actions: Int32Array;
+  /** The model's reward prediction of each transition. */
   readonly rewards: Float32Array;
+  /** Next states, row-major `[rows, stateDim]`. */
   readonly nextStates: Float32Array;
 }
 
@@ -176,12 +184,17 @@ function createBuffer(capacity: number, stateDim: number): RolloutBuffer {
 
 /** Trajectories of one round of model rollouts (b of length h). */
 export interface Rollouts {
+  /** Number of rollouts b. */
   readonly count: number;
+  /** Rollout length h. */
   readonly horizon: number;
+  /** States, row-major `[count * horizon, stateDim]` (rollout-major). */
   readonly states: Float32Array;
+  /** Actions drawn from the policy. */
   readonly actions: Int32Array;
   /** The model's reward prediction (the data's reward, e.g. r_p). */
   readonly modelRewards: Float32Array;
+  /** Next states predicted by the model. */
   readonly nextStates: Float32Array;
 }
 
@@ -260,6 +273,7 @@ export function trajectoryLogProbs(agent: SacAgent, batch: TrajectoryBatch): Flo
 
 /** One evaluation point of the learning curves. */
 export interface OmgRlEvaluation {
+  /** Episodes completed at this evaluation. */
   readonly episode: number;
   /** Mean cumulative r_psi of the policy's model rollouts from held-out start states (Figure 2). */
   readonly learnedRewardReturn: number;
@@ -271,16 +285,23 @@ export interface OmgRlEvaluation {
 
 /** Per-episode losses. */
 export interface OmgRlEpisodeLog {
+  /** The episode (0-based) these losses belong to. */
   readonly episode: number;
+  /** The last SAC update's losses. */
   readonly sac: SacLosses;
+  /** The last reward update's losses (null for COMBO). */
   readonly reward: RewardLosses | null;
 }
 
 /** The live training state. */
 export interface OmgRlState {
+  /** The resolved config. */
   readonly config: OmgRlResolvedConfig;
+  /** The conservative discrete SAC agent. */
   readonly agent: SacAgent;
+  /** r_psi and its optimiser (null for COMBO). */
   readonly rewardModel: RewardModel | null;
+  /** The model-rollout buffer. */
   readonly buffer: RolloutBuffer;
   /** The training stream (rollouts, batches), advanced by every episode. */
   rng: Rng;
@@ -289,8 +310,11 @@ export interface OmgRlState {
    * states, `fold(e)` the rollouts of the evaluation after episode e.
    */
   readonly evaluationRng: Rng;
+  /** Episodes completed. */
   episode: number;
+  /** The evaluation points so far. */
   readonly evaluations: OmgRlEvaluation[];
+  /** The losses of every episode so far. */
   readonly logs: OmgRlEpisodeLog[];
 }
 
@@ -495,10 +519,15 @@ export interface OmgRlCheckpoint {
   readonly rng: RngState;
   /** The evaluation stream's state (constant over a run). */
   readonly evaluationRng: RngState;
+  /** Every network's weights. */
   readonly params: ParamsJson;
+  /** Every optimiser's moments and step. */
   readonly adam: Record<string, AdamState>;
+  /** The rollout buffer (base64 of its typed arrays). */
   readonly buffer: { size: number; next: number; states: string; actions: string; rewards: string; nextStates: string };
+  /** The evaluation points so far. */
   readonly evaluations: OmgRlEvaluation[];
+  /** The losses of every episode so far. */
   readonly logs: OmgRlEpisodeLog[];
 }
 

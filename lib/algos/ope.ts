@@ -29,6 +29,11 @@ export type EvaluationPolicy = (state: ArrayLike<number>) => ArrayLike<number>;
 
 /** Raised when an estimate cannot be formed (e.g. every importance weight is zero). */
 export class OpeError extends Error {
+  /**
+   * Creates the error.
+   *
+   * @param message What could not be estimated, and why.
+   */
   constructor(message: string) {
     super(message);
     this.name = "OpeError";
@@ -62,12 +67,15 @@ export const BEHAVIOUR_DEFAULTS: Readonly<Required<BehaviourOptions>> = Object.f
 
 /** An estimated behaviour policy. */
 export interface BehaviourModel {
+  /** The state feature map the model reads. */
   readonly features: FeatureMap;
+  /** Number of actions A. */
   readonly numActions: number;
   /** Softmax weights, row-major `[dim + 1, numActions]` (last row: intercepts). */
   readonly weights: Float64Array;
   /** Temperature fitted on held-out individuals (1 = no change). */
   readonly temperature: number;
+  /** Floor the probabilities were clipped to. */
   readonly floor: number;
   /** Share of the data's (row, action) probabilities raised to the floor. */
   readonly clippedShare: number;
@@ -376,10 +384,15 @@ export const OPE_DEFAULTS: Readonly<Required<Omit<OpeOptions, "warn" | "progress
 
 /** One row of the evaluation table. */
 export interface OpeRow {
+  /** The policy's name (or "clinicians (recorded)"). */
   readonly policy: string;
+  /** Which estimator. */
   readonly estimator: "FQE" | "WIS" | "WDR" | "on-policy";
+  /** The point estimate of the policy's discounted value. */
   readonly estimate: number;
+  /** Lower end of the bootstrap percentile interval. */
   readonly lower: number;
+  /** Upper end of the bootstrap percentile interval. */
   readonly upper: number;
   /** Effective sample size of the trajectory weights (episodes for on-policy and FQE). */
   readonly ess: number;
@@ -387,9 +400,13 @@ export interface OpeRow {
 
 /** The evaluation table, with what was assumed about the behaviour policy. */
 export interface OpeTable {
+  /** One row per policy and estimator. */
   readonly rows: readonly OpeRow[];
+  /** Stays evaluated. */
   readonly episodes: number;
+  /** Share of behaviour probabilities raised to the floor. */
   readonly behaviourClippedShare: number;
+  /** The behaviour model's calibrated temperature. */
   readonly behaviourTemperature: number;
 }
 

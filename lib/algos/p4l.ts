@@ -186,14 +186,19 @@ export function resolveP4lConfig(config: P4lConfig, individuals: number): P4lRes
 
 /** One parameter array of a policy head, with its shape. */
 export interface P4lParam {
+  /** Array shape. */
   readonly shape: readonly number[];
+  /** Values, row-major. */
   readonly values: Float64Array;
 }
 
 /** A fitted P4L model. */
 export interface P4lModel {
+  /** The state feature map psi. */
   readonly features: FeatureMap;
+  /** Number of actions A. */
   readonly numActions: number;
+  /** Dimension m of each latent u_i. */
   readonly latentDim: number;
   /** u_i, row-major `[N, latentDim]`, in the order of the data's individuals. */
   readonly latents: Float64Array;
@@ -201,9 +206,11 @@ export interface P4lModel {
   readonly centroids: Float64Array;
   /** Group k of each individual (from the last K-means). */
   readonly assignments: Int32Array;
+  /** The function class of Q, f and pi. */
   readonly functionClass: "linear" | "neural";
   /** Policy head: linear `[W_pi]` (`[D (1 + latentDim), numActions]`), or neural `[W1, b1, W2]`. */
   readonly policyParams: readonly P4lParam[];
+  /** Ids of the individuals, in the order of `latents`. */
   readonly individualIds: readonly string[];
   /** Per outer iteration: Phi, lambda, the initial-state value and the penalty. */
   readonly history: readonly { phi: number; lambda: number; value: number; penalty: number }[];
@@ -241,18 +248,22 @@ export function admmCentroidStep(
 }
 
 /** Inputs of {@linkcode exactCritic}: features x(s; u_i) of every row, already computed. */
-interface CriticInputs {
+export interface CriticInputs {
   /** x(S_t; u_i), row-major `[n, X]`. */
   readonly x: Float64Array;
   /** gamma (1 - done) x(S_{t+1}; u_i), row-major `[n, X]`. */
   readonly xNext: Float64Array;
   /** pi(. | S_{t+1}; u_i), row-major `[n, A]`. */
   readonly piNext: Float64Array;
+  /** A_t of every row. */
   readonly actions: Int32Array;
+  /** R_t of every row. */
   readonly rewards: Float32Array;
   /** c / (1 - gamma): mean over value states of pi(a | s) x(s), row-major `[X, A]`. */
   readonly valueDirection: Float64Array;
+  /** Width X = D (1 + m) of x. */
   readonly X: number;
+  /** Number of actions A. */
   readonly A: number;
 }
 
@@ -341,17 +352,24 @@ function interact(psi: tf.Tensor2D, u: tf.Tensor2D): tf.Tensor2D {
 }
 
 /** Data-derived constants of a P4L fit: the features of every row and of each initial state. */
-interface P4lProblem {
+export interface P4lProblem {
+  /** The data being fitted. */
   readonly data: MdpDataset;
-  /** psi(S_t) and psi(S_{t+1}) of every row, `[rows, D]`. */
+  /** psi(S_t) of every row, `[rows, D]`. */
   readonly psi: Float64Array;
+  /** psi(S_{t+1}) of every row, `[rows, D]`. */
   readonly psiNext: Float64Array;
-  /** psi of each individual's initial state and whose it is (the paper's nu). */
+  /** psi of each individual's initial state (the paper's nu), `[individuals, D]`. */
   readonly psi0: Float32Array;
+  /** Whose initial state each row of `psi0` is. */
   readonly who0: Int32Array;
+  /** Number of individuals N. */
   readonly N: number;
+  /** Feature dimension D. */
   readonly D: number;
+  /** Width X = D (1 + m) of x(s; u). */
   readonly X: number;
+  /** Number of actions A. */
   readonly A: number;
 }
 
@@ -359,14 +377,21 @@ interface P4lProblem {
 export interface P4lState {
   /** The resolved config. */
   readonly config: P4lResolvedConfig;
+  /** Data-derived constants (features of every row and initial state). */
   readonly problem: P4lProblem;
   /** Latents u `[N, m]`, and the Q, f and pi heads. */
   readonly u: tf.Variable<tf.Rank.R2>;
+  /** Q's head: [W] or [W1, b1, W2]. */
   readonly wQ: tf.Variable[];
+  /** f's head. */
   readonly wF: tf.Variable[];
+  /** pi's head. */
   readonly wPi: tf.Variable[];
+  /** Adam for f (step 22). */
   readonly adamF: Adam;
+  /** Adam for Q (step 23). */
   readonly adamQ: Adam;
+  /** Adam for pi and u (step 24 and the u block of 21). */
   readonly adamPi: Adam;
   /** Mini-batch stream (advanced by every step). */
   readonly batchRng: Rng;
@@ -376,11 +401,15 @@ export interface P4lState {
   multiplier: number;
   /** ADMM blocks of (19)-(21): w, the scaled dual eta, centroids v and groups. */
   w: Float64Array;
+  /** Scaled ADMM dual eta, `[N, m]`. */
   eta: Float64Array;
+  /** Centroids v_k, `[K, m]`. */
   centroids: Float64Array;
+  /** Group of each individual from the last K-means. */
   assignments: Int32Array;
   /** Completed outer iterations. */
   iteration: number;
+  /** Metrics of each outer iteration. */
   readonly history: { phi: number; lambda: number; value: number; penalty: number }[];
 }
 

@@ -68,19 +68,27 @@ export const PERSIM_DEFAULTS: Readonly<Required<Omit<PersimOptions, "levels">>> 
 
 /** A fitted personalised simulator (plain arrays, JSON-safe through `Array.from`). */
 export interface PersonalisedSimulator {
+  /** Levels of each state component. */
   readonly levels: readonly number[];
+  /** Number of actions A. */
   readonly numActions: number;
+  /** Rank r of the factors. */
   readonly rank: number;
+  /** Ids of the individuals, in the order of `latents`. */
   readonly individualIds: readonly string[];
   /** u_i, row-major `[N, rank]` (first column 1). */
   readonly latents: Float64Array;
   /** E `[sum(levels), rank]`, e `[rank]`, action factors `[A, rank]`. */
   readonly stateFactor: Float64Array;
+  /** Bias e of the state factor. */
   readonly stateBias: Float64Array;
+  /** Action factors `[A, rank]`. */
   readonly actionFactors: Float64Array;
   /** W `[rank, sum(levels)]`, B `[(sum(levels) + 1) A, sum(levels)]`, b `[sum(levels)]` (all heads side by side). */
   readonly head: Float64Array;
+  /** Baseline weights B of [s (x) a, a]. */
   readonly baseline: Float64Array;
+  /** Output bias b. */
   readonly bias: Float64Array;
   /** Mean next-state negative log-likelihood per component at the end of training. */
   readonly trainLoss: number;
@@ -111,15 +119,19 @@ function oneHotState(levels: readonly number[], s: ArrayLike<number>, out: Float
 
 /** Live state of the simulator's fit: the encoded data, the factors and their optimiser. */
 export interface PersimTraining {
+  /** The resolved config. */
   readonly config: Readonly<Required<PersimOptions>>;
+  /** The data being fitted. */
   readonly data: MdpDataset;
   /** Free individual factors `[N, r - 1]` (the first column of u is 1), E, e, W, W_c, B, b. */
   readonly variables: Readonly<Record<"uFree" | "E" | "e" | "W" | "Wc" | "B" | "b", tf.Variable>>;
   /** One-hot s `[n, L]`, [s (x) a, a] `[n, (L + 1) A]`, next-state targets `[n, L]`, who `[n, N]`, a `[n, A]`. */
   readonly inputs: Readonly<Record<"s" | "sa" | "y" | "who" | "a", tf.Tensor2D>>;
+  /** Adam over every factor. */
   readonly adam: Adam;
   /** Steps done, and the last step's mean next-state NLL per component. */
   step: number;
+  /** The last step's mean next-state NLL per component. */
   fit: number;
 }
 
@@ -285,8 +297,11 @@ export interface PersimEnvOptions {
   readonly reward: (next: Float64Array) => number;
   /** Whether arriving in a state ends the episode. */
   readonly terminal: (next: Float64Array, reward: number) => boolean;
+  /** Longest episode. */
   readonly horizon: number;
+  /** Discount factor of evaluations. */
   readonly discount: number;
+  /** Names of the observed features. */
   readonly featureNames: readonly string[];
 }
 

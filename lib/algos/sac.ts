@@ -74,27 +74,45 @@ export function resolveSacConfig(config: SacConfig = {}): Readonly<Required<SacC
 
 /** An agent: actor, twin critics and their targets, optimisers. */
 export interface SacAgent {
+  /** The resolved config. */
   readonly config: Readonly<Required<SacConfig>>;
+  /** State dimension S. */
   readonly stateDim: number;
+  /** Number of actions A. */
   readonly numActions: number;
+  /** The policy network pi (logits). */
   readonly actor: MlpParams;
+  /** First critic Q_1. */
   readonly critic1: MlpParams;
+  /** Second critic Q_2. */
   readonly critic2: MlpParams;
+  /** Polyak-averaged target of Q_1. */
   readonly target1: MlpParams;
+  /** Polyak-averaged target of Q_2. */
   readonly target2: MlpParams;
+  /** log of the entropy temperature. */
   readonly logAlpha: tf.Variable;
+  /** Adam of the actor. */
   readonly actorAdam: Adam;
+  /** Adam of both critics. */
   readonly criticAdam: Adam;
+  /** Adam of the temperature (null when it is fixed). */
   readonly alphaAdam: Adam | null;
 }
 
 /** A training batch: rows `[0, dataRows)` come from the data, the rest from model rollouts. */
 export interface SacBatch {
+  /** States, row-major `[rows, stateDim]`. */
   readonly states: Float32Array;
+  /** Actions, one per row. */
   readonly actions: Int32Array;
+  /** Rewards, one per row. */
   readonly rewards: Float32Array;
+  /** Next states, row-major `[rows, stateDim]`. */
   readonly nextStates: Float32Array;
+  /** 1 where the next state is terminal (float, for arithmetic). */
   readonly terminals: Float32Array;
+  /** Rows `[0, dataRows)` come from the data. */
   readonly dataRows: number;
 }
 
@@ -142,11 +160,17 @@ export function conservativePenalty(
 
 /** Losses of one update, as numbers. */
 export interface SacLosses {
+  /** The critic loss: TD plus the weighted conservative term. */
   readonly criticLoss: number;
+  /** The TD part (summed over both critics). */
   readonly tdLoss: number;
+  /** The conservative term before its weight. */
   readonly conservativeLoss: number;
+  /** The actor loss (eq. 6). */
   readonly actorLoss: number;
+  /** Mean policy entropy on the batch. */
   readonly entropy: number;
+  /** The temperature used. */
   readonly alpha: number;
 }
 
@@ -271,12 +295,19 @@ export function sacVariables(agent: SacAgent): Record<string, MlpParams | tf.Var
 
 /** A trained policy as a file: the actor, the state's features and their normalisation. */
 export interface PolicyJson {
+  /** Version of the file layout. */
   readonly format: "softmax-policy/1";
+  /** Names of the state features, in the order the network reads them. */
   readonly featureNames: readonly string[];
+  /** Number of actions A. */
   readonly numActions: number;
+  /** Hidden layer widths of the network. */
   readonly hiddenSizes: readonly number[];
+  /** Per-feature mean of the normaliser. */
   readonly mean: number[];
+  /** Per-feature standard deviation of the normaliser. */
   readonly std: number[];
+  /** The network's weights. */
   readonly params: ParamsJson;
 }
 

@@ -47,7 +47,9 @@ export const VLEARNING_DEFAULTS: Readonly<Required<Omit<VLearningOptions, "behav
 
 /** A fitted V-learning policy. */
 export interface VLearningModel {
+  /** The state feature map psi. */
   readonly features: FeatureMap;
+  /** Number of actions A. */
   readonly numActions: number;
   /** theta, row-major `[numActions, dim]`. */
   readonly theta: Float64Array;
@@ -76,10 +78,15 @@ export function vLearningPolicy(model: VLearningModel): (state: ArrayLike<number
 
 /** The state of V-learning: features, behaviour probabilities, initial states and theta. */
 export interface VLearningState {
+  /** The resolved config. */
   readonly config: Readonly<Required<Omit<VLearningOptions, "behaviour">>>;
+  /** The state feature map. */
   readonly features: FeatureMap;
+  /** The training data. */
   readonly data: MdpDataset;
+  /** psi(S_t) of every row. */
   readonly psi: Float64Array;
+  /** psi(S_{t+1}) of every row. */
   readonly psiNext: Float64Array;
   /** mu(A_t | S_t) of every row, floored. */
   readonly mu: Float64Array;

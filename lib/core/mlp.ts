@@ -29,8 +29,11 @@ export interface MlpConfig {
 
 /** Parameters of one MLP: `weights[l]` is `[in, out]`, `biases[l]` is `[out]`. */
 export interface MlpParams {
+  /** The resolved layer sizes and activation. */
   readonly config: Readonly<Required<MlpConfig>>;
+  /** Weight matrix of each layer, `[in, out]`. */
   readonly weights: readonly tf.Variable<tf.Rank.R2>[];
+  /** Bias of each layer, `[out]`. */
   readonly biases: readonly tf.Variable<tf.Rank.R1>[];
 }
 
@@ -112,7 +115,9 @@ export function countParams(vars: readonly tf.Variable[]): number {
 
 /** An ensemble of `numMembers` MLPs with the same shape and independent initialisations. */
 export interface EnsembleParams {
+  /** The shape every member shares. */
   readonly config: Readonly<Required<MlpConfig>>;
+  /** The members' networks. */
   readonly members: readonly MlpParams[];
 }
 

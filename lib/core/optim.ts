@@ -29,14 +29,19 @@ export interface AdamConfig {
 
 /** Serialisable optimiser state, for checkpoints. */
 export interface AdamState {
+  /** Steps taken. */
   readonly step: number;
+  /** First moments m, one array per variable. */
   readonly firstMoments: number[][];
+  /** Second moments v, one array per variable. */
   readonly secondMoments: number[][];
 }
 
 /** An Adam optimiser bound to a fixed list of variables. */
 export interface Adam {
+  /** The variables it updates. */
   readonly variables: readonly tf.Variable[];
+  /** The resolved settings. */
   readonly config: Readonly<Required<Omit<AdamConfig, "maxGradNorm">>> & { readonly maxGradNorm?: number };
   /** Steps taken so far. */
   readonly step: number;
@@ -44,6 +49,7 @@ export interface Adam {
   apply(grads: tf.NamedTensorMap): void;
   /** The state, to restore later with `restore`. */
   state(): AdamState;
+  /** Restores moments and step from `state()`. */
   restore(state: AdamState): void;
 }
 
@@ -153,6 +159,13 @@ export function createAdam(variables: readonly tf.Variable[], config: AdamConfig
 
 /** Thrown when a loss or one of its parts is NaN or infinite; parameters are left untouched. */
 export class NonFiniteLossError extends Error {
+  /**
+   * Creates the error.
+   *
+   * @param part The loss part that was not finite.
+   * @param value Its value.
+   * @param label Where (e.g. "critic step 7").
+   */
   constructor(readonly part: string, readonly value: number, readonly label: string) {
     super(`${label}: loss part "${part}" is ${value}; the update was not applied`);
     this.name = "NonFiniteLossError";

@@ -37,7 +37,9 @@ export function namedVariables(
 
 /** JSON form of named parameters. */
 export interface ParamsJson {
+  /** Version of the file layout. */
   readonly format: "clinical-rl-params/1";
+  /** Each tensor's shape and values, by name. */
   readonly tensors: Record<string, { shape: number[]; data: number[] }>;
 }
 

@@ -31,10 +31,13 @@ import { writeTextAtomic } from "../util/files.ts";
 /** Column names and rules for reading. */
 export interface CsvReadOptions {
   /** @default "id" */
+  /** Column of the individual's id. */
   readonly idColumn?: string;
   /** @default "t" */
+  /** Column of the integer time step. */
   readonly timeColumn?: string;
   /** @default "action" */
+  /** Column of the action (an integer in `[0, numActions)`). */
   readonly actionColumn?: string;
   /** Reward column; `null` when the file has none (rewards are then 0). @default "reward" */
   readonly rewardColumn?: string | null;

@@ -115,8 +115,11 @@ export function createMdpDataset(fields: MdpDatasetFields): MdpDataset {
 export interface Episode {
   /** Index into `individualIds`. */
   readonly individual: number;
+  /** The individual's id. */
   readonly id: string;
+  /** First row of the episode. */
   readonly start: number;
+  /** One past its last row. */
   readonly end: number;
 }
 

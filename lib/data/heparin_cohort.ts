@@ -38,14 +38,19 @@ import { apttReward } from "./rewards.ts";
 
 /** Where each of OMG-RL's 17 variables comes from (MIMIC-III and MIMIC-IV item ids). */
 export interface HeparinVariable {
+  /** The state variable's name in the CSV. */
   readonly name: string;
+  /** Which table it comes from. */
   readonly source: "chart" | "lab" | "static";
+  /** MIMIC item ids (CareVue, MetaVision, MIMIC-IV). */
   readonly itemIds: readonly number[];
   /** Items whose values are converted (Fahrenheit to Celsius, pounds to kg). */
   readonly convert?: Readonly<Record<number, "fahrenheit" | "pounds">>;
   /** Plausible range after conversion; values outside are charting errors. */
   readonly range: readonly [number, number];
+  /** Unit after conversion. */
   readonly unit: string;
+  /** Human-readable label. */
   readonly label: string;
 }
 
@@ -141,7 +146,11 @@ export const HEPARIN_VARIABLES: readonly HeparinVariable[] = Object.freeze([
 ] as HeparinVariable[]);
 
 /** Heparin items: MetaVision / MIMIC-IV drips, CareVue drips, aPTT. */
-export const HEPARIN_ITEMS = Object.freeze({ metavision: 225152, carevue: 30025, aptt: 51275 });
+export const HEPARIN_ITEMS: Readonly<Record<"metavision" | "carevue" | "aptt", number>> = Object.freeze({
+  metavision: 225152,
+  carevue: 30025,
+  aptt: 51275,
+});
 
 const GCS_PARTS = [220739, 223900, 223901];
 
@@ -163,14 +172,19 @@ export interface HeparinCohortOptions {
 
 /** One inclusion step of the cohort and how many stays (patients) remained. */
 export interface CohortStep {
+  /** What the step of the inclusion did. */
   readonly step: string;
+  /** Stays left after it. */
   readonly count: number;
 }
 
 /** The built cohort: the step table (kit's CSV format) and the report behind it. */
 export interface HeparinCohort {
+  /** The hourly rows in the kit's step format. */
   readonly table: StepTable;
+  /** The MIMIC version read. */
   readonly version: MimicLayout["version"];
+  /** Counts at each inclusion step. */
   readonly steps: readonly CohortStep[];
   /** Per variable: share of hours with no value after the hold, and whether it was kept. */
   readonly missing: readonly { name: string; missingRate: number; kept: boolean }[];
@@ -178,6 +192,7 @@ export interface HeparinCohort {
   readonly doseEdges: readonly number[];
   /** Hourly doses (U/kg/h) of all cohort hours, and every aPTT measured in a window. */
   readonly hourlyDoses: Float64Array;
+  /** aPTT values measured within the cohort's windows. */
   readonly windowAptt: Float64Array;
   /**
    * The MIMIC-III demo README's statistics, recomputed over MetaVision drip rows (not

@@ -17,6 +17,11 @@ import { once } from "node:events";
 
 /** A bad or missing MIMIC file: the message names the file and what was expected. */
 export class MimicInputError extends Error {
+  /**
+   * Creates the error.
+   *
+   * @param message What is wrong, naming the file and column.
+   */
   constructor(message: string) {
     super(message);
     this.name = "MimicInputError";
@@ -25,7 +30,9 @@ export class MimicInputError extends Error {
 
 /** Which MIMIC, and where each table the cohort builders read lives. */
 export interface MimicLayout {
+  /** Which MIMIC release the folder holds. */
   readonly version: "mimic-iii" | "mimic-iv";
+  /** The folder. */
   readonly dir: string;
   /** Table (lower-case MIMIC-III name, e.g. "chartevents") to its file. */
   readonly tables: Readonly<Record<string, string>>;
@@ -101,8 +108,11 @@ export async function detectMimicLayout(dir: string, needed: readonly string[]):
 
 /** What {@linkcode streamTable} reports when it has read a table. */
 export interface StreamStats {
+  /** Rows read. */
   readonly rows: number;
+  /** Rows passed to the callback. */
   readonly kept: number;
+  /** Wall time, seconds. */
   readonly seconds: number;
 }
 

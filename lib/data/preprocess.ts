@@ -194,8 +194,11 @@ export function splitByIndividual(ds: MdpDataset, options: SplitOptions = {}): {
 
 /** Per-feature mean and standard deviation (floored at `minStd`; constant features get 1). */
 export interface Normalizer {
+  /** Names of the features, in order. */
   readonly featureNames: readonly string[];
+  /** Per-feature mean (training split). */
   readonly mean: Float32Array;
+  /** Per-feature standard deviation (1 where it is 0). */
   readonly std: Float32Array;
 }
 
@@ -254,6 +257,7 @@ export function normalizeDataset(ds: MdpDataset, norm: Normalizer): MdpDataset {
 
 /** K quantile bins of a continuous quantity: `edges` between bins, `centers` (bin medians). */
 export interface QuantileBins {
+  /** Number of bins K. */
   readonly numBins: number;
   /** K - 1 increasing inner edges; bin k holds values in (edges[k-1], edges[k]]. */
   readonly edges: Float64Array;
@@ -326,10 +330,15 @@ export function binToValue(bins: QuantileBins, k: number): number {
 
 /** A mini-batch of transitions, typed arrays with `batchSize` rows. */
 export interface TransitionBatch {
+  /** Rows in the batch. */
   readonly batchSize: number;
+  /** States, row-major `[rows, stateDim]`. */
   readonly states: Float32Array;
+  /** Actions, one per row. */
   readonly actions: Int32Array;
+  /** Rewards, one per row. */
   readonly rewards: Float32Array;
+  /** Next states, row-major `[rows, stateDim]`. */
   readonly nextStates: Float32Array;
   /** 1 where s' is terminal, as float for arithmetic. */
   readonly terminals: Float32Array;

@@ -14,6 +14,7 @@ import { createMdpDataset, listEpisodes, type MdpDataset } from "./dataset.ts";
 
 /** Long-format table of steps. All per-row arrays have the same length. */
 export interface StepTable {
+  /** Names of the feature columns, in order. */
   readonly featureNames: readonly string[];
   /** Number of actions; actions are integers in `[0, numActions)`. */
   readonly numActions: number;

@@ -27,7 +27,9 @@ import { type Environment, individualFromGroups, type Policy } from "./env.ts";
 
 /** An individual's pole length (Gym's half-length, m) and push force (N). */
 export interface CartPoleParams {
+  /** Pole half-length, metres. */
   readonly length: number;
+  /** Push force magnitude, newtons. */
   readonly force: number;
 }
 

@@ -16,8 +16,11 @@ import { summarize, type Summary } from "../core/numeric.ts";
 
 /** One simulated individual: a group label and the parameters the dynamics read. */
 export interface Individual<P> {
+  /** The individual's id (as in the dataset). */
   readonly id: string;
+  /** Its group label. */
   readonly group: string;
+  /** The parameters its dynamics read. */
   readonly params: P;
 }
 
@@ -49,7 +52,9 @@ export type PolicyChoice = Policy | "behaviour";
 
 /** One step's outcome. */
 export interface StepResult<S> {
+  /** The state after the transition. */
   readonly state: S;
+  /** The reward of the transition. */
   readonly reward: number;
   /** The episode ended in a terminal state (no value beyond it). */
   readonly terminal: boolean;
@@ -57,9 +62,11 @@ export interface StepResult<S> {
 
 /** A simulator with individual heterogeneity. `S` is its internal state, `P` an individual's parameters. */
 export interface Environment<S, P> {
+  /** The simulator's name. */
   readonly name: string;
   /** Names of the observed features, in order. */
   readonly featureNames: readonly string[];
+  /** Number of actions A. */
   readonly numActions: number;
   /** Discount factor the source paper evaluates with. */
   readonly discount: number;
@@ -251,19 +258,24 @@ export interface PolicyEvaluation {
   readonly perGroup: Readonly<Record<string, { discounted: Summary; undiscounted: Summary }>>;
   /** Over all trajectories. */
   readonly overall: { readonly discounted: Summary; readonly undiscounted: Summary };
+  /** The discount factor used. */
   readonly discount: number;
 }
 
 /** Options of {@linkcode evaluatePolicy}. */
 export interface EvaluateOptions<P> {
+  /** The individuals to evaluate on. */
   readonly individuals: readonly Individual<P>[];
   /** Trajectories per individual. @default 1 */
   readonly trajectories?: number;
   /** @default env.horizon */
+  /** Steps per trajectory (at most); defaults to the environment's horizon. */
   readonly horizon?: number;
   /** @default env.discount */
+  /** Discount factor; defaults to the environment's. */
   readonly discount?: number;
   /** @default 0 */
+  /** Seed of the evaluation's randomness (0 when omitted). */
   readonly seed?: number;
 }
 

@@ -40,7 +40,7 @@ import {
 } from "./env.ts";
 
 /** The 17 variables of OMG-RL section V-A, in the kit's order. */
-export const HEPARIN_FEATURES = Object.freeze([
+export const HEPARIN_FEATURES: readonly string[] = Object.freeze([
   "age",
   "gender",
   "gcs",
@@ -62,14 +62,14 @@ export const HEPARIN_FEATURES = Object.freeze([
 const F = Object.fromEntries(HEPARIN_FEATURES.map((n, i) => [n, i])) as Record<string, number>;
 
 /** Rate-bin edges (U/kg/h): the MIMIC-III demo's sextiles of heparin drip rates. */
-export const HEPARIN_DOSE_EDGES = Object.freeze([10.5, 12.2, 14.2, 17.0, 20.1]);
+export const HEPARIN_DOSE_EDGES: readonly number[] = Object.freeze([10.5, 12.2, 14.2, 17.0, 20.1]);
 
 /**
  * Typical rate of each bin (U/kg/h), applied when a policy leaves the standing order: the median
  * of the calibrated clinician's hourly rates within each bin (2000 simulated patients, seed 0;
  * a test recomputes them). Bin 0 holds the holds (rate 0) and low rates.
  */
-export const HEPARIN_BIN_RATES = Object.freeze([8.6, 11.3, 13.2, 15.6, 18.0, 22.0]);
+export const HEPARIN_BIN_RATES: readonly number[] = Object.freeze([8.6, 11.3, 13.2, 15.6, 18.0, 22.0]);
 
 /** Bin of an hourly rate (U/kg/h). */
 export function heparinDoseBin(rate: number, edges: readonly number[] = HEPARIN_DOSE_EDGES): number {
@@ -86,12 +86,15 @@ export interface HeparinPopulation {
   readonly clearanceSd: number;
   /** Volume per kg (L/kg). */
   readonly volumePerKg: number;
+  /** Log-normal spread of the distribution volume. */
   readonly volumeSd: number;
   /** Median baseline aPTT (s) and its log SD. */
   readonly apttBaseline: number;
+  /** Spread of the baseline aPTT, seconds. */
   readonly apttBaselineSd: number;
   /** Median aPTT sensitivity (s per U/mL) and its log SD. */
   readonly apttSensitivity: number;
+  /** Log-normal spread of the aPTT sensitivity. */
   readonly apttSensitivitySd: number;
   /** Effect-site half-life (h). */
   readonly effectHalfLife: number;
@@ -113,8 +116,11 @@ export interface HeparinPopulation {
   readonly deviation: number;
   /** Episode length: median (h) and log SD, clipped to [minHours, maxHours]. */
   readonly stayMedianHours: number;
+  /** Log-normal spread of the stay length. */
   readonly staySd: number;
+  /** Shortest stay, hours. */
   readonly minHours: number;
+  /** Longest stay, hours. */
   readonly maxHours: number;
 }
 
@@ -145,17 +151,27 @@ export const HEPARIN_POPULATION: HeparinPopulation = Object.freeze({
 
 /** One patient's parameters. */
 export interface HeparinParams {
+  /** Age, years. */
   readonly age: number;
+  /** 1 for male. */
   readonly male: number;
+  /** Weight, kg. */
   readonly weight: number;
+  /** 1 when mechanically ventilated. */
   readonly ventilated: number;
   /** Clearance (L/h) and volume (L). */
   readonly clearance: number;
+  /** Heparin distribution volume, litres. */
   readonly volume: number;
+  /** aPTT without heparin, seconds. */
   readonly apttBaseline: number;
+  /** aPTT seconds per unit of effect-site concentration. */
   readonly apttSensitivity: number;
+  /** The nomogram the clinician follows. */
   readonly protocol: "standard" | "low-intensity";
+  /** Whether the drip starts with a bolus. */
   readonly initialBolus: boolean;
+  /** Length of the stay, hours. */
   readonly hours: number;
   /** Long-run means of the drifting vitals and labs, by feature index (NaN where fixed). */
   readonly means: Float64Array;
@@ -163,9 +179,11 @@ export interface HeparinParams {
 
 /** The simulator's state (a fresh object every hour). */
 export interface HeparinState {
+  /** Hour of the stay. */
   readonly t: number;
   /** Heparin in the body (U), and the effect-site concentration (U/mL). */
   readonly amount: number;
+  /** Effect-site concentration. */
   readonly effect: number;
   /** Drip rate of the last hour (U/kg/h). */
   readonly rate: number;
@@ -179,7 +197,9 @@ export interface HeparinState {
   readonly nextDraw: Readonly<Record<LabPanel, number>>;
   /** The standing order: rate (U/kg/h) for the next hour, a re-bolus (U/kg) with it, and the rate to resume after a hold. */
   readonly orderRate: number;
+  /** Bolus ordered for the next hour, units. */
   readonly orderBolus: number;
+  /** Rate to resume after a hold (null when not held). */
   readonly resumeRate: number | null;
   /** A measured aPTT awaiting the clinician's action, and when it will be acted on. */
   readonly pending: { readonly aptt: number; readonly at: number } | null;
@@ -189,7 +209,8 @@ export interface HeparinState {
   readonly apttDrawn: number;
 }
 
-type LabPanel = "aptt" | "cbc" | "chem" | "coag" | "abg" | "gcs";
+/** Lab panels drawn on their own schedules: aPTT, blood count, chemistry, coagulation, blood gas, GCS. */
+export type LabPanel = "aptt" | "cbc" | "chem" | "coag" | "abg" | "gcs";
 
 /** Drift of a variable: stationary SD within a patient and hourly autocorrelation. */
 const DRIFT: Readonly<Record<string, { sd: number; rho: number; lo: number; hi: number }>> = {
@@ -506,7 +527,9 @@ export function createHeparinEnv(options: HeparinOptions = {}): Environment<Hepa
 export interface HeparinTrace {
   /** Per patient, per hour: drip rate (U/kg/h), noise-free aPTT at the hour's end, aPTT drawn (NaN if none). */
   readonly rates: Float64Array[];
+  /** Per patient, per hour: the noise-free aPTT at the hour's end. */
   readonly trueAptt: Float64Array[];
+  /** Per patient, per hour: the aPTT drawn (NaN if none). */
   readonly drawnAptt: Float64Array[];
 }
 
@@ -540,19 +563,24 @@ export function traceHeparin(
 export interface HeparinDripStats {
   /** aPTT drawn while the drip ran: count, quartiles, and fractions in 60-100, below, above. */
   readonly apttCount: number;
+  /** Quartiles of the aPTT drawn while the drip ran. */
   readonly apttQuartiles: readonly [number, number, number];
+  /** Share of those aPTT in 60-100 s. */
   readonly inRange: number;
+  /** Share below 60 s. */
   readonly below: number;
+  /** Share above 100 s. */
   readonly above: number;
   /** Sextiles of the hourly drip rate (U/kg/h) while running. */
   readonly rateSextiles: readonly number[];
+  /** Median hourly drip rate, U/kg/h. */
   readonly medianRate: number;
   /** Share of hours with the noise-free aPTT in 60-100 s (what no record shows). */
   readonly trueTimeInRange: number;
 }
 
 /** The MIMIC-III demo's numbers, for comparison. */
-export const MIMIC_DEMO_HEPARIN_STATS = Object.freeze({
+export const MIMIC_DEMO_HEPARIN_STATS: Readonly<Omit<HeparinDripStats, "trueTimeInRange">> = Object.freeze({
   apttCount: 61,
   apttQuartiles: [51.8, 65.2, 82.2] as const,
   inRange: 0.41,
@@ -596,7 +624,9 @@ export interface HeparinOutcome {
   readonly timeInRange: number;
   /** Mean over patients of the cumulative r_p on the noise-free aPTT, with its standard error. */
   readonly rpReturn: number;
+  /** Standard error of that mean. */
   readonly rpReturnStandardError: number;
+  /** Patients evaluated. */
   readonly patients: number;
 }
 

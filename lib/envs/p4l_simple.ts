@@ -16,7 +16,9 @@ import { type Environment, individualFromGroups } from "./env.ts";
 
 /** An individual's transition coefficients (c_1, c_2). */
 export interface SimpleEnvParams {
+  /** Coefficient c1 of the group's transition (P4L Table 1). */
   readonly c1: number;
+  /** Coefficient c2 of the group's transition (P4L Table 1). */
   readonly c2: number;
 }
 

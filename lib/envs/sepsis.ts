@@ -39,13 +39,21 @@ import type { Environment } from "./env.ts";
 
 /** The simulator's state. */
 export interface SepsisState {
+  /** Heart rate level: 0 low, 1 normal, 2 high. */
   readonly heartRate: number;
+  /** Systolic blood pressure level: 0 low, 1 normal, 2 high. */
   readonly systolicBp: number;
+  /** Oxygen saturation level: 0 low, 1 normal. */
   readonly oxygen: number;
+  /** Glucose level: 0 very low to 4 very high. */
   readonly glucose: number;
+  /** 1 while antibiotics are on. */
   readonly antibiotics: number;
+  /** 1 while vasopressors are on. */
   readonly vasopressors: number;
+  /** 1 while on mechanical ventilation. */
   readonly ventilation: number;
+  /** 1 for a diabetic patient (hidden from the record). */
   readonly diabetic: number;
 }
 
@@ -276,7 +284,9 @@ export interface SepsisOptimalSolution {
   readonly qValues: Float64Array;
   /** Greedy action per state index (lowest index among ties). */
   readonly greedyActions: Int32Array;
+  /** Discount factor of the solution. */
   readonly discount: number;
+  /** Value-iteration sweeps done. */
   readonly iterations: number;
 }
 
@@ -347,6 +357,7 @@ export function solveSepsisMdp(
 
 /** An individual of the sepsis population: diabetic or not. */
 export interface SepsisParams {
+  /** 1 for a diabetic individual. */
   readonly diabetic: number;
 }
 
@@ -357,6 +368,7 @@ export interface SepsisOptions {
   /** Step cap. @default 20 (Oberst & Sontag) */
   readonly horizon?: number;
   /** @default "original" */
+  /** Which glucose transition rule to use (module doc). */
   readonly glucoseRule?: GlucoseRule;
   /** Probability mass the clinician spreads over the 7 non-optimal actions. @default 0.05 */
   readonly clinicianEpsilon?: number;
@@ -379,7 +391,7 @@ export function sepsisStateFromObservation(obs: ArrayLike<number>, diabetic: num
 }
 
 /** Observed features: the vitals and treatments; diabetes stays hidden. */
-export const SEPSIS_FEATURES = Object.freeze([
+export const SEPSIS_FEATURES: readonly string[] = Object.freeze([
   "heart_rate",
   "systolic_bp",
   "oxygen",

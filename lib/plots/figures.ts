@@ -10,18 +10,27 @@
 
 /** A Plotly figure: traces and layout, plain JSON. */
 export interface Figure {
+  /** Plotly traces. */
   readonly data: Record<string, unknown>[];
+  /** Plotly layout. */
   readonly layout: Record<string, unknown>;
 }
 
 /** One line, optionally with a band (e.g. mean +- standard error over seeds). */
 export interface LineSeries {
+  /** Legend name. */
   readonly name: string;
+  /** x values. */
   readonly x: readonly number[];
+  /** y values. */
   readonly y: readonly number[];
+  /** Lower edge of a band around y. */
   readonly lower?: readonly number[];
+  /** Upper edge of a band around y. */
   readonly upper?: readonly number[];
+  /** Line style. */
   readonly dash?: "solid" | "dash" | "dot";
+  /** Line colour (CSS). */
   readonly color?: string;
 }
 

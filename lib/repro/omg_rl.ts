@@ -55,8 +55,11 @@ export interface OmgRlSizes {
   readonly patients: number;
   /** Patients of the true-simulator evaluation. */
   readonly evalPatients: number;
+  /** Seeds (independent runs). */
   readonly seeds: number;
+  /** Overrides of the dynamics ensemble's config. */
   readonly dynamics: DynamicsConfig;
+  /** Overrides of OMG-RL's config. */
   readonly omg: OmgRlConfig;
   /** Behaviour-cloning steps. */
   readonly bcSteps: number;
@@ -111,11 +114,15 @@ export const OMG_RL_MAIN: OmgRlSizes = Object.freeze({
 
 /** Simulated cohort, split and normalised, with the state the paper uses. */
 export interface HeparinSetup {
+  /** Normalised training split (80% of patients). */
   readonly train: MdpDataset;
+  /** Normalised validation split. */
   readonly validation: MdpDataset;
+  /** The normaliser fitted on the training split. */
   readonly normalizer: Normalizer;
   /** Indices of the state features within the 17 observed variables. */
   readonly featureIndex: readonly number[];
+  /** The evaluation patients of the true simulator. */
   readonly evalIndividuals: readonly Individual<HeparinParams>[];
 }
 
@@ -236,13 +243,19 @@ function meanSe(rows: readonly (readonly number[])[]): { mean: number[]; se: num
 
 /** Result of a reproduction: values for `<id>.json`, figures for `<id>.html`. */
 export interface Reproduction {
+  /** The reproduction's id. */
   readonly id: string;
+  /** Its title. */
   readonly title: string;
+  /** The sizes it ran at. */
   readonly sizes: OmgRlSizes;
   /** The resolved config of every algorithm the reproduction trains (see {@linkcode omgRlResolvedConfigs}). */
   readonly config: ReturnType<typeof omgRlResolvedConfigs>;
+  /** The seeds it ran. */
   readonly seeds: readonly number[];
+  /** The values behind the figures. */
   readonly values: Record<string, unknown>;
+  /** Its figures. */
   readonly figures: Figure[];
 }
 
@@ -256,7 +269,8 @@ export const OMG_RL_REPRODUCTIONS = [
   "omg-beyond",
 ] as const;
 
-type Progress = (message: string) => void;
+/** Receives one line of progress. */
+export type Progress = (message: string) => void;
 
 function curvesOf(
   evals: readonly OmgRlEvaluation[],

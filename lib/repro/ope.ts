@@ -26,6 +26,7 @@ import { BEHAVIOUR_DEFAULTS, OPE_DEFAULTS } from "../algos/ope.ts";
 import { FQI_DEFAULTS } from "../algos/fqi.ts";
 import { RBF_DEFAULTS } from "../algos/features.ts";
 
+/** The settings the validation can run in. */
 export type OpeValidationEnv = "sepsis" | "sepsis-observed" | "heparin";
 
 /** Sizes of the validation. */
@@ -41,6 +42,7 @@ export interface OpeValidationSizes {
   readonly individuals: number;
   /** Independent datasets per environment. */
   readonly datasets: number;
+  /** Bootstrap resamples per estimate. */
   readonly bootstrap: number;
   /** Monte Carlo individuals for the true values. */
   readonly truthIndividuals: number;
@@ -48,6 +50,7 @@ export interface OpeValidationSizes {
   readonly sepsisEpsilon: number;
 }
 
+/** The full-size validation (about an hour). */
 export const OPE_VALIDATION_FULL: OpeValidationSizes = Object.freeze<OpeValidationSizes>({
   envs: ["sepsis-observed", "sepsis", "heparin"],
   individuals: 500,
@@ -57,6 +60,7 @@ export const OPE_VALIDATION_FULL: OpeValidationSizes = Object.freeze<OpeValidati
   sepsisEpsilon: 0.5,
 });
 
+/** CI sizes (about 30 s). */
 export const OPE_VALIDATION_QUICK: OpeValidationSizes = Object.freeze<OpeValidationSizes>({
   envs: ["sepsis-observed"],
   individuals: 200,
@@ -82,14 +86,23 @@ export function opeValidationConfigs(sizes: OpeValidationSizes): Record<string, 
 
 /** Per environment, policy and estimator: bias, RMSE, coverage, mean ESS, and the truth. */
 export interface OpeValidationRow {
+  /** The setting. */
   readonly env: string;
+  /** The policy evaluated. */
   readonly policy: string;
+  /** The estimator. */
   readonly estimator: string;
+  /** The policy's true value (Monte Carlo). */
   readonly truth: number;
+  /** Mean estimate minus the truth. */
   readonly bias: number;
+  /** Root mean squared error over the datasets. */
   readonly rmse: number;
+  /** Share of the datasets whose interval holds the truth. */
   readonly coverage: number;
+  /** Mean effective sample size. */
   readonly meanEss: number;
+  /** Datasets the row averages over. */
   readonly datasets: number;
 }
 

@@ -51,14 +51,19 @@ export type KChoice = number | "auto";
 
 /** Settings of the method comparison inside one cell. */
 export interface ComparisonSizes {
+  /** The K values P4L is fitted with. */
   readonly ks: readonly KChoice[];
+  /** P4L's outer iterations. */
   readonly p4lIterations: number;
+  /** V-learning's ascent steps. */
   readonly vlSteps: number;
 }
 
 /** What the comparison fitted: each method's per-individual policy maker, and facts about the fits. */
 export interface Comparison {
+  /** Each method's policy maker: individual index to policy. */
   readonly policies: Record<string, (individual: number) => (state: ArrayLike<number>) => ArrayLike<number>>;
+  /** Facts about the fits (ACPI's clusters, the K chosen by the heuristic). */
   readonly facts: Record<string, number>;
 }
 
@@ -151,9 +156,11 @@ function cellSeeds(cell: GridCell, gridOffset: number) {
 
 /** One cell of a grid: its index, the setting it belongs to, and its repetition. */
 export interface GridCell {
+  /** Position in the grid (its seeds are split from it). */
   readonly index: number;
   /** Cells of one setting are summarised together (e.g. "N=30, T=50", "A"). */
   readonly setting: string;
+  /** Repetition within its setting. */
   readonly repetition: number;
   /** Setting parameters (numbers or strings). */
   readonly params: Readonly<Record<string, number | string>>;
@@ -161,21 +168,31 @@ export interface GridCell {
 
 /** A cell's result: per method, per column (group or valuation), the value; plus fit facts. */
 export interface GridCellResult {
+  /** The cell. */
   readonly cell: GridCell;
+  /** Per method, per group: the value. */
   readonly values: Record<string, Record<string, number>>;
+  /** Facts about the fits. */
   readonly facts?: Record<string, number>;
 }
 
 /** An experiment as a grid. */
 export interface P4lGrid<Sizes> {
+  /** The grid's id (e.g. p4l-fig1). */
   readonly id: string;
+  /** Its title. */
   readonly title: string;
+  /** The paper's sizes. */
   readonly full: Sizes;
+  /** CI sizes. */
   readonly quick: Sizes;
+  /** The grid's cells at `sizes`. */
   cells(sizes: Sizes): GridCell[];
+  /** Runs one cell. */
   run(cell: GridCell, sizes: Sizes): GridCellResult;
   /** "box": box plots per setting (Figures 1, 3); "table": mean +- s.e. tables (Tables 2, 3). */
   readonly figures: readonly ("box" | "table")[];
+  /** Label of the value axis. */
   readonly valueLabel: string;
   /** The resolved config of every method the grid fits at `sizes` (every hyper-parameter). */
   config(sizes: Sizes): Record<string, unknown>;
@@ -203,7 +220,9 @@ export function comparisonConfigs(sizes: ComparisonSizes, discount: number): Rec
 export interface P4lFig1Sizes extends ComparisonSizes {
   /** Individuals per group (N = 3 x this). */
   readonly perGroup: readonly number[];
+  /** Trajectory lengths T. */
   readonly horizons: readonly number[];
+  /** Repetitions of each setting. */
   readonly repetitions: number;
   /** Monte Carlo trajectories per individual (the paper: 1000 per group). */
   readonly trajectories: number;
@@ -282,9 +301,11 @@ const fig1: P4lGrid<P4lFig1Sizes> = {
 
 /** Sizes of the Table 2 grid. */
 export interface P4lTable2Sizes extends ComparisonSizes {
+  /** CartPole settings (section 6.2). */
   readonly settings: readonly ("A" | "B" | "C")[];
   /** Offline trajectories per environment (the paper: 100). */
   readonly trajectories: number;
+  /** Repetitions of each setting. */
   readonly repetitions: number;
   /** Probability of a uniform action mixed into sign(theta) (module doc). */
   readonly epsilon: number;
@@ -354,11 +375,13 @@ const table2: P4lGrid<P4lTable2Sizes> = {
 export interface P4lTable3Sizes extends ComparisonSizes {
   /** ICU admissions per repetition (the paper: 1000). */
   readonly individuals: number;
+  /** Repetitions (the paper: 5 subsamples). */
   readonly repetitions: number;
   /** Monte Carlo trajectories per individual, in each simulator. */
   readonly trajectories: number;
   /** Rank and Adam steps of the PerSim-style simulator. */
   readonly persimRank: number;
+  /** Adam steps of the PerSim-style simulator. */
   readonly persimSteps: number;
 }
 

@@ -12,6 +12,7 @@ import { type ComputePath, computePath } from "../core/backend.ts";
 export interface Provenance {
   /** The kit's name and version (deno.json). */
   readonly kit: string;
+  /** The kit's version. */
   readonly version: string;
   /** Where the arithmetic ran. */
   readonly computePath: ComputePath;
@@ -23,15 +24,21 @@ export interface Provenance {
 
 /** A result file's content. */
 export interface RunRecord {
+  /** The run's id. */
   readonly id: string;
+  /** Its title. */
   readonly title: string;
   /** Quick (CI) sizes rather than the paper's. */
   readonly quick: boolean;
+  /** The sizes it ran at. */
   readonly sizes: unknown;
   /** The resolved config of every algorithm involved (every hyper-parameter). */
   readonly config: unknown;
+  /** Seeds (or grid cells, whose seeds are split from their index). */
   readonly seeds: readonly number[];
+  /** The values behind the figures. */
   readonly values: unknown;
+  /** How the record was produced. */
   readonly provenance: Provenance;
 }
 
