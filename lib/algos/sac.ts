@@ -255,25 +255,28 @@ export function sacUpdate(agent: SacAgent, batch: SacBatch, step = 0): SacLosses
   };
 }
 
-/** pi(a | s) for `n` states, row-major `[n, numActions]`. */
-export function policyProbabilities(actor: MlpParams, states: Float32Array, stateDim: number): Float32Array {
+/** The actor's softmax or log-softmax over `n` states, read back as numbers. */
+function actorOutput(
+  actor: MlpParams,
+  states: Float32Array,
+  stateDim: number,
+  head: (logits: tf.Tensor2D) => tf.Tensor,
+): Float32Array {
   const n = states.length / stateDim;
   let out: Float32Array = new Float32Array(0);
   // Read inside the tidy: returning a typed array from tf.tidy walks it element by element.
-  tf.tidy(() =>
-    void (out = tf.softmax(mlpForward(actor, tf.tensor2d(states, [n, stateDim]))).dataSync() as Float32Array)
-  );
+  tf.tidy(() => void (out = head(mlpForward(actor, tf.tensor2d(states, [n, stateDim]))).dataSync() as Float32Array));
   return out;
+}
+
+/** pi(a | s) for `n` states, row-major `[n, numActions]`. */
+export function policyProbabilities(actor: MlpParams, states: Float32Array, stateDim: number): Float32Array {
+  return actorOutput(actor, states, stateDim, (z) => tf.softmax(z));
 }
 
 /** log pi(a | s) for `n` states, row-major `[n, numActions]` (log-softmax, never log of a probability). */
 export function policyLogProbabilities(actor: MlpParams, states: Float32Array, stateDim: number): Float32Array {
-  const n = states.length / stateDim;
-  let out: Float32Array = new Float32Array(0);
-  tf.tidy(() =>
-    void (out = tf.logSoftmax(mlpForward(actor, tf.tensor2d(states, [n, stateDim]))).dataSync() as Float32Array)
-  );
-  return out;
+  return actorOutput(actor, states, stateDim, (z) => tf.logSoftmax(z));
 }
 
 /** Frees the agent's tensors (networks, temperature); the agent must not be used afterwards. */

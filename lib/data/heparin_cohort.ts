@@ -227,36 +227,32 @@ interface Stay {
 
 const LOOKBACK_HOURS = 24;
 
-/** Builds the heparin cohort from the MIMIC folder `dir` (module doc). */
-export async function buildHeparinCohort(dir: string, options: HeparinCohortOptions = {}): Promise<HeparinCohort> {
-  const log = options.progress ?? (() => {});
-  const maxHours = options.maxHours ?? 72, minHours = options.minHours ?? 7;
-  const maxMissing = options.maxMissingRate ?? 0.5, numBins = options.numBins ?? 6;
-  const layout = await detectMimicLayout(dir, [
-    "patients",
-    "admissions",
-    "icustays",
-    "inputevents_mv",
-    "inputevents_cv",
-    "chartevents",
-    "labevents",
-  ]);
-  const iv = layout.version === "mimic-iv";
-  const stayAlt = { icustay_id: ["stay_id"] };
-  const reads: Record<string, { rows: number; kept: number; seconds: number }> = {};
-  const read = async (
-    table: string,
-    columns: readonly string[],
-    onRow: (v: readonly string[]) => boolean | void,
-  ) => {
-    const path = layout.tables[table];
-    log(`reading ${path}`);
-    reads[table] = await streamTable(path, columns, onRow, {
-      alternatives: stayAlt,
-      progress: (n) => log(`${path}: ${(n / 1e6).toFixed(0)} M rows`),
-    });
-  };
+/** What every stage of the cohort builder reads with: the folder's layout and a streaming reader. */
+interface CohortContext {
+  readonly dir: string;
+  readonly layout: MimicLayout;
+  /** MIMIC-IV rather than MIMIC-III. */
+  readonly iv: boolean;
+  readonly log: (message: string) => void;
+  /** Rows read per table, and seconds. */
+  readonly reads: Record<string, { rows: number; kept: number; seconds: number }>;
+  read(table: string, columns: readonly string[], onRow: (v: readonly string[]) => boolean | void): Promise<void>;
+}
 
+/** The MetaVision drip rows, for the demo README's statistics. */
+interface DripRecords {
+  readonly ratePerKg: number[];
+  readonly rows: { hadm: string; subject: string; start: number; end: number }[];
+  readonly stays: Set<string>;
+  readonly admissions: Set<string>;
+}
+
+/** A stay's measurements: time, value (converted), variable index and item id. */
+type Measurement = { time: number; value: number; variable: number; item: number };
+
+/** ICU stays with their heparin drips: MetaVision / MIMIC-IV rows, and CareVue rates (MIMIC-III). */
+async function readStaysAndDrips(ctx: CohortContext): Promise<{ stays: Map<string, Stay>; drips: DripRecords }> {
+  const { read, iv } = ctx;
   // ICU stays.
   const stays = new Map<string, Stay>();
   await read("icustays", ["subject_id", "hadm_id", "icustay_id", "intime", "outtime"], ([s, h, st, i, o]) => {
@@ -277,7 +273,7 @@ export async function buildHeparinCohort(dir: string, options: HeparinCohortOpti
 
   // Heparin drips (MetaVision / MIMIC-IV).
   const dripRatePerKg: number[] = [];
-  const dripRows: { hadm: string; subject: string; start: number; end: number }[] = [];
+  const dripRows: DripRecords["rows"] = [];
   const dripStays = new Set<string>(), dripAdmissions = new Set<string>();
   await read(
     "inputevents_mv",
@@ -332,10 +328,15 @@ export async function buildHeparinCohort(dir: string, options: HeparinCohortOpti
       });
     }
   }
-  const steps: CohortStep[] = [];
-  let cohort = [...stays.values()].filter((s) => s.drips.length > 0);
-  steps.push({ step: "ICU stays with a continuous heparin infusion", count: cohort.length });
+  return {
+    stays,
+    drips: { ratePerKg: dripRatePerKg, rows: dripRows, stays: dripStays, admissions: dripAdmissions },
+  };
+}
 
+/** Age at ICU admission (91.4 for MIMIC-III's shifted over-89s) and sex, from the patients table. */
+async function addDemographics(ctx: CohortContext, cohort: readonly Stay[]): Promise<void> {
+  const { read, iv } = ctx;
   // Age and gender.
   const patients = new Map<string, { gender: string; dob: number; anchorAge: number; anchorYear: number }>();
   await read(
@@ -361,9 +362,15 @@ export async function buildHeparinCohort(dir: string, options: HeparinCohortOpti
       s.age = Math.min(91.4, (s.intime - p.dob) / (24 * 365.2425));
     }
   }
-  cohort = cohort.filter((s) => s.age >= 18);
-  steps.push({ step: "adults (18+) at ICU admission", count: cohort.length });
+}
 
+/** Each stay's window (heparin start to the earliest of +maxHours, the last drip, ICU discharge), first stay per patient, long enough. */
+function selectWindows(
+  cohort: Stay[],
+  steps: CohortStep[],
+  minHours: number,
+  maxHours: number,
+): Stay[] {
   // Windows; one stay per patient.
   for (const s of cohort) {
     s.drips.sort((a, b) => a.start - b.start);
@@ -381,14 +388,22 @@ export async function buildHeparinCohort(dir: string, options: HeparinCohortOpti
     count: cohort.length,
   });
 
+  return cohort;
+}
+
+/** Chart items by stay and labs by patient within [start - lookback, end], converted and range-checked; GCS summed. */
+async function readMeasurements(
+  ctx: CohortContext,
+  cohort: readonly Stay[],
+): Promise<{ measurements: Map<string, Measurement[]>; allAptt: { hadm: string; time: number; value: number }[] }> {
+  const { read } = ctx;
   // Measurements: chart items by stay, labs by patient, within [start - lookback, end].
   const bySubject = new Map<string, Stay>();
   for (const s of cohort) bySubject.set(s.subject, s);
   const byStay = new Map(cohort.map((s) => [s.stay, s]));
   const varIndex = new Map<number, number>();
   HEPARIN_VARIABLES.forEach((v, j) => v.itemIds.forEach((id) => varIndex.set(id, j)));
-  const F = HEPARIN_VARIABLES.length;
-  const measurements = new Map<string, { time: number; value: number; variable: number; item: number }[]>();
+  const measurements = new Map<string, Measurement[]>();
   const keep = (s: Stay, time: number, item: number, raw: number) => {
     if (!(time >= s.start - LOOKBACK_HOURS && time <= s.end) || !Number.isFinite(raw)) return false;
     const j = varIndex.get(item)!;
@@ -411,7 +426,7 @@ export async function buildHeparinCohort(dir: string, options: HeparinCohortOpti
     return keep(s, mimicHours(t), id, Number(value));
   });
   const labIds = new Set(HEPARIN_VARIABLES.filter((v) => v.source === "lab").flatMap((v) => v.itemIds));
-  const allAptt: { subject: string; hadm: string; time: number; value: number }[] = [];
+  const allAptt: { hadm: string; time: number; value: number }[] = [];
   await read(
     "labevents",
     ["subject_id", "hadm_id", "itemid", "charttime", "valuenum"],
@@ -419,7 +434,7 @@ export async function buildHeparinCohort(dir: string, options: HeparinCohortOpti
       const id = Number(item);
       if (!labIds.has(id) || value === "") return false;
       const time = mimicHours(t), x = Number(value);
-      if (id === HEPARIN_ITEMS.aptt && Number.isFinite(x)) allAptt.push({ subject, hadm, time, value: x });
+      if (id === HEPARIN_ITEMS.aptt && Number.isFinite(x)) allAptt.push({ hadm, time, value: x });
       const s = bySubject.get(subject);
       return s ? keep(s, time, id, x) : false;
     },
@@ -445,18 +460,13 @@ export async function buildHeparinCohort(dir: string, options: HeparinCohortOpti
     measurements.set(stay, rest);
   }
 
-  // aPTT: exclude stays with none.
-  const apttJ = HEPARIN_VARIABLES.findIndex((v) => v.name === "aptt");
-  const before = cohort.length;
-  cohort = cohort.filter((s) => (measurements.get(s.stay) ?? []).some((m) => m.variable === apttJ));
-  steps.push({ step: "with an aPTT (lab 51275) in the window or the 24 h before", count: cohort.length });
-  if (cohort.length === 0) {
-    throw new RangeError(
-      `${dir}: no ICU stay is left after the inclusion steps (${steps.map((s) => `${s.step}: ${s.count}`).join("; ")})`,
-    );
-  }
-  log(`cohort: ${cohort.length} stays (${before - cohort.length} excluded for want of an aPTT)`);
+  return { measurements, allAptt };
+}
 
+/** The hourly grid: each variable held (sample-and-hold) from its last measurement, and the heparin units of each hour. */
+function hourlyGrid(cohort: readonly Stay[], measurements: Map<string, Measurement[]>) {
+  const F = HEPARIN_VARIABLES.length;
+  const apttJ = HEPARIN_VARIABLES.findIndex((v) => v.name === "aptt");
   // Hourly grid.
   const weightJ = HEPARIN_VARIABLES.findIndex((v) => v.name === "weight");
   const ageJ = 0, genderJ = 1;
@@ -491,6 +501,21 @@ export async function buildHeparinCohort(dir: string, options: HeparinCohortOpti
       doseWeights.push(row[weightJ]);
     }
   }
+  return { ids, times, rows, units, doseWeights, windowAptt };
+}
+
+/**
+ * Doses per kg, sparse variables dropped (never aPTT), KNN imputation, dose bins at the positive
+ * doses' quantiles and r_p on the next hour's aPTT: the kit's step table.
+ */
+function encodeCohort(
+  grid: ReturnType<typeof hourlyGrid>,
+  dir: string,
+  o: { numBins: number; maxMissing: number; knn: number },
+) {
+  const { ids, times, rows, units, doseWeights } = grid;
+  const { numBins, maxMissing } = o;
+  const apttJ = HEPARIN_VARIABLES.findIndex((v) => v.name === "aptt");
   // Time-weighted rate per kg; hours with no weight anywhere use the cohort's median weight.
   const medianWeight = quantiles(doseWeights.filter(Number.isFinite), [0.5])[0] || 80;
   const doses = units.map((u, r) => u / (doseWeights[r] > 0 ? doseWeights[r] : medianWeight));
@@ -517,7 +542,7 @@ export async function buildHeparinCohort(dir: string, options: HeparinCohortOpti
     kept: j === apttJ || rates[j] <= maxMissing,
   }));
   const kept = selectFeatures(raw, missing.filter((m) => m.kept).map((m) => m.name));
-  const imputed = knnImpute(kept, { k: options.knn ?? 5 });
+  const imputed = knnImpute(kept, { k: o.knn });
 
   // Dose bins as the simulator's (HEPARIN_DOSE_EDGES): edges at the quantiles k / numBins of
   // the positive hourly doses; bin 0 holds the hours without heparin and the lowest doses.
@@ -537,9 +562,14 @@ export async function buildHeparinCohort(dir: string, options: HeparinCohortOpti
   }
   const table: StepTable = { ...imputed, actions, rewards };
 
+  return { table, missing, doseEdges, hourlyDoses: Float64Array.from(doses.filter((_, r) => !lastOf[r])) };
+}
+
+/** The demo README's drip-row statistics: aPTT drawn while a MetaVision drip ran, up to 2 h after. */
+function dripRowStatistics(drips: DripRecords, allAptt: { hadm: string; time: number; value: number }[]) {
   // The README's drip-row statistics (MetaVision): aPTT while a drip ran, up to 2 h after.
   const dripByAdmission = new Map<string, { start: number; end: number }[]>();
-  for (const d of dripRows) {
+  for (const d of drips.rows) {
     const l = dripByAdmission.get(d.hadm) ?? [];
     l.push(d);
     dripByAdmission.set(d.hadm, l);
@@ -549,20 +579,75 @@ export async function buildHeparinCohort(dir: string, options: HeparinCohortOpti
   ).map((a) => a.value);
 
   return {
-    table,
+    rows: drips.rows.length,
+    stays: drips.stays.size,
+    admissions: drips.admissions.size,
+    ratePerKg: Float64Array.from(drips.ratePerKg),
+    apttDuringDrips: Float64Array.from(apttDuringDrips),
+  };
+}
+
+/** Builds the heparin cohort from the MIMIC folder `dir` (module doc). */
+export async function buildHeparinCohort(dir: string, options: HeparinCohortOptions = {}): Promise<HeparinCohort> {
+  const log = options.progress ?? (() => {});
+  const layout = await detectMimicLayout(dir, [
+    "patients",
+    "admissions",
+    "icustays",
+    "inputevents_mv",
+    "inputevents_cv",
+    "chartevents",
+    "labevents",
+  ]);
+  const reads: CohortContext["reads"] = {};
+  const ctx: CohortContext = {
+    dir,
+    layout,
+    iv: layout.version === "mimic-iv",
+    log,
+    reads,
+    async read(table, columns, onRow) {
+      const path = layout.tables[table];
+      log(`reading ${path}`);
+      reads[table] = await streamTable(path, columns, onRow, {
+        alternatives: { icustay_id: ["stay_id"] },
+        progress: (n) => log(`${path}: ${(n / 1e6).toFixed(0)} M rows`),
+      });
+    },
+  };
+  const { stays, drips } = await readStaysAndDrips(ctx);
+  const steps: CohortStep[] = [];
+  let cohort = [...stays.values()].filter((s) => s.drips.length > 0);
+  steps.push({ step: "ICU stays with a continuous heparin infusion", count: cohort.length });
+  await addDemographics(ctx, cohort);
+  cohort = cohort.filter((s) => s.age >= 18);
+  steps.push({ step: "adults (18+) at ICU admission", count: cohort.length });
+  cohort = selectWindows(cohort, steps, options.minHours ?? 7, options.maxHours ?? 72);
+  const { measurements, allAptt } = await readMeasurements(ctx, cohort);
+  // aPTT: exclude stays with none.
+  const apttJ = HEPARIN_VARIABLES.findIndex((v) => v.name === "aptt");
+  const before = cohort.length;
+  cohort = cohort.filter((s) => (measurements.get(s.stay) ?? []).some((m) => m.variable === apttJ));
+  steps.push({ step: "with an aPTT (lab 51275) in the window or the 24 h before", count: cohort.length });
+  if (cohort.length === 0) {
+    throw new RangeError(
+      `${dir}: no ICU stay is left after the inclusion steps (${steps.map((s) => `${s.step}: ${s.count}`).join("; ")})`,
+    );
+  }
+  log(`cohort: ${cohort.length} stays (${before - cohort.length} excluded for want of an aPTT)`);
+
+  const grid = hourlyGrid(cohort, measurements);
+  const encoded = encodeCohort(grid, dir, {
+    numBins: options.numBins ?? 6,
+    maxMissing: options.maxMissingRate ?? 0.5,
+    knn: options.knn ?? 5,
+  });
+  return {
+    ...encoded,
     version: layout.version,
     steps,
-    missing,
-    doseEdges,
-    hourlyDoses: Float64Array.from(doses.filter((_, r) => !lastOf[r])),
-    windowAptt: Float64Array.from(windowAptt),
-    dripRows: {
-      rows: dripRows.length,
-      stays: dripStays.size,
-      admissions: dripAdmissions.size,
-      ratePerKg: Float64Array.from(dripRatePerKg),
-      apttDuringDrips: Float64Array.from(apttDuringDrips),
-    },
+    windowAptt: Float64Array.from(grid.windowAptt),
+    dripRows: dripRowStatistics(drips, allAptt),
     reads,
   };
 }
