@@ -37,6 +37,7 @@ import {
   type Individual,
   type PolicyChoice,
   runEpisode,
+  type StepResult,
 } from "./env.ts";
 
 /** The 17 variables of OMG-RL section V-A, in the kit's order. */
@@ -324,8 +325,17 @@ export interface HeparinOptions {
   readonly binRates?: readonly number[];
 }
 
-/** The heparin cohort as an environment (one group, "icu": heterogeneity is continuous). */
-export function createHeparinEnv(options: HeparinOptions = {}): Environment<HeparinState, HeparinParams> {
+/** The simulator's settings, checked: the population, horizon, reward source and bin rates. */
+interface HeparinSettings {
+  readonly pop: HeparinPopulation;
+  readonly horizon: number;
+  readonly rewardOn: "observed" | "true";
+  readonly binRates: readonly number[];
+  /** Effect-site equilibration rate ke0 (1/h). */
+  readonly ke0: number;
+}
+
+function heparinSettings(options: HeparinOptions): HeparinSettings {
   const pop: HeparinPopulation = Object.freeze({ ...HEPARIN_POPULATION, ...options.population });
   for (const [k, v] of Object.entries(pop)) {
     if (typeof v !== "number" || Number.isNaN(v) || v < 0) {
@@ -351,145 +361,189 @@ export function createHeparinEnv(options: HeparinOptions = {}): Environment<Hepa
   if (binRates.length !== HEPARIN_DOSE_EDGES.length + 1 || binRates.some((r, b) => heparinDoseBin(r) !== b)) {
     throw new RangeError(`heparin: binRates must give one rate inside each of the 6 bins, got ${binRates.join(", ")}`);
   }
-  const ke0 = Math.LN2 / pop.effectHalfLife;
-  const drift = (rng: Rng, x: number, mean: number, name: string) => {
-    const d = DRIFT[name];
-    return clip(mean + d.rho * (x - mean) + d.sd * Math.sqrt(1 - d.rho * d.rho) * rng.normal(), d.lo, d.hi);
-  };
-  const measureAptt = (rng: Rng, trueAptt: number) =>
-    Math.min(150, trueAptt * Math.exp(pop.apttNoiseCv * rng.normal() - 0.5 * pop.apttNoiseCv ** 2));
-  const ptOf = (inr: number) => 12.5 * inr;
+  return { pop, horizon, rewardOn, binRates, ke0: Math.LN2 / pop.effectHalfLife };
+}
 
-  const reset = (rng: Rng, ind: Individual<HeparinParams>): HeparinState => {
-    const p = ind.params;
-    const latent = Float64Array.from(p.means);
-    const observed = new Float64Array(HEPARIN_FEATURES.length);
-    observed[F.age] = p.age;
-    observed[F.gender] = p.male;
-    observed[F.weight] = Math.round(p.weight * 10) / 10;
-    for (const name of Object.keys(DRIFT)) observed[F[name]] = latent[F[name]];
-    observed[F.gcs] = Math.round(latent[F.gcs]);
-    observed[F.pt] = ptOf(latent[F.inr]);
-    observed[F.aptt] = measureAptt(rng, p.apttBaseline);
-    const amount = p.initialBolus ? (p.protocol === "standard" ? 80 : Math.min(60, 4000 / p.weight)) * p.weight : 0;
-    const startRate = Math.min(p.protocol === "standard" ? 18 : 12, rateCap(p));
-    const nextDraw: Record<LabPanel, number> = { aptt: 6, cbc: 0, chem: 0, coag: 0, abg: 0, gcs: 0 };
-    for (const [panel, spec] of Object.entries(PANELS)) {
-      const every = panel === "abg" && !p.ventilated ? 24 : spec.every;
-      nextDraw[panel as LabPanel] = 1 + rng.int(every);
-    }
-    return {
-      t: 0,
-      amount,
-      effect: 0,
-      rate: 0,
-      trueAptt: p.apttBaseline,
-      latent,
-      observed,
-      nextDraw,
-      orderRate: startRate,
-      orderBolus: 0,
-      resumeRate: null,
-      pending: null,
-      inRangeStreak: 0,
-      apttDrawn: NaN,
-    };
-  };
+/** An OU-type drift of a vital or lab towards the patient's mean (DRIFT's parameters). */
+function drift(rng: Rng, x: number, mean: number, name: string): number {
+  const d = DRIFT[name];
+  return clip(mean + d.rho * (x - mean) + d.sd * Math.sqrt(1 - d.rho * d.rho) * rng.normal(), d.lo, d.hi);
+}
 
-  const step = (rng: Rng, ind: Individual<HeparinParams>, s: HeparinState, action: number) => {
-    if (!Number.isInteger(action) || action < 0 || action >= binRates.length) {
-      throw new RangeError(`heparin: action must be an integer in [0, ${binRates.length}), got ${action}`);
-    }
-    const p = ind.params;
-    const follows = action === heparinDoseBin(s.orderRate);
-    const rate = follows ? s.orderRate : binRates[action];
-    const bolus = follows ? s.orderBolus : 0;
-    // Pharmacokinetics over the hour, in SUBSTEPS exact exponential pieces.
-    let amount = s.amount + bolus * p.weight;
-    let effect = s.effect;
-    const dt = 1 / SUBSTEPS;
-    const infusion = rate * p.weight; // U/h
-    for (let k = 0; k < SUBSTEPS; k++) {
-      const conc = amount / p.volume / 1000; // U/mL
-      const cl = Number.isFinite(pop.saturableKm)
-        ? p.clearance * (pop.saturableKm + 0.4) / (pop.saturableKm + conc)
-        : p.clearance;
-      const kel = cl / p.volume;
-      const decay = Math.exp(-kel * dt);
-      amount = amount * decay + (infusion / kel) * (1 - decay);
-      effect += (1 - Math.exp(-ke0 * dt)) * (amount / p.volume / 1000 - effect);
-    }
-    const trueAptt = p.apttBaseline + p.apttSensitivity * effect;
-    const t = s.t + 1;
-    const latent = Float64Array.from(s.latent);
-    const observed = Float64Array.from(s.observed);
-    for (const name of Object.keys(DRIFT)) latent[F[name]] = drift(rng, latent[F[name]], p.means[F[name]], name);
-    for (const [name, sd] of Object.entries(VITAL_NOISE)) observed[F[name]] = latent[F[name]] + sd * rng.normal();
-    const nextDraw = { ...s.nextDraw };
-    for (const [panel, spec] of Object.entries(PANELS)) {
-      if (t < nextDraw[panel as LabPanel]) continue;
-      for (const m of spec.members) observed[F[m]] = m === "gcs" ? Math.round(latent[F[m]]) : latent[F[m]];
-      if (panel === "coag") observed[F.pt] = ptOf(latent[F.inr]);
-      const every = panel === "abg" && !p.ventilated ? 24 : spec.every;
-      nextDraw[panel as LabPanel] = t + every + (rng.uniform() < 0.3 ? rng.int(5) - 2 : 0);
-    }
-    // The standing order for the next hour.
-    let orderRate = s.resumeRate ?? (follows ? s.orderRate : rate);
-    let resumeRate: number | null = null;
-    let orderBolus = 0;
-    let pending = s.pending;
-    let inRangeStreak = s.inRangeStreak;
-    let apttDrawn = NaN;
-    if (t >= nextDraw.aptt) {
-      if (rng.uniform() < pop.missedDraw) {
-        nextDraw.aptt = t + 2 + rng.int(3);
-      } else {
-        const aptt = measureAptt(rng, trueAptt);
-        observed[F.aptt] = aptt;
-        apttDrawn = aptt;
-        const inRange = aptt >= 60 && aptt <= 100;
-        inRangeStreak = inRange ? inRangeStreak + 1 : 0;
-        let at = t + 1; // an hour's turnaround
-        if (rng.uniform() < pop.skipAdjustment) at = Infinity;
-        else if (rng.uniform() < pop.lateAdjustment) at += 1 + rng.int(3);
-        pending = Number.isFinite(at) ? { aptt, at } : null;
-        nextDraw.aptt = t + (inRangeStreak >= 2 ? 24 : 6) + (rng.uniform() < 0.3 ? rng.int(3) - 1 : 0);
-      }
-    }
-    if (pending && t >= pending.at) {
-      const r = heparinNomogram(pending.aptt, orderRate, p.protocol);
-      const newRate = Math.min(r.rate, rateCap(p));
-      if (r.hold) {
-        orderRate = 0;
-        resumeRate = newRate;
-      } else {
-        orderRate = newRate;
-      }
-      orderBolus = r.bolus;
-      pending = null;
-      if (r.rate !== orderRate || r.hold || r.bolus > 0) nextDraw.aptt = Math.min(nextDraw.aptt, t + 6);
-    }
-    const state: HeparinState = {
-      t,
-      amount,
-      effect,
-      rate,
-      trueAptt,
-      latent,
-      observed,
-      nextDraw,
-      orderRate,
-      orderBolus,
-      resumeRate,
-      pending,
-      inRangeStreak,
-      apttDrawn,
-    };
-    const reward = apttReward(rewardOn === "true" ? trueAptt : observed[F.aptt]);
-    return { state, reward, terminal: false };
-  };
+/** A drawn aPTT: log-normal lab noise around the true value, capped at 150 s. */
+function measureAptt(rng: Rng, pop: HeparinPopulation, trueAptt: number): number {
+  return Math.min(150, trueAptt * Math.exp(pop.apttNoiseCv * rng.normal() - 0.5 * pop.apttNoiseCv ** 2));
+}
 
-  const behaviourPolicy = (_ind: Individual<HeparinParams>): BehaviourPolicy<HeparinState> => (_obs, _ctx, s) => {
+/** PT from INR (a fixed normal PT of 12.5 s). */
+const ptOf = (inr: number) => 12.5 * inr;
+
+/** The start of a stay: observed baseline, the first lab schedule, the protocol's bolus and rate. */
+function heparinReset(rng: Rng, ind: Individual<HeparinParams>, pop: HeparinPopulation): HeparinState {
+  const p = ind.params;
+  const latent = Float64Array.from(p.means);
+  const observed = new Float64Array(HEPARIN_FEATURES.length);
+  observed[F.age] = p.age;
+  observed[F.gender] = p.male;
+  observed[F.weight] = Math.round(p.weight * 10) / 10;
+  for (const name of Object.keys(DRIFT)) observed[F[name]] = latent[F[name]];
+  observed[F.gcs] = Math.round(latent[F.gcs]);
+  observed[F.pt] = ptOf(latent[F.inr]);
+  observed[F.aptt] = measureAptt(rng, pop, p.apttBaseline);
+  const amount = p.initialBolus ? (p.protocol === "standard" ? 80 : Math.min(60, 4000 / p.weight)) * p.weight : 0;
+  const startRate = Math.min(p.protocol === "standard" ? 18 : 12, rateCap(p));
+  const nextDraw: Record<LabPanel, number> = { aptt: 6, cbc: 0, chem: 0, coag: 0, abg: 0, gcs: 0 };
+  for (const [panel, spec] of Object.entries(PANELS)) {
+    const every = panel === "abg" && !p.ventilated ? 24 : spec.every;
+    nextDraw[panel as LabPanel] = 1 + rng.int(every);
+  }
+  return {
+    t: 0,
+    amount,
+    effect: 0,
+    rate: 0,
+    trueAptt: p.apttBaseline,
+    latent,
+    observed,
+    nextDraw,
+    orderRate: startRate,
+    orderBolus: 0,
+    resumeRate: null,
+    pending: null,
+    inRangeStreak: 0,
+    apttDrawn: NaN,
+  };
+}
+
+/**
+ * One hour of pharmacokinetics in SUBSTEPS exact exponential pieces: heparin amount (one
+ * compartment, optionally saturable clearance) and the effect site; returns both and the true aPTT.
+ */
+function pharmacokinetics(
+  p: HeparinParams,
+  s: HeparinState,
+  settings: HeparinSettings,
+  rate: number,
+  bolus: number,
+): { amount: number; effect: number; trueAptt: number } {
+  const { pop, ke0 } = settings;
+  let amount = s.amount + bolus * p.weight;
+  let effect = s.effect;
+  const dt = 1 / SUBSTEPS;
+  const infusion = rate * p.weight; // U/h
+  for (let k = 0; k < SUBSTEPS; k++) {
+    const conc = amount / p.volume / 1000; // U/mL
+    const cl = Number.isFinite(pop.saturableKm)
+      ? p.clearance * (pop.saturableKm + 0.4) / (pop.saturableKm + conc)
+      : p.clearance;
+    const kel = cl / p.volume;
+    const decay = Math.exp(-kel * dt);
+    amount = amount * decay + (infusion / kel) * (1 - decay);
+    effect += (1 - Math.exp(-ke0 * dt)) * (amount / p.volume / 1000 - effect);
+  }
+  return { amount, effect, trueAptt: p.apttBaseline + p.apttSensitivity * effect };
+}
+
+/** Vitals drift and are charted with noise; lab panels due at hour t are drawn and rescheduled. */
+function vitalsAndLabs(rng: Rng, p: HeparinParams, s: HeparinState, t: number) {
+  const latent = Float64Array.from(s.latent);
+  const observed = Float64Array.from(s.observed);
+  for (const name of Object.keys(DRIFT)) latent[F[name]] = drift(rng, latent[F[name]], p.means[F[name]], name);
+  for (const [name, sd] of Object.entries(VITAL_NOISE)) observed[F[name]] = latent[F[name]] + sd * rng.normal();
+  const nextDraw = { ...s.nextDraw };
+  for (const [panel, spec] of Object.entries(PANELS)) {
+    if (t < nextDraw[panel as LabPanel]) continue;
+    for (const m of spec.members) observed[F[m]] = m === "gcs" ? Math.round(latent[F[m]]) : latent[F[m]];
+    if (panel === "coag") observed[F.pt] = ptOf(latent[F.inr]);
+    const every = panel === "abg" && !p.ventilated ? 24 : spec.every;
+    nextDraw[panel as LabPanel] = t + every + (rng.uniform() < 0.3 ? rng.int(5) - 2 : 0);
+  }
+  return { latent, observed, nextDraw };
+}
+
+/**
+ * One hour: the action's rate (the standing order's bolus only when the action follows it), the
+ * pharmacokinetics, vitals and labs, the aPTT draw and the nomogram's next standing order, and
+ * r_p on the observed (or true) aPTT.
+ */
+function heparinStep(
+  settings: HeparinSettings,
+  rng: Rng,
+  ind: Individual<HeparinParams>,
+  s: HeparinState,
+  action: number,
+): StepResult<HeparinState> {
+  const { pop, binRates, rewardOn } = settings;
+  if (!Number.isInteger(action) || action < 0 || action >= binRates.length) {
+    throw new RangeError(`heparin: action must be an integer in [0, ${binRates.length}), got ${action}`);
+  }
+  const p = ind.params;
+  const follows = action === heparinDoseBin(s.orderRate);
+  const rate = follows ? s.orderRate : binRates[action];
+  const bolus = follows ? s.orderBolus : 0;
+  const { amount, effect, trueAptt } = pharmacokinetics(p, s, settings, rate, bolus);
+  const t = s.t + 1;
+  const { latent, observed, nextDraw } = vitalsAndLabs(rng, p, s, t);
+  // The standing order for the next hour.
+  let orderRate = s.resumeRate ?? (follows ? s.orderRate : rate);
+  let resumeRate: number | null = null;
+  let orderBolus = 0;
+  let pending = s.pending;
+  let inRangeStreak = s.inRangeStreak;
+  let apttDrawn = NaN;
+  if (t >= nextDraw.aptt) {
+    if (rng.uniform() < pop.missedDraw) {
+      nextDraw.aptt = t + 2 + rng.int(3);
+    } else {
+      const aptt = measureAptt(rng, pop, trueAptt);
+      observed[F.aptt] = aptt;
+      apttDrawn = aptt;
+      const inRange = aptt >= 60 && aptt <= 100;
+      inRangeStreak = inRange ? inRangeStreak + 1 : 0;
+      let at = t + 1; // an hour's turnaround
+      if (rng.uniform() < pop.skipAdjustment) at = Infinity;
+      else if (rng.uniform() < pop.lateAdjustment) at += 1 + rng.int(3);
+      pending = Number.isFinite(at) ? { aptt, at } : null;
+      nextDraw.aptt = t + (inRangeStreak >= 2 ? 24 : 6) + (rng.uniform() < 0.3 ? rng.int(3) - 1 : 0);
+    }
+  }
+  if (pending && t >= pending.at) {
+    const r = heparinNomogram(pending.aptt, orderRate, p.protocol);
+    const newRate = Math.min(r.rate, rateCap(p));
+    if (r.hold) {
+      orderRate = 0;
+      resumeRate = newRate;
+    } else {
+      orderRate = newRate;
+    }
+    orderBolus = r.bolus;
+    pending = null;
+    if (r.rate !== orderRate || r.hold || r.bolus > 0) nextDraw.aptt = Math.min(nextDraw.aptt, t + 6);
+  }
+  const state: HeparinState = {
+    t,
+    amount,
+    effect,
+    rate,
+    trueAptt,
+    latent,
+    observed,
+    nextDraw,
+    orderRate,
+    orderBolus,
+    resumeRate,
+    pending,
+    inRangeStreak,
+    apttDrawn,
+  };
+  const reward = apttReward(rewardOn === "true" ? trueAptt : observed[F.aptt]);
+  return { state, reward, terminal: false };
+}
+
+/** The simulated clinician: the standing order's bin, or a neighbouring bin with probability `deviation`. */
+function heparinClinician(settings: HeparinSettings): BehaviourPolicy<HeparinState> {
+  const { pop, binRates } = settings;
+  return (_obs, _ctx, s) => {
     if (s === undefined || typeof s.orderRate !== "number") {
       throw new Error("heparin: the clinician needs the simulator's state (its third argument)");
     }
@@ -500,7 +554,13 @@ export function createHeparinEnv(options: HeparinOptions = {}): Environment<Hepa
     for (const x of neighbours) probs[x] += pop.deviation / neighbours.length;
     return probs;
   };
+}
 
+/** The heparin cohort as an environment (one group, "icu": heterogeneity is continuous). */
+export function createHeparinEnv(options: HeparinOptions = {}): Environment<HeparinState, HeparinParams> {
+  const settings = heparinSettings(options);
+  const { pop, horizon, binRates } = settings;
+  const clinician = heparinClinician(settings);
   const env: Environment<HeparinState, HeparinParams> = {
     name: "heparin",
     featureNames: HEPARIN_FEATURES,
@@ -515,10 +575,10 @@ export function createHeparinEnv(options: HeparinOptions = {}): Environment<Hepa
       return { id: "icu", group: "icu", params: drawHeparinPatient(rng, pop) };
     },
     episodeLength: (ind) => ind.params.hours,
-    reset,
+    reset: (rng, ind) => heparinReset(rng, ind, pop),
     observe: (s) => Float64Array.from(s.observed),
-    step,
-    behaviourPolicy,
+    step: (rng, ind, s, action) => heparinStep(settings, rng, ind, s, action),
+    behaviourPolicy: () => clinician,
   };
   return Object.freeze(env);
 }

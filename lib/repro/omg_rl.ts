@@ -667,6 +667,49 @@ export async function runOmgRlReproduction(
   return { ...(await run({ id, sizes, seeds, progress, parallel })), config: omgRlResolvedConfigs(sizes) };
 }
 
+/** The main job's figures: true outcomes, learning curves (in the model and on the simulator), dynamics curves. */
+function mainFigures(
+  outcomes: Record<string, HeparinOutcome>,
+  evals: readonly OmgRlEvaluation[],
+  curves: DynamicsCurves,
+  elites: readonly number[],
+): Figure[] {
+  const x = evals.map((e) => e.episode);
+  const methods = Object.keys(outcomes);
+  return [
+    tableFigure(
+      "True outcomes on the evaluation patients",
+      ["policy", "time in aPTT 60-100 s", "r_p return per stay (± s.e.)"],
+      methods.map((m) => [
+        m,
+        outcomes[m].timeInRange.toFixed(3),
+        `${outcomes[m].rpReturn.toFixed(2)} ± ${outcomes[m].rpReturnStandardError.toFixed(2)}`,
+      ]),
+    ),
+    lineFigure("Learning curves", "episode", "cumulative reward", [
+      { name: "r_psi in the model", x, y: evals.map((e) => e.learnedRewardReturn) },
+      { name: "r_p in the model", x, y: evals.map((e) => e.modelRewardReturn) },
+      {
+        name: "r_p on the true simulator (whole stays)",
+        x,
+        y: evals.map((e) => e.external!.trueRpReturn),
+        dash: "dash",
+      },
+    ]),
+    lineFigure(
+      "Dynamics ensemble: validation NLL (elites solid)",
+      "epoch",
+      "validation NLL",
+      curves.validation[0].map((_, m) => ({
+        name: `member ${m}`,
+        x: curves.validation.map((_, e) => e + 1),
+        y: curves.validation.map((v) => v[m]),
+        dash: elites.includes(m) ? "solid" as const : "dot" as const,
+      })),
+    ),
+  ];
+}
+
 /**
  * The kit's main job: OMG-RL trained on the bundled heparin simulator (one seed), then judged on
  * the true simulator beside the clinician, behaviour cloning and a uniform policy.
@@ -710,8 +753,6 @@ export async function runOmgRlMain(
     "uniform random": heparinTrueOutcome(setup, () => new Array(6).fill(1 / 6)),
   };
   const evals = omg.evaluations;
-  const x = evals.map((e) => e.episode);
-  const methods = Object.keys(outcomes);
   const result: Reproduction = {
     id: "main",
     title: "OMG-RL on the simulated heparin cohort",
@@ -719,38 +760,7 @@ export async function runOmgRlMain(
     config: omgRlResolvedConfigs(sizes),
     seeds: [seed],
     values: { outcomes, evaluations: evals, dynamics: { validation: curves.validation, elites: model.elites } },
-    figures: [
-      tableFigure(
-        "True outcomes on the evaluation patients",
-        ["policy", "time in aPTT 60-100 s", "r_p return per stay (± s.e.)"],
-        methods.map((m) => [
-          m,
-          outcomes[m].timeInRange.toFixed(3),
-          `${outcomes[m].rpReturn.toFixed(2)} ± ${outcomes[m].rpReturnStandardError.toFixed(2)}`,
-        ]),
-      ),
-      lineFigure("Learning curves", "episode", "cumulative reward", [
-        { name: "r_psi in the model", x, y: evals.map((e) => e.learnedRewardReturn) },
-        { name: "r_p in the model", x, y: evals.map((e) => e.modelRewardReturn) },
-        {
-          name: "r_p on the true simulator (whole stays)",
-          x,
-          y: evals.map((e) => e.external!.trueRpReturn),
-          dash: "dash",
-        },
-      ]),
-      lineFigure(
-        "Dynamics ensemble: validation NLL (elites solid)",
-        "epoch",
-        "validation NLL",
-        curves.validation[0].map((_, m) => ({
-          name: `member ${m}`,
-          x: curves.validation.map((_, e) => e + 1),
-          y: curves.validation.map((v) => v[m]),
-          dash: model.elites.includes(m) ? "solid" as const : "dot" as const,
-        })),
-      ),
-    ],
+    figures: mainFigures(outcomes, omg.evaluations, curves, model.elites),
   };
   disposeOmgRl(omg);
   disposeDynamics(model);

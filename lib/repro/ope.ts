@@ -114,96 +114,136 @@ function makeEnv(name: OpeValidationEnv, sizes: OpeValidationSizes): Environment
   });
 }
 
-/** Runs the validation; `progress` gets a line per dataset. */
-export function runOpeValidation(
+type ValidationSeeds = Readonly<
+  Record<"population" | "simulation" | "features" | "behaviourCloning" | "truth" | "datasets", number>
+>;
+
+/** The policies to evaluate, from a separate training dataset, and the features the estimators use. */
+function validationPolicies(
+  env: Environment<unknown, unknown>,
+  name: OpeValidationEnv,
   sizes: OpeValidationSizes,
-  progress: (m: string) => void = () => {},
-): { rows: OpeValidationRow[]; figures: Figure[] } {
-  const rows: OpeValidationRow[] = [];
-  // One seed split into named streams: training data, truth, and one stream per validation dataset.
-  const seeds = deriveSeeds(0, ["population", "simulation", "features", "behaviourCloning", "truth", "datasets"]);
-  for (const name of sizes.envs) {
-    const env = makeEnv(name, sizes);
-    const gamma = env.discount;
-    // Policies from a separate training dataset.
-    const trainInd = drawPopulation(env, createRng(seeds.population), sizes.individuals);
-    const train = simulate(env, { individuals: trainInd, seed: seeds.simulation });
-    // Sepsis states are small integers (levels of 3 vitals, glucose, 3 treatments): indicators.
-    const features: FeatureMap = name === "heparin"
-      ? fitRbfFeatures(train.states, train.stateDim, { centres: 16, seed: seeds.features })
-      : levelFeatures([3, 3, 2, 5, 2, 2, 2]);
-    const bc = fitBehaviourPolicy(train, features, { seed: seeds.behaviourCloning });
-    const q = fittedQIteration(train, features, { discount: Math.min(gamma, 0.95) });
-    const A = env.numActions;
-    const soft = (sign: number): EvaluationPolicy => (s) => {
-      const v = linearQValues(q, s);
-      let mx = -Infinity, mn = Infinity;
-      for (const x of v) {
-        mx = Math.max(mx, sign * x);
-        mn = Math.min(mn, sign * x);
-      }
-      const tau = 0.3 * Math.max(mx - mn, 1e-6);
-      const p = Float64Array.from(v, (x) => sign * x);
-      softmaxInPlace(p, 0, p.length, tau);
-      return p;
-    };
-    const policies: Record<string, EvaluationPolicy> = {
-      "behaviour cloning": (s) => bc.probabilities(s),
-      learned: soft(1),
-      bad: soft(-1),
-      uniform: () => new Array(A).fill(1 / A),
-    };
-    // True values by Monte Carlo.
-    const truthSeeds = deriveSeeds(seeds.truth, ["population", "outcomes"]);
-    const truthInd = drawPopulation(env, createRng(truthSeeds.population), sizes.truthIndividuals);
-    const truth: Record<string, number> = {};
-    for (const [p, pol] of Object.entries(policies)) {
-      truth[p] = evaluatePolicy(env, (o) =>
-        pol(o), { individuals: truthInd, discount: gamma, seed: truthSeeds.outcomes }).overall
-        .discounted.mean;
+  seeds: ValidationSeeds,
+) {
+  const gamma = env.discount;
+  // Policies from a separate training dataset.
+  const trainInd = drawPopulation(env, createRng(seeds.population), sizes.individuals);
+  const train = simulate(env, { individuals: trainInd, seed: seeds.simulation });
+  // Sepsis states are small integers (levels of 3 vitals, glucose, 3 treatments): indicators.
+  const features: FeatureMap = name === "heparin"
+    ? fitRbfFeatures(train.states, train.stateDim, { centres: 16, seed: seeds.features })
+    : levelFeatures([3, 3, 2, 5, 2, 2, 2]);
+  const bc = fitBehaviourPolicy(train, features, { seed: seeds.behaviourCloning });
+  const q = fittedQIteration(train, features, { discount: Math.min(gamma, 0.95) });
+  const A = env.numActions;
+  const soft = (sign: number): EvaluationPolicy => (s) => {
+    const v = linearQValues(q, s);
+    let mx = -Infinity, mn = Infinity;
+    for (const x of v) {
+      mx = Math.max(mx, sign * x);
+      mn = Math.min(mn, sign * x);
     }
-    truth["clinicians (recorded)"] = evaluatePolicy(
-      env,
-      "behaviour",
-      { individuals: truthInd, discount: gamma, seed: truthSeeds.outcomes },
-    ).overall.discounted.mean;
-    const results: OpeRow[][] = [];
-    for (let d = 0; d < sizes.datasets; d++) {
-      const ds = deriveSeeds(createRng(seeds.datasets).fold(d), ["population", "simulation", "behaviour", "bootstrap"]);
-      const ind = drawPopulation(env, createRng(ds.population), sizes.individuals);
-      const data = simulate(env, { individuals: ind, seed: ds.simulation });
-      const mu = fitBehaviourPolicy(data, features, { seed: ds.behaviour });
-      const table = evaluatePolicies(data, features, mu, policies, {
-        discount: gamma,
-        horizon: env.horizon,
-        bootstrap: sizes.bootstrap,
-        seed: ds.bootstrap,
-        warn: () => {},
-      });
-      results.push([...table.rows]);
-      progress(`${name}: dataset ${d + 1}/${sizes.datasets}`);
-    }
-    const keys = results[0].map((r) => `${r.policy}\u0000${r.estimator}`);
-    for (const key of keys) {
-      const [policy, estimator] = key.split("\u0000");
-      const mine = results.map((rs) => rs.find((r) => r.policy === policy && r.estimator === estimator)!);
-      const t = truth[policy];
-      const err = mine.map((r) => r.estimate - t);
-      rows.push({
-        env: name,
-        policy,
-        estimator,
-        truth: t,
-        bias: err.reduce((a, b) => a + b, 0) / err.length,
-        rmse: Math.sqrt(err.reduce((a, b) => a + b * b, 0) / err.length),
-        coverage: mine.filter((r) => r.lower <= t && t <= r.upper).length / mine.length,
-        meanEss: mine.reduce((a, r) => a + r.ess, 0) / mine.length,
-        datasets: mine.length,
-      });
-    }
+    const tau = 0.3 * Math.max(mx - mn, 1e-6);
+    const p = Float64Array.from(v, (x) => sign * x);
+    softmaxInPlace(p, 0, p.length, tau);
+    return p;
+  };
+  const policies: Record<string, EvaluationPolicy> = {
+    "behaviour cloning": (s) => bc.probabilities(s),
+    learned: soft(1),
+    bad: soft(-1),
+    uniform: () => new Array(A).fill(1 / A),
+  };
+  return { features, policies };
+}
+
+/** Each policy's true value by Monte Carlo, and the clinicians'. */
+function trueValues(
+  env: Environment<unknown, unknown>,
+  policies: Record<string, EvaluationPolicy>,
+  sizes: OpeValidationSizes,
+  seeds: ValidationSeeds,
+): Record<string, number> {
+  const gamma = env.discount;
+  // True values by Monte Carlo.
+  const truthSeeds = deriveSeeds(seeds.truth, ["population", "outcomes"]);
+  const truthInd = drawPopulation(env, createRng(truthSeeds.population), sizes.truthIndividuals);
+  const truth: Record<string, number> = {};
+  for (const [p, pol] of Object.entries(policies)) {
+    truth[p] = evaluatePolicy(env, (o) =>
+      pol(o), { individuals: truthInd, discount: gamma, seed: truthSeeds.outcomes }).overall
+      .discounted.mean;
   }
+  truth["clinicians (recorded)"] = evaluatePolicy(
+    env,
+    "behaviour",
+    { individuals: truthInd, discount: gamma, seed: truthSeeds.outcomes },
+  ).overall.discounted.mean;
+  return truth;
+}
+
+/** The estimators' tables on `sizes.datasets` independent datasets. */
+function estimatesOnDatasets(
+  env: Environment<unknown, unknown>,
+  name: OpeValidationEnv,
+  features: FeatureMap,
+  policies: Record<string, EvaluationPolicy>,
+  sizes: OpeValidationSizes,
+  seeds: ValidationSeeds,
+  progress: (m: string) => void,
+): OpeRow[][] {
+  const gamma = env.discount;
+  const results: OpeRow[][] = [];
+  for (let d = 0; d < sizes.datasets; d++) {
+    const ds = deriveSeeds(createRng(seeds.datasets).fold(d), ["population", "simulation", "behaviour", "bootstrap"]);
+    const ind = drawPopulation(env, createRng(ds.population), sizes.individuals);
+    const data = simulate(env, { individuals: ind, seed: ds.simulation });
+    const mu = fitBehaviourPolicy(data, features, { seed: ds.behaviour });
+    const table = evaluatePolicies(data, features, mu, policies, {
+      discount: gamma,
+      horizon: env.horizon,
+      bootstrap: sizes.bootstrap,
+      seed: ds.bootstrap,
+      warn: () => {},
+    });
+    results.push([...table.rows]);
+    progress(`${name}: dataset ${d + 1}/${sizes.datasets}`);
+  }
+  return results;
+}
+
+/** Bias, RMSE, coverage and mean ESS of each (policy, estimator) over the datasets. */
+function summarizeEstimates(
+  name: OpeValidationEnv,
+  results: OpeRow[][],
+  truth: Record<string, number>,
+): OpeValidationRow[] {
+  const rows: OpeValidationRow[] = [];
+  const keys = results[0].map((r) => `${r.policy}\u0000${r.estimator}`);
+  for (const key of keys) {
+    const [policy, estimator] = key.split("\u0000");
+    const mine = results.map((rs) => rs.find((r) => r.policy === policy && r.estimator === estimator)!);
+    const t = truth[policy];
+    const err = mine.map((r) => r.estimate - t);
+    rows.push({
+      env: name,
+      policy,
+      estimator,
+      truth: t,
+      bias: err.reduce((a, b) => a + b, 0) / err.length,
+      rmse: Math.sqrt(err.reduce((a, b) => a + b * b, 0) / err.length),
+      coverage: mine.filter((r) => r.lower <= t && t <= r.upper).length / mine.length,
+      meanEss: mine.reduce((a, r) => a + r.ess, 0) / mine.length,
+      datasets: mine.length,
+    });
+  }
+  return rows;
+}
+
+/** The validation's table and one RMSE bar chart per environment. */
+function validationFigures(rows: readonly OpeValidationRow[], sizes: OpeValidationSizes): Figure[] {
   const f = (x: number) => x.toFixed(3);
-  const figures: Figure[] = [
+  return [
     tableFigure(
       "Off-policy estimators against simulator ground truth",
       ["env", "policy", "estimator", "true value", "bias", "RMSE", "95% coverage", "mean ESS"],
@@ -236,5 +276,22 @@ export function runOpeValidation(
       );
     }),
   ];
-  return { rows, figures };
+}
+
+/** Runs the validation; `progress` gets a line per dataset. */
+export function runOpeValidation(
+  sizes: OpeValidationSizes,
+  progress: (m: string) => void = () => {},
+): { rows: OpeValidationRow[]; figures: Figure[] } {
+  const rows: OpeValidationRow[] = [];
+  // One seed split into named streams: training data, truth, and one stream per validation dataset.
+  const seeds = deriveSeeds(0, ["population", "simulation", "features", "behaviourCloning", "truth", "datasets"]);
+  for (const name of sizes.envs) {
+    const env = makeEnv(name, sizes) as Environment<unknown, unknown>;
+    const { features, policies } = validationPolicies(env, name, sizes, seeds);
+    const truth = trueValues(env, policies, sizes, seeds);
+    const results = estimatesOnDatasets(env, name, features, policies, sizes, seeds, progress);
+    rows.push(...summarizeEstimates(name, results, truth));
+  }
+  return { rows, figures: validationFigures(rows, sizes) };
 }
