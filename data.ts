@@ -29,12 +29,7 @@ export {
   selectTransitions,
   sliceEpisodes,
 } from "./lib/data/dataset.ts";
-export {
-  datasetToStepTable,
-  stepCount,
-  type StepTable,
-  stepTableToDataset,
-} from "./lib/data/steps.ts";
+export { datasetToStepTable, stepCount, type StepTable, stepTableToDataset } from "./lib/data/steps.ts";
 export {
   type CsvReadOptions,
   formatStepCsv,
@@ -68,9 +63,7 @@ export {
   type TransitionBatch,
   valueToBin,
 } from "./lib/data/preprocess.ts";
-export {
-  apttReward,
-} from "./lib/data/rewards.ts";
+export { apttReward } from "./lib/data/rewards.ts";
 export {
   detectMimicLayout,
   MimicInputError,
@@ -87,7 +80,4 @@ export {
   type HeparinCohortOptions,
   type HeparinVariable,
 } from "./lib/data/heparin_cohort.ts";
-export {
-  writeFileAtomic,
-  writeTextAtomic,
-} from "./lib/util/files.ts";
+export { writeFileAtomic, writeTextAtomic } from "./lib/util/files.ts";

@@ -25,10 +25,4 @@ export {
   tableFigure,
   writeFigureHtml,
 } from "./lib/plots/figures.ts";
-export {
-  figureBundle,
-  inNotebook,
-  type MimeBundle,
-  showFigures,
-  tableHtml,
-} from "./lib/plots/display.ts";
+export { figureBundle, inNotebook, type MimeBundle, showFigures, tableHtml } from "./lib/plots/display.ts";

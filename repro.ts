@@ -17,8 +17,8 @@ export {
   EVALUATION_SEEDS,
   heparinNetworkPolicy,
   heparinOmgRlRun,
-  heparinSetup,
   type HeparinSetup,
+  heparinSetup,
   heparinTrueOutcome,
   OMG_RL_FULL,
   OMG_RL_MAIN,
@@ -64,9 +64,4 @@ export {
   type OpeValidationSizes,
   runOpeValidation,
 } from "./lib/repro/ope.ts";
-export {
-  provenance,
-  type Provenance,
-  runRecord,
-  type RunRecord,
-} from "./lib/repro/record.ts";
+export { type Provenance, provenance, type RunRecord, runRecord } from "./lib/repro/record.ts";

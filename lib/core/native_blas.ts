@@ -31,7 +31,22 @@ export interface NativeBlasInfo {
 
 const SYMBOLS = {
   cblas_sgemm: {
-    parameters: ["i32", "i32", "i32", "i32", "i32", "i32", "f32", "buffer", "i32", "buffer", "i32", "f32", "buffer", "i32"],
+    parameters: [
+      "i32",
+      "i32",
+      "i32",
+      "i32",
+      "i32",
+      "i32",
+      "f32",
+      "buffer",
+      "i32",
+      "buffer",
+      "i32",
+      "f32",
+      "buffer",
+      "i32",
+    ],
     result: "void",
   },
   openblas_get_corename: { parameters: [], result: "pointer", optional: true },
@@ -108,7 +123,12 @@ interface ProductShape {
   readonly outShape: number[];
 }
 
-function productShape(a: tf.TensorInfo, b: tf.TensorInfo, transposeA: boolean, transposeB: boolean): ProductShape | null {
+function productShape(
+  a: tf.TensorInfo,
+  b: tf.TensorInfo,
+  transposeA: boolean,
+  transposeB: boolean,
+): ProductShape | null {
   const ra = a.shape.length, rb = b.shape.length;
   const k = transposeA ? a.shape[ra - 2] : a.shape[ra - 1];
   const kb = transposeB ? b.shape[rb - 1] : b.shape[rb - 2];
@@ -202,7 +222,7 @@ function nativeProduct(args: KernelArgs, kernel: string): tf.TensorInfo {
     const bb = heapView(backend, bias, n);
     for (let r = 0; r < batch * m; r++) c.set(bb, r * n);
   }
-  if (activation === "relu") for (let i = 0; i < size; i++) if (c[i] < 0) c[i] = 0;
+  if (activation === "relu") { for (let i = 0; i < size; i++) if (c[i] < 0) c[i] = 0; }
   return out;
 }
 
@@ -264,7 +284,9 @@ function selfTest(): string | null {
         });
         for (let i = 0; i < want.length; i++) {
           if (!(Math.abs(got[i] - want[i]) <= 1e-5 * (1 + Math.abs(want[i])))) {
-            return `self-test failed (transposeA=${tA}, transposeB=${tB}, bias=${withBias}): ${got[i]} against ${want[i]}`;
+            return `self-test failed (transposeA=${tA}, transposeB=${tB}, bias=${withBias}): ${got[i]} against ${
+              want[i]
+            }`;
           }
         }
       }
