@@ -12,20 +12,45 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
+import { installNativeBlas, nativeBlasInfo, uninstallNativeBlas } from "./native_blas.ts";
 
 /** Backends the kit knows how to start. */
 export type BackendName = "wasm" | "cpu";
 
 let started: BackendName | null = null;
 
+/** Options of {@linkcode initBackend}. */
+export interface BackendOptions {
+  /**
+   * Matrix products on the system BLAS through FFI (lib/core/native_blas.ts): "auto" installs them
+   * when FFI is permitted, a library opens and the self-test passes, unless the environment
+   * variable `CLINICAL_RL_NATIVE_BLAS` is `0`; false keeps the stock wasm kernels.
+   */
+  readonly nativeBlas?: "auto" | false;
+  /** Print the one line that says which path runs (to stderr). */
+  readonly announce?: boolean;
+}
+
+function nativeWanted(options: BackendOptions): boolean {
+  if (options.nativeBlas === false) return false;
+  try {
+    return Deno.env.get("CLINICAL_RL_NATIVE_BLAS") !== "0";
+  } catch {
+    return true; // no --allow-env: the default
+  }
+}
+
 /**
- * Starts the tensor backend once (wasm unless `name` says otherwise) and returns its name.
- * Calling it again with the same name is free; with another name it switches.
+ * Starts the tensor backend once (wasm unless `name` says otherwise) and returns its name, with
+ * matrix products on the system BLAS where possible (see {@linkcode BackendOptions}). Calling it
+ * again with the same name and options is free; with another name it switches.
  *
  * @param name `"wasm"` (default, fast) or `"cpu"` (pure JS, ~3x slower, for debugging).
+ * @param options The native BLAS path.
  */
-export async function initBackend(name: BackendName = "wasm"): Promise<BackendName> {
-  if (started === name && tf.getBackend() === name) return name;
+export async function initBackend(name: BackendName = "wasm", options: BackendOptions = {}): Promise<BackendName> {
+  const wantNative = name === "wasm" && nativeWanted(options);
+  if (started === name && tf.getBackend() === name && nativeTried === wantNative) return name;
   if (name !== "wasm" && name !== "cpu") {
     throw new RangeError(`initBackend(name) accepts "wasm" or "cpu", got ${JSON.stringify(name)}`);
   }
@@ -34,23 +59,62 @@ export async function initBackend(name: BackendName = "wasm"): Promise<BackendNa
   if (!ok) throw new Error(`initBackend(): the TensorFlow.js ${name} backend failed to start`);
   await tf.ready();
   started = name;
+  if (!wantNative) {
+    uninstallNativeBlas();
+    nativeNote = name === "wasm" ? "switched off" : "";
+  } else {
+    const result = installNativeBlas();
+    nativeNote = "reason" in result ? result.reason : "";
+  }
+  nativeTried = wantNative;
+  if (options.announce ?? true) console.error(`clinical-rl: ${describePath()}`);
   return name;
+}
+
+let nativeTried = false;
+let nativeNote = "";
+
+/** One line: which path multiplies matrices, and why when it is not the native one. */
+function describePath(): string {
+  const info = nativeBlasInfo();
+  if (info) {
+    return `matrix products on ${info.library} (${info.coretype}, ${info.threads} thread${
+      info.threads > 1 ? "s" : ""
+    })`;
+  }
+  const backend = started ?? "none";
+  const kernels = backend === "wasm" ? "the wasm backend's kernels (XNNPACK)" : `the ${backend} backend`;
+  return `matrix products on ${kernels}${nativeNote ? `; native BLAS: ${nativeNote}` : ""}`;
 }
 
 /** Where the tensor arithmetic runs, as recorded in every output JSON. */
 export interface ComputePath {
   /** The TensorFlow.js backend ("wasm" or "cpu"), or "none" before `initBackend`. */
   readonly backend: string;
-  /** Who multiplies matrices: the backend's own kernels (XNNPACK on wasm). */
+  /** Who multiplies matrices: "native-blas" or the backend's own kernels ("xnnpack" on wasm). */
   readonly matmul: string;
-  /** Threads the arithmetic uses. */
+  /** The BLAS library, when the native path runs. */
+  readonly library: string | null;
+  /** The CPU kernel the BLAS library chose (OpenBLAS's core name), when the native path runs. */
+  readonly coretype: string | null;
+  /** Threads of the matrix products. */
   readonly threads: number;
+  /** The one line {@linkcode initBackend} prints. */
+  readonly description: string;
 }
 
 /** The compute path in use now (see {@linkcode ComputePath}). */
 export function computePath(): ComputePath {
   const backend = started === null ? "none" : tf.getBackend();
-  return Object.freeze({ backend, matmul: backend === "wasm" ? "xnnpack" : backend, threads: 1 });
+  const info = nativeBlasInfo();
+  return Object.freeze({
+    backend,
+    matmul: info ? "native-blas" : backend === "wasm" ? "xnnpack" : backend,
+    library: info?.library ?? null,
+    coretype: info?.coretype ?? null,
+    threads: info?.threads ?? 1,
+    description: describePath(),
+  });
 }
 
 interface WasmBackendInternals {

@@ -1,5 +1,6 @@
 /**
- * Dense (fully connected) layers whose backward pass stays on the fast XNNPACK path.
+ * Dense (fully connected) layers whose backward pass stays on a fast matrix-product path: the
+ * native BLAS kernels when they are installed (transposes as sgemm flags), else XNNPACK.
  *
  * The wasm backend runs a matrix product through XNNPACK only when neither operand is marked
  * transposed; tfjs autodiff of `matMul` asks for transposed products and falls to a naive loop
@@ -13,6 +14,17 @@
  * @module
  */
 import { tf } from "./backend.ts";
+import { nativeBlasInfo } from "./native_blas.ts";
+
+/**
+ * The two products of a dense layer's gradient, dy W^T and x^T dy: transposes as flags on the
+ * native BLAS path (sgemm reads the operand transposed, no copy), explicit `transpose()` copies
+ * on the stock wasm kernels (whose transposed products fall to a naive loop).
+ */
+function backwardProducts(dy: tf.Tensor2D, x: tf.Tensor2D, w: tf.Tensor2D): [tf.Tensor2D, tf.Tensor2D] {
+  if (nativeBlasInfo() !== null) return [tf.matMul(dy, w, false, true), tf.matMul(x, dy, true, false)];
+  return [tf.matMul(dy, w.transpose()), tf.matMul(x.transpose(), dy)];
+}
 
 /** Activations the kit's networks use between layers. */
 export type Activation = "relu" | "silu" | "tanh" | "linear";
@@ -34,7 +46,7 @@ export const denseLinear: Dense3 = tf.customGrad(
       value,
       gradFunc: (dy: tf.Tensor2D, saved: tf.Tensor[]) => {
         const [xs, ws] = saved as [tf.Tensor2D, tf.Tensor2D];
-        return [tf.matMul(dy, ws.transpose()), tf.matMul(xs.transpose(), dy), columnSums(dy)];
+        return [...backwardProducts(dy, xs, ws), columnSums(dy)];
       },
     };
     // deno-lint-ignore no-explicit-any
@@ -52,7 +64,7 @@ export const denseRelu: Dense3 = tf.customGrad(
       gradFunc: (dy: tf.Tensor2D, saved: tf.Tensor[]) => {
         const [xs, ws, ys] = saved as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
         const dPre = tf.mul(dy, tf.step(ys)) as tf.Tensor2D;
-        return [tf.matMul(dPre, ws.transpose()), tf.matMul(xs.transpose(), dPre), columnSums(dPre)];
+        return [...backwardProducts(dPre, xs, ws), columnSums(dPre)];
       },
     };
     // deno-lint-ignore no-explicit-any

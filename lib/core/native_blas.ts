@@ -143,7 +143,8 @@ function productShape(
   const batchA = outerA.reduce((x, y) => x * y, 1), batchB = outerB.reduce((x, y) => x * y, 1);
   // Only the broadcasts the kit uses: equal batches, or one operand with a single batch.
   if (batchA !== batchB && batchA !== 1 && batchB !== 1) return null;
-  const outer = outerA.length >= outerB.length ? outerA : outerB;
+  // The output's batch dimensions are those of the operand with more than one batch member (or A's).
+  const outer = batchA >= batchB ? (batchA === batchB && outerB.length > outerA.length ? outerB : outerA) : outerB;
   if (batchA === batchB && outerA.join() !== outerB.join()) return null;
   return { batch: Math.max(batchA, batchB), batchA, batchB, m, n, k, outShape: [...outer, m, n] };
 }
@@ -199,6 +200,8 @@ function nativeProduct(args: KernelArgs, kernel: string): tf.TensorInfo {
   if (shape === null || preluActivationWeights) return fallback();
   if (activation !== "linear" && activation !== "relu") return fallback();
   const { batch, m, n, k } = shape;
+  // Never write past the output: its size must be the batches' products.
+  if (shape.outShape.reduce((x, y) => x * y, 1) !== batch * m * n) return fallback();
   if (bias && !(bias.shape.reduce((x, y) => x * y, 1) === n && bias.shape[bias.shape.length - 1] === n)) {
     return fallback();
   }
