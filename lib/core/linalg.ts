@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { nativeCrossProduct } from "./native_blas.ts";
 
 /**
  * Cholesky factor of symmetric positive-definite `A` (row-major n x n) plus `ridge` on the
@@ -46,6 +47,32 @@ export function choleskySolver(a: Float64Array, n: number, ridge = 0): (b: Array
 export function solveSpd(a: Float64Array, b: Float64Array, n: number, ridge = 0): Float64Array {
   if (a.length !== n * n || b.length !== n) throw new RangeError(`solveSpd: expected ${n}x${n} and ${n} values`);
   return choleskySolver(a, n, ridge)(b);
+}
+
+/**
+ * A^T B for row-major A `[rows, p]` and B `[rows, q]`: `[p, q]`, on the native BLAS when it is
+ * installed (lib/core/native_blas.ts), else a JavaScript loop that skips zeros of A.
+ *
+ * @param a Row-major `[rows, p]`.
+ * @param b Row-major `[rows, q]`.
+ * @param rows Number of rows of both.
+ * @param p Columns of A.
+ * @param q Columns of B.
+ */
+export function crossProduct(a: Float64Array, b: Float64Array, rows: number, p: number, q: number): Float64Array {
+  if (a.length !== rows * p || b.length !== rows * q) {
+    throw new RangeError(`crossProduct: expected ${rows}x${p} and ${rows}x${q} values`);
+  }
+  const c = new Float64Array(p * q);
+  if (nativeCrossProduct(a, b, rows, p, q, c)) return c;
+  for (let r = 0; r < rows; r++) {
+    for (let i = 0; i < p; i++) {
+      const ai = a[r * p + i];
+      if (ai === 0) continue;
+      for (let j = 0; j < q; j++) c[i * q + j] += ai * b[r * q + j];
+    }
+  }
+  return c;
 }
 
 /** Ridge regression: argmin_w |X w - y|^2 + ridge |w|^2 for row-major X [n, d]. */

@@ -49,6 +49,11 @@ const SYMBOLS = {
     ],
     result: "void",
   },
+  cblas_dgemm: {
+    parameters: ["i32", "i32", "i32", "i32", "i32", "i32", "f64", "buffer", "i32", "buffer", "i32", "f64", "buffer", "i32"],
+    result: "void",
+    optional: true,
+  },
   openblas_get_corename: { parameters: [], result: "pointer", optional: true },
   openblas_set_num_threads: { parameters: ["i32"], result: "void", optional: true },
   openblas_get_num_threads: { parameters: [], result: "i32", optional: true },
@@ -345,6 +350,24 @@ export function uninstallNativeBlas(): void {
   lib?.close();
   lib = null;
   installed = null;
+}
+
+/**
+ * C = A^T B in float64 on the native library (row-major A `[rows, p]`, B `[rows, q]`, C `[p, q]`),
+ * or false when the native path is not installed (the caller then computes it in JavaScript).
+ */
+export function nativeCrossProduct(
+  a: Float64Array,
+  b: Float64Array,
+  rows: number,
+  p: number,
+  q: number,
+  c: Float64Array,
+): boolean {
+  const dgemm = lib?.symbols.cblas_dgemm;
+  if (!dgemm || rows === 0 || p === 0 || q === 0) return false;
+  dgemm(ROW_MAJOR, TRANS, NO_TRANS, p, q, rows, 1, a, p, b, q, 0, c, q);
+  return true;
 }
 
 /** What the native path runs on, or null when the stock kernels run. */
