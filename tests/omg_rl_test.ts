@@ -10,12 +10,14 @@ import {
   effectiveSampleSize,
   initBackend,
   type MdpDataset,
+  mixedBatch,
   modelRollouts,
   normalizedLogWeights,
   omgRlCheckpoint,
   policyProbabilities,
   predictDynamics,
   restoreOmgRl,
+  rewardBatch,
   runOmgRl,
   sacUpdate,
   trainDynamics,
@@ -197,4 +199,51 @@ Deno.test("reproduction seeds give the same numbers in two parallel workers as i
   const parallel = await runUnits(units, sizes, () => {}, 2);
   assert.deepEqual(parallel, serial);
   assert.notDeepEqual(serial[0], serial[1], "different seeds differ");
+});
+
+Deno.test("mixedBatch takes round(B f) rows from the data and the rest from the rollout buffer", () => {
+  const data = linearGaussianData(200, 21);
+  const state = createOmgRlState(1, 2, {
+    batchSize: 16,
+    mixingRatio: 0.25,
+    sac: { hiddenSizes: [4] },
+    rewardSource: "data",
+  }, 3);
+  // A buffer whose rows are recognisable: state 1000 + k.
+  for (let k = 0; k < 10; k++) {
+    state.buffer.states[k] = 1000 + k;
+    state.buffer.actions[k] = 1;
+  }
+  state.buffer.size = 10;
+  const batch = mixedBatch(state, data);
+  assert.equal(batch.dataRows, 4);
+  for (let b = 0; b < 16; b++) assert.equal(batch.states[b] >= 1000, b >= 4, `row ${b}`);
+  assert.ok(Array.from(batch.terminals.subarray(4)).every((d) => d === 0));
+  disposeOmgRl(state);
+});
+
+Deno.test("rewardBatch pairs expert windows with rollout samples, the experts appended, and sums log pi per trajectory", () => {
+  const data = linearGaussianData(200, 22);
+  const state = createOmgRlState(1, 2, {
+    rewardTrajectories: 3,
+    rolloutHorizon: 4,
+    sac: { hiddenSizes: [4] },
+    reward: { hiddenSizes: [4] },
+  }, 4);
+  const rollouts = {
+    count: 5,
+    horizon: 4,
+    states: Float32Array.from({ length: 20 }, (_, i) => i),
+    actions: new Int32Array(20),
+    modelRewards: new Float32Array(20),
+    nextStates: new Float32Array(20),
+  };
+  const { expert, samples } = rewardBatch(state, data, rollouts);
+  assert.equal(expert.count, 3);
+  assert.equal(samples.count, 3 + 3, "three rollout samples, then the three experts");
+  assert.equal(samples.logProbSums.length, samples.count);
+  assert.ok(Array.from(samples.logProbSums).every((l) => l < 0 && Number.isFinite(l)));
+  // Each sample is a whole rollout (4 rows) drawn from the rollout states.
+  for (let k = 0; k < 12; k++) assert.ok(samples.states[k] >= 0 && samples.states[k] < 20);
+  disposeOmgRl(state);
 });

@@ -6,6 +6,7 @@ import {
   createP4lSimpleEnv,
   createRng,
   crossWithActions,
+  disposeP4l,
   drawPopulation,
   estimateGroupCount,
   evaluatePolicy,
@@ -15,8 +16,12 @@ import {
   fitRbfFeatures,
   fittedQIteration,
   initBackend,
+  initP4l,
   linearQValues,
   oneHotFeatures,
+  p4lAdmmStep,
+  p4lIteration,
+  p4lMultiplierStep,
   p4lPolicy,
   ridgeRegression,
   simulate,
@@ -333,4 +338,35 @@ Deno.test("ACPI on two well-separated groups finds two clusters", () => {
   });
   assert.equal(sparse.clusters, 2);
   for (let i = 0; i < N; i++) assert.equal(sparse.assignments[i], sparse.assignments[i % 2]);
+});
+
+Deno.test("P4L's multiplier step is projected ascent on Phi - alpha, and its ADMM step is K-means on u + eta / rho", () => {
+  const env = createP4lSimpleEnv();
+  const individuals = drawPopulation(env, createRng(30), 6, env.groups);
+  const data = simulate(env, { individuals, horizon: 10, seed: 31 });
+  const feats = fitRbfFeatures(data.states, 2, { centres: 4, seed: 0 });
+  const state = initP4l(data, feats, {
+    groups: 2,
+    seed: 2,
+    initialMultiplier: 1,
+    pessimismLevel: 0.1,
+    learningRates: { multiplier: 0.5 },
+  });
+  assert.equal(p4lMultiplierStep(state, 0.3), 1 + 0.5 * (0.3 - 0.1));
+  assert.equal(p4lMultiplierStep(state, -10), 0, "lambda stays >= 0");
+  // The exact critic refuses lambda = 0 rather than dividing by it.
+  assert.throws(() => p4lIteration(state), /exact critic needs a multiplier lambda > 0/);
+  state.multiplier = 1;
+  // With eta = 0 the ADMM step clusters u itself; then eta moves by rho (u - w).
+  const u = Float64Array.from(state.u.dataSync());
+  const penalty = p4lAdmmStep(state);
+  assert.ok(penalty >= 0);
+  assert.equal(state.assignments.length, 6);
+  const rho = state.config.admmPenalty;
+  state.eta.forEach((e, j) => assertClose(e, rho * (u[j] - state.w[j]), { atol: 1e-12 }));
+  // One full iteration records its metrics and advances.
+  const m = p4lIteration(state);
+  assert.equal(state.iteration, 1);
+  assert.deepEqual(state.history.at(-1), m);
+  disposeP4l(state);
 });

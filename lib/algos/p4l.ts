@@ -273,6 +273,11 @@ export interface CriticInputs {
  */
 export function exactCritic(inp: CriticInputs, gamma: number, lambda: number): { wQ: Float64Array; wF: Float64Array } {
   const { x, xNext, piNext, actions, rewards, X, A } = inp;
+  if (!(lambda > 0)) {
+    throw new RangeError(
+      `p4l: the exact critic needs a multiplier lambda > 0, got ${lambda} (with learningRates.multiplier > 0 it can reach 0: lower that rate, or use critic "stochastic")`,
+    );
+  }
   const n = actions.length, P = X * A;
   // Per action a, with X_a the rows that took a: G_a = X_a^T X_a, the (., a) rows of C are
   // X_a^T W_a with W_a = x e_a^T - x'_gamma pi(.|s')^T (flattened to P columns), and those of b
