@@ -16,7 +16,13 @@
  *
  * @module
  */
-export { type BackendName, type ComputePath, computePath, initBackend } from "./lib/core/backend.ts";
+export {
+  type BackendName,
+  type BackendOptions,
+  type ComputePath,
+  computePath,
+  initBackend,
+} from "./lib/core/backend.ts";
 export { createRng, deriveSeeds, restoreRng, type Rng, type RngState } from "./lib/core/random.ts";
 export {
   effectiveSampleSize,
@@ -66,6 +72,6 @@ export {
   saveParamsJson,
   saveParamsTfjs,
 } from "./lib/core/params.ts";
-export { choleskySolver, ridgeRegression, solveLinear, solveSpd } from "./lib/core/linalg.ts";
+export { choleskySolver, crossProduct, ridgeRegression, solveLinear, solveSpd } from "./lib/core/linalg.ts";
 /** TensorFlow.js types that appear in the kit's signatures (tensors, variables, ranks). */
 export type { NamedTensorMap, Rank, Scalar, Tensor, Tensor1D, Tensor2D, Variable } from "@tensorflow/tfjs";

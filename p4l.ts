@@ -97,6 +97,7 @@ export {
   initVLearning,
   vLearning,
   VLEARNING_DEFAULTS,
+  vLearningGradient,
   type VLearningModel,
   vLearningObjective,
   type VLearningOptions,

@@ -17,6 +17,7 @@ import {
   fittedQIteration,
   initBackend,
   initP4l,
+  initVLearning,
   linearQValues,
   oneHotFeatures,
   p4lAdmmStep,
@@ -28,6 +29,8 @@ import {
   solveLinear,
   solveSpd,
   vLearning,
+  vLearningGradient,
+  vLearningObjective,
   vLearningPolicy,
 } from "../mod.ts";
 import { fuseWeights } from "../lib/algos/acpi.ts";
@@ -369,4 +372,19 @@ Deno.test("P4L's multiplier step is projected ascent on Phi - alpha, and its ADM
   assert.equal(state.iteration, 1);
   assert.deepEqual(state.history.at(-1), m);
   disposeP4l(state);
+});
+
+Deno.test("V-learning's closed-form gradient matches central finite differences of its objective", () => {
+  const data = tabularData(41, 3000, 300);
+  const state = initVLearning(data, oneHotFeatures(3), { behaviour: () => 0.5 });
+  const theta = Float64Array.from({ length: state.theta.length }, (_, k) => 0.3 * Math.sin(k + 1));
+  const grad = vLearningGradient(state, theta);
+  const h = 1e-5;
+  for (let k = 0; k < theta.length; k++) {
+    const up = Float64Array.from(theta), down = Float64Array.from(theta);
+    up[k] += h;
+    down[k] -= h;
+    const fd = (vLearningObjective(state, up) - vLearningObjective(state, down)) / (2 * h);
+    assertClose(grad[k], fd, { atol: 1e-6, rtol: 1e-4 });
+  }
 });

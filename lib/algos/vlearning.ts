@@ -6,8 +6,8 @@
  *   sum_{i,t} [pi_theta(A|S) / mu(A|S)] (R + gamma psi(S')^T beta - psi(S)^T beta) psi(S) - ridge beta = 0,
  *
  * a linear system in beta; theta maximises the mean of V over the data's initial states minus a
- * ridge penalty on theta, by gradient ascent with central finite differences (the map theta ->
- * beta is a linear solve, so each gradient costs 2 |theta| solves of a D x D system).
+ * ridge penalty on theta, by gradient ascent with the closed-form gradient
+ * ({@linkcode vLearningGradient}: one extra D x D solve per step).
  * mu is the behaviour policy: given, or estimated by ridge-penalised softmax regression on psi
  * and clipped below at `minBehaviour` (CartPole's behaviour is deterministic).
  *
@@ -135,49 +135,91 @@ export function initVLearning(data: MdpDataset, features: FeatureMap, options: V
   return { config, features, data, psi, psiNext, mu, psi0, theta: new Float64Array(A * D), step: 0 };
 }
 
-/**
- * The objective at `theta`: the mean over initial states of V = psi^T beta, where beta solves the
- * importance-weighted estimating equation (module doc), minus ridge |theta|^2.
- */
-export function vLearningObjective(state: VLearningState, theta: Float64Array): number {
-  const { data, psi, psiNext, mu, psi0, config } = state;
-  const D = state.features.dim, A = data.numActions, n = data.size, gamma = config.discount;
+/** The importance weights w_i = pi_theta(A_i | S_i) / mu_i and the policy's probabilities, row-major `[n, A]`. */
+function weightsAt(state: VLearningState, theta: Float64Array): { w: Float64Array; pi: Float64Array } {
+  const { data, psi, mu } = state;
+  const D = state.features.dim, A = data.numActions, n = data.size;
+  const pi = new Float64Array(n * A), w = new Float64Array(n);
   const p = new Float64Array(A);
-  const m = new Float64Array(D * D), b = new Float64Array(D);
   for (let i = 0; i < n; i++) {
     softmaxRow(psi, i * D, D, theta, A, p);
-    const w = p[data.actions[i]] / mu[i];
+    pi.set(p, i * A);
+    w[i] = p[data.actions[i]] / mu[i];
+  }
+  return { w, pi };
+}
+
+/** beta solving the importance-weighted estimating equation M beta = b (module doc), with M and the mean initial psi. */
+function solveBeta(state: VLearningState, w: Float64Array) {
+  const { data, psi, psiNext, psi0, config } = state;
+  const D = state.features.dim, n = data.size, gamma = config.discount;
+  const m = new Float64Array(D * D), b = new Float64Array(D);
+  for (let i = 0; i < n; i++) {
     const o = i * D;
     const notDone = data.terminals[i] ? 0 : 1;
     for (let j = 0; j < D; j++) {
-      const wj = w * psi[o + j];
+      const wj = w[i] * psi[o + j];
       if (wj === 0) continue;
       b[j] += wj * data.rewards[i];
       for (let k = 0; k < D; k++) m[j * D + k] += wj * (psi[o + k] - gamma * notDone * psiNext[o + k]);
     }
   }
   for (let j = 0; j < D; j++) m[j * D + j] += config.ridge * n;
-  const beta = solveLinear(m, b, D);
-  let v = 0;
-  for (const s0 of psi0) for (let j = 0; j < D; j++) v += s0[j] * beta[j];
-  let pen = 0;
-  for (const t of theta) pen += t * t;
-  return v / psi0.length - config.ridge * pen;
+  const meanPsi0 = new Float64Array(D);
+  for (const s0 of psi0) for (let j = 0; j < D; j++) meanPsi0[j] += s0[j] / psi0.length;
+  return { m, beta: solveLinear(m, b, D), meanPsi0 };
 }
 
-/** One clipped gradient-ascent step on theta (central finite differences of the objective). */
-export function vLearningStep(state: VLearningState): { gradientNorm: number } {
-  const theta = state.theta, h = 1e-4;
-  const grad = new Float64Array(theta.length);
-  for (let k = 0; k < theta.length; k++) {
-    const t = theta[k];
-    theta[k] = t + h;
-    const up = vLearningObjective(state, theta);
-    theta[k] = t - h;
-    const down = vLearningObjective(state, theta);
-    theta[k] = t;
-    grad[k] = (up - down) / (2 * h);
+/**
+ * The objective at `theta`: the mean over initial states of V = psi^T beta, where beta solves the
+ * importance-weighted estimating equation (module doc), minus ridge |theta|^2.
+ */
+export function vLearningObjective(state: VLearningState, theta: Float64Array): number {
+  const { beta, meanPsi0 } = solveBeta(state, weightsAt(state, theta).w);
+  let v = 0, pen = 0;
+  for (let j = 0; j < beta.length; j++) v += meanPsi0[j] * beta[j];
+  for (const t of theta) pen += t * t;
+  return v - state.config.ridge * pen;
+}
+
+/**
+ * The objective's gradient in closed form. With M beta = b and u = M^-T mean(psi_0), the value's
+ * derivative along w_i is c_i = (u . psi_i)(R_i - (psi_i - gamma (1 - d_i) psi'_i) . beta), and
+ * dw_i / dtheta_{a,j} = w_i (1[a = A_i] - pi(a | S_i)) psi_ij: one solve and one pass over the
+ * data, where central differences took 2 |theta| solves and passes.
+ */
+export function vLearningGradient(state: VLearningState, theta: Float64Array): Float64Array {
+  const { data, psi, psiNext, config } = state;
+  const D = state.features.dim, A = data.numActions, n = data.size, gamma = config.discount;
+  const { w, pi } = weightsAt(state, theta);
+  const { m, beta, meanPsi0 } = solveBeta(state, w);
+  const mt = new Float64Array(D * D);
+  for (let j = 0; j < D; j++) for (let k = 0; k < D; k++) mt[j * D + k] = m[k * D + j];
+  const u = solveLinear(mt, meanPsi0, D);
+  const grad = new Float64Array(A * D);
+  for (let i = 0; i < n; i++) {
+    if (w[i] === 0) continue;
+    const o = i * D, notDone = data.terminals[i] ? 0 : 1;
+    let up = 0, td = data.rewards[i];
+    for (let j = 0; j < D; j++) {
+      up += u[j] * psi[o + j];
+      td -= (psi[o + j] - gamma * notDone * psiNext[o + j]) * beta[j];
+    }
+    const c = up * td * w[i];
+    if (c === 0) continue;
+    for (let a = 0; a < A; a++) {
+      const g = c * ((a === data.actions[i] ? 1 : 0) - pi[i * A + a]);
+      for (let j = 0; j < D; j++) grad[a * D + j] += g * psi[o + j];
+    }
   }
+  for (let k = 0; k < grad.length; k++) grad[k] -= 2 * config.ridge * theta[k];
+  return grad;
+}
+
+/** One clipped gradient-ascent step on theta (the closed-form gradient). */
+export function vLearningStep(state: VLearningState): { gradientNorm: number } {
+  const theta = state.theta;
+  const grad = vLearningGradient(state, theta);
   let norm = 0;
   for (const g of grad) norm += g * g;
   norm = Math.sqrt(norm);

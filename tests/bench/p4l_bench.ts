@@ -1,6 +1,7 @@
 /**
  * One P4L fit at N = 60, T = 200 (the largest Figure 1 cell), K = 3, 60 outer iterations, with
- * the exact critic (default) and with the stochastic one; and the group-count heuristic.
+ * the exact critic (default) and with the stochastic one; V-learning at the grid's size; and the
+ * group-count heuristic.
  *
  *   deno bench -A tests/bench/p4l_bench.ts
  */
@@ -13,6 +14,7 @@ import {
   fitRbfFeatures,
   initBackend,
   simulate,
+  vLearning,
 } from "../../mod.ts";
 
 await initBackend();
@@ -26,6 +28,12 @@ Deno.bench("P4L fit, N = 60, T = 200, K = 3, exact critic", { n: 3, warmup: 0 },
 });
 Deno.bench("P4L fit, N = 60, T = 200, K = 3, stochastic critic", { n: 3, warmup: 0 }, () => {
   fitP4l(data, features, { groups: 3, seed: 1, critic: "stochastic" });
+});
+Deno.bench("V-learning fit, N = 60, T = 200, 60 steps (the Figure 1 grid's size), closed-form gradient", {
+  n: 3,
+  warmup: 1,
+}, () => {
+  vLearning(data, features, { discount: 0.8, behaviour: () => 0.5, steps: 60 });
 });
 Deno.bench("section 5 group-count heuristic, N = 60, T = 200", { n: 5, warmup: 1 }, () => {
   estimateGroupCount(data, { seed: 1 });
