@@ -1,17 +1,7 @@
 import assert from "node:assert/strict";
 import { computePath, initBackend, tf } from "../lib/core/backend.ts";
 import { installNativeBlas, nativeBlasInfo, uninstallNativeBlas } from "../lib/core/native_blas.ts";
-import {
-  createAdam,
-  createRng,
-  ensembleForward,
-  ensembleVariables,
-  initEnsemble,
-  initMlp,
-  minimize,
-  mlpForward,
-  mlpVariables,
-} from "../mod.ts";
+import { createAdam, createRng, initMlp, minimize, mlpForward, mlpVariables } from "../mod.ts";
 
 await initBackend("wasm", { announce: false });
 const native = nativeBlasInfo();
@@ -128,28 +118,3 @@ Deno.test("with CLINICAL_RL_NATIVE_BLAS=0 a task runs on the stock kernels and s
   assert.equal(stdout.trim(), "xnnpack");
   assert.match(stderr, /native BLAS: switched off/);
 });
-
-Deno.test(
-  "the ensemble's batched forward (one product per layer) matches member-by-member evaluation, gradients too",
-  opts,
-  () => {
-    const ens = initEnsemble(createRng(4), 3, { inputDim: 5, hiddenSizes: [16, 16], outputDim: 4, activation: "silu" });
-    const xs = [0, 1, 2].map((e) => randomTensor(10 + e, [12, 5]) as tf.Tensor2D);
-    const shared = randomTensor(20, [12, 5]) as tf.Tensor2D;
-    for (const inputs of [xs, [shared, shared, shared]]) {
-      const outputs = () => tf.concat(ensembleForward(ens, inputs).map((o) => o.reshape([-1])));
-      const [stock, nat] = stockAndNative(outputs);
-      assert.ok(maxRelDiff(stock, nat) < 1e-5, `outputs ${maxRelDiff(stock, nat)}`);
-      const grads = () => {
-        const { grads } = tf.variableGrads(
-          () => tf.addN(ensembleForward(ens, inputs).map((o) => tf.sum(tf.square(o)))) as tf.Scalar,
-          ensembleVariables(ens),
-        );
-        return tf.concat(Object.values(grads).map((g) => g.reshape([-1])));
-      };
-      const [gs, gn] = stockAndNative(grads);
-      assert.ok(maxRelDiff(gs, gn) < 1e-4, `gradients ${maxRelDiff(gs, gn)}`);
-    }
-    tf.dispose([...xs, shared, ...ensembleVariables(ens)]);
-  },
-);

@@ -14,7 +14,6 @@
 import { newVariable, tf } from "./backend.ts";
 import { type Activation, dense } from "./dense.ts";
 import type { Rng } from "./random.ts";
-import { nativeBlasInfo } from "./native_blas.ts";
 
 /** Shape of an MLP: `inputDim -> hiddenSizes... -> outputDim`. */
 export interface MlpConfig {
@@ -135,51 +134,12 @@ export function initEnsemble(rng: Rng, numMembers: number, config: MlpConfig): E
 /**
  * Each member on its own batch: `inputs[e]` is `[batch_e, inputDim]`, output `e` is
  * `[batch_e, outputDim]`. Pass the same tensor E times to evaluate all members on one batch.
- *
- * On the native BLAS path, with equal batch sizes, the members run together: one batched product
- * per layer (the members' weights stacked to `[E, in, out]`, the same input broadcast or the
- * inputs stacked), instead of E products and their gradients. Elsewhere, member by member (the
- * stock wasm kernels run batched products in a naive loop).
  */
 export function ensembleForward(params: EnsembleParams, inputs: readonly tf.Tensor2D[]): tf.Tensor2D[] {
   if (inputs.length !== params.members.length) {
     throw new RangeError(`ensembleForward(): ${params.members.length} members but ${inputs.length} input batches`);
   }
-  const sameSize = inputs.every((x) => x.shape[0] === inputs[0].shape[0]);
-  if (nativeBlasInfo() !== null && sameSize && inputs.length > 1) return batchedForward(params, inputs);
   return params.members.map((m, e) => mlpForward(m, inputs[e]));
-}
-
-/** All members at once, one batched product per layer (see {@linkcode ensembleForward}). */
-function batchedForward(params: EnsembleParams, inputs: readonly tf.Tensor2D[]): tf.Tensor2D[] {
-  const { members, config } = params;
-  const shared = inputs.every((x) => x === inputs[0]);
-  let h: tf.Tensor3D = shared
-    ? tf.expandDims(inputs[0], 0) as tf.Tensor3D
-    : tf.stack(inputs as tf.Tensor2D[]) as tf.Tensor3D;
-  const n = members[0].weights.length;
-  for (let l = 0; l < n; l++) {
-    const w = tf.stack(members.map((m) => m.weights[l])) as tf.Tensor3D;
-    const b = tf.expandDims(tf.stack(members.map((m) => m.biases[l])), 1);
-    const z = tf.add(tf.matMul(h, w), b) as tf.Tensor3D;
-    h = l + 1 < n ? activate(z, config.activation) : z;
-  }
-  return tf.unstack(h) as tf.Tensor2D[];
-}
-
-function activate<T extends tf.Tensor>(z: T, activation: Activation): T {
-  switch (activation) {
-    case "relu":
-      return tf.relu(z);
-    case "silu":
-      return tf.mul(z, tf.sigmoid(z));
-    case "tanh":
-      return tf.tanh(z);
-    case "linear":
-      return z;
-    default:
-      throw new RangeError(`ensembleForward(): unknown activation ${JSON.stringify(activation)}`);
-  }
 }
 
 /** All trainable variables of an ensemble, member by member. */
