@@ -142,6 +142,8 @@ export interface EpisodeStep<S> {
   readonly state: S;
   /** Observation of `state`. */
   readonly observation: Float64Array;
+  /** Observation of the next state (`result.state`). */
+  readonly nextObservation: Float64Array;
   /** The action taken. */
   readonly action: number;
   /** The transition's outcome. */
@@ -173,15 +175,17 @@ export function runEpisode<S, P>(
 ): void {
   const behaviour = policy === "behaviour" ? env.behaviourPolicy(individual) : null;
   let s = env.reset(rng, individual);
+  let observation = env.observe(s, individual);
   for (let t = 0; t < length; t++) {
-    const observation = env.observe(s, individual);
     const context = { t, individual: k, id: individual.id };
     const probs = behaviour ? behaviour(observation, context, s) : (policy as Policy)(observation, context);
     const action = checkedAction(probs, env.numActions, rng, env.name);
     const result = env.step(rng, individual, s, action, t);
     const last = result.terminal || t === length - 1;
-    visit({ t, state: s, observation, action, result, last });
+    const nextObservation = env.observe(result.state, individual);
+    visit({ t, state: s, observation, nextObservation, action, result, last });
     s = result.state;
+    observation = nextObservation;
     if (result.terminal) break;
   }
 }
@@ -218,10 +222,9 @@ export function simulate<S, P>(
   const streams = rng.split(options.individuals.length);
   options.individuals.forEach((ind, k) => {
     runEpisode(env, ind, k, policy ?? "behaviour", streams[k], episodeLengthOf(env, ind, horizon), (step) => {
-      const nextObs = env.observe(step.result.state, ind);
       for (let j = 0; j < F; j++) {
         states.push(step.observation[j]);
-        nextStates.push(nextObs[j]);
+        nextStates.push(step.nextObservation[j]);
       }
       actions.push(step.action);
       rewards.push(step.result.reward);
