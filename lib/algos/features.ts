@@ -42,6 +42,25 @@ export interface RbfOptions {
 /** The defaults of {@linkcode RbfOptions}. */
 export const RBF_DEFAULTS: Readonly<Required<RbfOptions>> = Object.freeze({ centres: 16, seed: 0, maxPoints: 2000 });
 
+/** exp(-|s - c|^2 / (2 h^2)) for every row of `s` and centre `c`, then a constant 1. */
+function rbfRows(s: Float64Array, stateDim: number, centres: Float64Array, J: number, bandwidth: number): Float64Array {
+  const k = s.length / stateDim, dim = J + 1;
+  const out = new Float64Array(k * dim);
+  const inv = 1 / (2 * bandwidth * bandwidth);
+  for (let i = 0; i < k; i++) {
+    for (let c = 0; c < J; c++) {
+      let d = 0;
+      for (let j = 0; j < stateDim; j++) {
+        const e = s[i * stateDim + j] - centres[c * stateDim + j];
+        d += e * e;
+      }
+      out[i * dim + c] = Math.exp(-d * inv);
+    }
+    out[i * dim + J] = 1;
+  }
+  return out;
+}
+
 /** Fits RBF features to states (row-major `[n, stateDim]`). */
 export function fitRbfFeatures(states: ArrayLike<number>, stateDim: number, options: RbfOptions = {}): RbfFeatureMap {
   const c = resolveConfig("fitRbfFeatures", RBF_DEFAULTS, options);
@@ -74,20 +93,10 @@ export function fitRbfFeatures(states: ArrayLike<number>, stateDim: number, opti
     stateDim,
     centres,
     bandwidth,
-    transform(s: ArrayLike<number>) {
-      const k = s.length / stateDim;
-      const out = new Float64Array(k * dim);
-      const inv = 1 / (2 * bandwidth * bandwidth);
-      for (let i = 0; i < k; i++) {
-        for (let c = 0; c < J; c++) {
-          let d = 0;
-          for (let j = 0; j < stateDim; j++) d += (s[i * stateDim + j] - centres[c * stateDim + j]) ** 2;
-          out[i * dim + c] = Math.exp(-d * inv);
-        }
-        out[i * dim + J] = 1;
-      }
-      return out;
-    },
+    // One element type for the loop (Float32Array data, Float64Array observations and plain
+    // arrays otherwise make its loads polymorphic; measured 2x slower per call).
+    transform: (s: ArrayLike<number>) =>
+      rbfRows(s instanceof Float64Array ? s : Float64Array.from(s), stateDim, centres, J, bandwidth),
   });
 }
 

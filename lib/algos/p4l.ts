@@ -792,6 +792,28 @@ export function p4lPolicy(model: P4lModel, individual: number): (state: ArrayLik
     throw new RangeError(`p4lPolicy: no individual ${individual}`);
   }
   const u = model.latents.subarray(individual * m, (individual + 1) * m);
+  if (model.functionClass === "linear") {
+    // x(s; u)^T W = psi(s)^T W_u with W_u[d, a] = W[d, a] + sum_j u_j W[D + d m + j, a]: folded
+    // once per individual, so a call costs the features and a D x A product.
+    const w = model.policyParams[0].values, wu = new Float64Array(D * A);
+    for (let d = 0; d < D; d++) {
+      for (let a = 0; a < A; a++) {
+        let z = w[d * A + a];
+        for (let j = 0; j < m; j++) z += u[j] * w[(D + d * m + j) * A + a];
+        wu[d * A + a] = z;
+      }
+    }
+    return (s) => {
+      const psi = model.features.transform(s);
+      const probs = new Float64Array(A);
+      for (let d = 0; d < D; d++) {
+        const p = psi[d];
+        for (let a = 0; a < A; a++) probs[a] += p * wu[d * A + a];
+      }
+      softmaxInPlace(probs, 0, A);
+      return probs;
+    };
+  }
   return (s) => {
     const psi = model.features.transform(s);
     const x = new Float64Array(X);
