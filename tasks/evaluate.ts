@@ -15,6 +15,7 @@
  */
 import { parseArgs } from "node:util";
 import {
+  BEHAVIOUR_DEFAULTS,
   evaluatePolicies,
   type EvaluationPolicy,
   type FeatureMap,
@@ -27,7 +28,9 @@ import {
   OpeError,
   policyFromJson,
   type PolicyJson,
+  provenance,
   readMdpCsv,
+  resolveConfig,
   tableFigure,
   writeFigureHtml,
   writeTextAtomic,
@@ -186,6 +189,11 @@ await writeTextAtomic(
         clippedShare: mu.clippedShare,
       },
       rows: table.rows,
+      config: {
+        behaviour: resolveConfig("fitBehaviourPolicy", BEHAVIOUR_DEFAULTS, { seed }),
+        evaluation: { discount, bootstrap, seed },
+      },
+      provenance: provenance(started),
     },
     null,
     2,

@@ -33,6 +33,7 @@ import {
   policyFromJson,
   type PolicyJson,
   policyToJson,
+  provenance,
   readMdpCsv,
   restoreOmgRl,
   runOmgRl,
@@ -125,7 +126,7 @@ const seeds = deriveSeeds(seed, ["split", "dynamics", "agent"]);
 const numActions = int("num-actions", values["num-actions"], 1);
 await Deno.mkdir(out, { recursive: true });
 if (values.fresh) {
-  for (const f of ["dynamics.json", "checkpoint.json", "history.json", "policy.json"]) {
+  for (const f of ["dynamics.json", "checkpoint.json", "history.json", "policy.json", "provenance.json"]) {
     await Deno.remove(`${out}/${f}`).catch(() => {});
   }
 }
@@ -210,8 +211,16 @@ if (state.episode < state.config.episodes) {
 }
 await writeTextAtomic(
   `${out}/history.json`,
-  JSON.stringify({ config: state.config, seed, evaluations: state.evaluations, logs: state.logs }),
+  JSON.stringify({
+    config: state.config,
+    seed,
+    seeds,
+    evaluations: state.evaluations,
+    logs: state.logs,
+  }),
 );
+// How this (last) stretch of the run was computed: volatile (wall time), so apart from the history.
+await writeTextAtomic(`${out}/provenance.json`, JSON.stringify(provenance(runStart), null, 1));
 await writeTextAtomic(`${out}/policy.json`, JSON.stringify(policyToJson(state.agent.actor, normalizer)));
 const last = state.evaluations[state.evaluations.length - 1];
 console.log(
