@@ -388,3 +388,30 @@ Deno.test("V-learning's closed-form gradient matches central finite differences 
     assertClose(grad[k], fd, { atol: 1e-6, rtol: 1e-4 });
   }
 });
+
+Deno.test("ACPI does not let one individual's diverging FQI fuse everyone: that individual starts from the pooled fit", () => {
+  // Identity features on s; individuals 0-2 stay at s = 1 with r = +1, 3-5 with r = -1; individual
+  // 6 moves 1 -> 2, where linear FQI diverges off-policy (w <- (r + 2 gamma w) / (1 + ridge)).
+  const T = 40, N = 7;
+  const rows = Array.from({ length: N * T }, (_, r) => ({ i: Math.floor(r / T), t: r % T }));
+  const data = createMdpDataset({
+    numActions: 2,
+    featureNames: ["s"],
+    individualIds: Array.from({ length: N }, (_, i) => `p${i}`),
+    individuals: Int32Array.from(rows, (r) => r.i),
+    times: Int32Array.from(rows, (r) => r.t),
+    states: new Float32Array(N * T).fill(1),
+    actions: Int32Array.from(rows, (r) => r.t % 2),
+    rewards: Float32Array.from(rows, (r) => (r.i < 3 ? 1 : r.i < 6 ? -1 : 0.5)),
+    nextStates: Float32Array.from(rows, (r) => (r.i === 6 ? 2 : 1)),
+    terminals: new Uint8Array(N * T),
+    timeouts: Uint8Array.from(rows, (r) => (r.t === T - 1 ? 1 : 0)),
+  });
+  const identity = { dim: 1, stateDim: 1, transform: (s: ArrayLike<number>) => Float64Array.from(s) };
+  const model = fitAcpi(data, identity, { discount: 0.8 });
+  assert.ok(model.fallbacks >= 1, `fallbacks ${model.fallbacks}`);
+  assert.notEqual(model.assignments[0], model.assignments[3], "the two reward groups stay apart");
+  for (const i of [1, 2]) assert.equal(model.assignments[i], model.assignments[0]);
+  for (const i of [4, 5]) assert.equal(model.assignments[i], model.assignments[3]);
+  for (const q of model.qFunctions) assert.ok(q.weights.every((w) => Math.abs(w) < 100), "no diverged Q-function");
+});

@@ -25,6 +25,7 @@ import {
   type FqiOptions,
   greedyPolicy,
   type LinearQ,
+  linearQValues,
   resolveFqiConfig,
 } from "./fqi.ts";
 import { checkIntegers, checkInterval, resolveConfig } from "../core/config.ts";
@@ -88,6 +89,8 @@ export interface AcpiModel {
   readonly clusters: number;
   /** One FQI Q-function per cluster. */
   readonly qFunctions: readonly LinearQ[];
+  /** Individuals whose own FQI diverged and that started from the pooled fit instead (a cluster likewise). */
+  readonly fallbacks: number;
 }
 
 /** All pairs (i < j) of N individuals, in row order. */
@@ -174,6 +177,29 @@ export function fuseWeights(
   return { fused: w, gaps };
 }
 
+/** Largest |reward| of the data. */
+function maxAbsReward(data: MdpDataset): number {
+  let m = 0;
+  for (const r of data.rewards) m = Math.max(m, Math.abs(r));
+  return m;
+}
+
+/**
+ * FQI on `own`, or null when it diverged: non-finite weights, or a Q-value on its own states beyond
+ * `bound` (twice the largest return any policy can have, max |R| / (1 - gamma)).
+ */
+function ownFit(own: MdpDataset, features: FeatureMap, fqi: FqiOptions, bound: number): LinearQ | null {
+  let q: LinearQ;
+  try {
+    q = fittedQIteration(own, features, fqi);
+  } catch (err) {
+    if (err instanceof RangeError && /diverged/.test(err.message)) return null;
+    throw err;
+  }
+  for (const v of linearQValues(q, own.states)) if (!(Math.abs(v) <= bound)) return null;
+  return q;
+}
+
 /** Fits ACPI with linear Q-functions on `features`. */
 export function fitAcpi(data: MdpDataset, features: FeatureMap, options: AcpiOptions = {}): AcpiModel {
   const N = data.individualIds.length;
@@ -183,10 +209,18 @@ export function fitAcpi(data: MdpDataset, features: FeatureMap, options: AcpiOpt
   const pooled = fittedQIteration(data, features, fqi);
   const shrink = c.shrinkage;
   // Per-individual fits, shrunk towards the pooled weights: w^_i = pooled + (own_i - pooled) / (1 + shrinkage).
+  // An individual's own linear FQI can diverge off-policy (weights of 1e12-1e40 were seen); such a
+  // fit would inflate the fusion scale until everyone fuses, so it starts from the pooled fit.
+  const bound = 2 * maxAbsReward(data) / (1 - c.discount) + 1e-9;
+  let fallbacks = 0;
   const estimates = Array.from({ length: N }, (_, i) => {
     const own = selectIndividuals(data, [i]);
     if (own.size === 0) return Float64Array.from(pooled.weights);
-    const q = fittedQIteration(own, features, fqi);
+    const q = ownFit(own, features, fqi, bound);
+    if (q === null) {
+      fallbacks++;
+      return Float64Array.from(pooled.weights);
+    }
     return Float64Array.from(q.weights, (x, k) => pooled.weights[k] + (x - pooled.weights[k]) / (1 + shrink));
   });
   // Penalty and tolerance are relative to the estimates' typical size.
@@ -216,9 +250,10 @@ export function fitAcpi(data: MdpDataset, features: FeatureMap, options: AcpiOpt
   });
   const qFunctions = Array.from({ length: roots.size }, (_, k) => {
     const members = Array.from(assignments).flatMap((c, i) => (c === k ? [i] : []));
-    return fittedQIteration(selectIndividuals(data, members), features, fqi);
+    const own = selectIndividuals(data, members);
+    return ownFit(own, features, fqi, bound) ?? pooled;
   });
-  return Object.freeze({ assignments, clusters: roots.size, qFunctions });
+  return Object.freeze({ assignments, clusters: roots.size, qFunctions, fallbacks });
 }
 
 /** The greedy policy of individual `i`'s cluster. */

@@ -91,6 +91,7 @@ export function fitP4lComparison(
   const acpi = fitAcpi(data, features, { discount: options.discount });
   policies.ACPI = (i) => acpiPolicy(acpi, i);
   facts["ACPI clusters"] = acpi.clusters;
+  facts["ACPI fallbacks"] = acpi.fallbacks;
   for (const k of sizes.ks) {
     let groups: number;
     if (k === "auto") {
