@@ -22,6 +22,7 @@ export {
   lineFigure,
   type LineSeries,
   plotlyLibraryUrl,
+  scriptJson,
   tableFigure,
   writeFigureHtml,
 } from "./lib/plots/figures.ts";

@@ -83,3 +83,14 @@ Deno.test("deno doc --lint finds nothing to report in the kit's own files", asyn
   const own = locations.filter((p) => !p.includes("/node_modules/"));
   assert.deepEqual(own, [], `doc lint problems in the kit's files:\n${text.slice(0, 3000)}`);
 });
+
+Deno.test("figure data cannot close its <script> element: a label with </script> stays text", () => {
+  const evil = "</script><script>alert(1)</script>";
+  const fig = root.lineFigure(evil, "x", "y", [{ name: evil, x: [1], y: [2] }]);
+  const page = root.figureHtml("t", [fig], { plotlySrc: "plotly.js" });
+  assert.equal(page.match(/<script/g)!.length, 2, "the library tag and the drawing script only");
+  assert.ok(!page.includes("<script>alert"));
+  const bundle = root.figureBundle(fig)["text/html"] as string;
+  assert.ok(!bundle.includes("<script>alert"));
+  assert.equal(JSON.parse(root.scriptJson({ s: evil }).replace(/\\u003c/g, "<")).s, evil, "the value round-trips");
+});

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { escapeHtml, type Figure, writeFigureHtml } from "./figures.ts";
+import { escapeHtml, type Figure, scriptJson, writeFigureHtml } from "./figures.ts";
 
 /** A MIME bundle, as Jupyter's display_data carries it. */
 export type MimeBundle = Record<string, unknown>;
@@ -41,7 +41,7 @@ export function figureBundle(figure: Figure, options: { plotlySrc?: string } = {
   if (isTable(figure)) return { "text/html": tableHtml(figure), "text/plain": tableHtml(figure) };
   const id = `clinical-rl-plot-${Date.now().toString(36)}-${divCounter++}`;
   const src = options.plotlySrc ?? "plotly.js";
-  const json = JSON.stringify({ data: figure.data, layout: figure.layout }).replace(/</g, "\\u003c");
+  const json = scriptJson({ data: figure.data, layout: figure.layout });
   const html = `<div id="${id}" class="clinical-rl-plot" style="width:100%;height:460px"></div>
 <script>
 (function () {

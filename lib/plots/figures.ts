@@ -213,7 +213,7 @@ export function figureHtml(
     : `<script src="${escapeHtml(options.plotlySrc ?? "plotly.js")}"></script>`;
   const divs = figures.map((_, i) => `<div id="fig${i}" style="width:100%;max-width:960px;height:520px"></div>`);
   const calls = figures.map((f, i) =>
-    `Plotly.newPlot("fig${i}", ${JSON.stringify(f.data)}, ${JSON.stringify(f.layout)}, {responsive: true});`
+    `Plotly.newPlot("fig${i}", ${scriptJson(f.data)}, ${scriptJson(f.layout)}, {responsive: true});`
   );
   return `<!doctype html>
 <html><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>${script}</head>
@@ -225,6 +225,16 @@ ${calls.join("\n")}
 </script>
 </body></html>
 `;
+}
+
+/**
+ * JSON safe inside an HTML `<script>` element: every `<` is written `\u003c`, so no string in
+ * the data (a label, a title) can close the element or open another.
+ *
+ * @param value Any JSON-serialisable value.
+ */
+export function scriptJson(value: unknown): string {
+  return JSON.stringify(value).replace(/</g, "\\u003c");
 }
 
 /** Where `plotly.js-dist` keeps the library (installed by `deno install` into node_modules/). */

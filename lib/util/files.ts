@@ -16,7 +16,8 @@ function tempPathFor(path: string): string {
 export async function writeFileAtomic(path: string, data: Uint8Array): Promise<void> {
   const tmp = tempPathFor(path);
   try {
-    await Deno.writeFile(tmp, data);
+    // createNew: the temporary name is random, and O_EXCL refuses one that exists (a planted symlink too).
+    await Deno.writeFile(tmp, data, { createNew: true });
     await Deno.rename(tmp, path);
   } catch (err) {
     await Deno.remove(tmp).catch(() => {});
@@ -35,7 +36,7 @@ export async function writeTextAtomic(path: string, text: string): Promise<void>
  */
 export async function writeChunksAtomic(path: string, chunks: Iterable<string> | AsyncIterable<string>): Promise<void> {
   const tmp = tempPathFor(path);
-  const file = await Deno.open(tmp, { write: true, create: true, truncate: true });
+  const file = await Deno.open(tmp, { write: true, createNew: true });
   const enc = new TextEncoder();
   try {
     for await (const chunk of chunks) {
