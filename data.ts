@@ -80,4 +80,4 @@ export {
   type HeparinCohortOptions,
   type HeparinVariable,
 } from "./lib/data/heparin_cohort.ts";
-export { writeFileAtomic, writeTextAtomic } from "./lib/util/files.ts";
+export { removeStaleTemps, writeFileAtomic, writeTextAtomic } from "./lib/util/files.ts";

@@ -30,6 +30,7 @@ import {
   type PolicyJson,
   provenance,
   readMdpCsv,
+  removeStaleTemps,
   resolveConfig,
   tableFigure,
   writeFigureHtml,
@@ -172,6 +173,7 @@ console.log(header.join("\t"));
 for (const r of rows) console.log(r.join("\t"));
 
 await Deno.mkdir(values.out!, { recursive: true });
+await removeStaleTemps(values.out!);
 await writeTextAtomic(
   `${values.out}/evaluation.json`,
   JSON.stringify(

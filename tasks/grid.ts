@@ -8,7 +8,7 @@
  * A shard whose file already exists is skipped (re-running a failed array is safe).
  */
 import { parseArgs } from "node:util";
-import { initBackend, P4L_GRIDS, shardCells, writeTextAtomic } from "../mod.ts";
+import { initBackend, P4L_GRIDS, removeStaleTemps, shardCells, writeTextAtomic } from "../mod.ts";
 
 const USAGE = `usage: deno task grid <${Object.keys(P4L_GRIDS).join("|")}> --shard i/n --out dir [--quick]`;
 const { values, positionals } = parseArgs({
@@ -43,6 +43,7 @@ try {
   Deno.exit(0);
 } catch { /* not done yet */ }
 await Deno.mkdir(values.out!, { recursive: true });
+await removeStaleTemps(values.out!);
 await initBackend();
 const started = performance.now();
 const results = cells!.map((c, k) => {

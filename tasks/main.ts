@@ -13,6 +13,7 @@ import {
   initBackend,
   OMG_RL_MAIN,
   OMG_RL_QUICK,
+  removeStaleTemps,
   runOmgRlMain,
   runRecord,
   writeFigureHtml,
@@ -43,6 +44,7 @@ const state = values["with-aptt"] ? HEPARIN_FEATURES : undefined;
 const result = await runOmgRlMain(sizes, seed, (m) => console.error(`${stamp()} ${m}`), state);
 const out = values.out!;
 await Deno.mkdir(out, { recursive: true });
+await removeStaleTemps(out);
 const { figures: _, ...parts } = result;
 await writeTextAtomic(
   `${out}/main.json`,

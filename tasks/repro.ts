@@ -24,6 +24,7 @@ import {
   OPE_VALIDATION_QUICK,
   opeValidationConfigs,
   P4L_GRIDS,
+  removeStaleTemps,
   runOmgRlReproduction,
   runOpeValidation,
   runRecord,
@@ -77,6 +78,7 @@ if (id === "ope-validation") {
     (m) => console.error(`[${((performance.now() - started) / 1000).toFixed(0)} s] ${id}: ${m}`),
   );
   await Deno.mkdir(out, { recursive: true });
+  await removeStaleTemps(out);
   const title = "Off-policy estimators against ground truth";
   const record = runRecord(
     { id, title, quick: values.quick, sizes, config: opeValidationConfigs(sizes), seeds: [0], values: { rows } },
@@ -103,6 +105,7 @@ if (id in P4L_GRIDS) {
   });
   const { values: v, figures } = assembleP4lGrid(grid, results, sizes);
   await Deno.mkdir(out, { recursive: true });
+  await removeStaleTemps(out);
   const record = runRecord({
     id,
     title: grid.title,
@@ -128,6 +131,7 @@ const result = await runOmgRlReproduction(
   workers,
 );
 await Deno.mkdir(out, { recursive: true });
+await removeStaleTemps(out);
 const record = runRecord({
   id,
   title: result.title,

@@ -35,6 +35,7 @@ import {
   policyToJson,
   provenance,
   readMdpCsv,
+  removeStaleTemps,
   restoreOmgRl,
   runOmgRl,
   splitByIndividual,
@@ -125,6 +126,7 @@ const seed = int("seed", values.seed);
 const seeds = deriveSeeds(seed, ["split", "dynamics", "agent"]);
 const numActions = int("num-actions", values["num-actions"], 1);
 await Deno.mkdir(out, { recursive: true });
+for (const f of await removeStaleTemps(out)) console.error(`train: removed ${f}, left by a killed run`);
 if (values.fresh) {
   for (const f of ["dynamics.json", "checkpoint.json", "history.json", "policy.json", "provenance.json"]) {
     await Deno.remove(`${out}/${f}`).catch(() => {});

@@ -15,6 +15,7 @@ import {
   parseStepCsv,
   readMdpCsv,
   readStepCsv,
+  removeStaleTemps,
   sampleAndHold,
   sampleBatch,
   selectIndividuals,
@@ -160,6 +161,23 @@ Deno.test("writes are atomic: a failed write leaves neither a partial file nor a
     assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["out.csv"]);
     await assert.rejects(() => writeTextAtomic(`${dir}/no/such/dir/x.csv`, "x"));
     assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["out.csv"]);
+  });
+});
+
+Deno.test("temporary files a killed process left are removed by the next run; live ones and other files stay", async () => {
+  await withTempDir(async (dir) => {
+    // pid 2^22 + 7 exceeds Linux's pid_max on this machine's defaults, so no live process has it.
+    const dead = `.checkpoint.json.tmp-${4194311}-0123abcd`, live = `.history.json.tmp-${Deno.pid}-89abcdef`;
+    for (const name of [dead, live, "policy.json", ".hidden"]) await Deno.writeTextFile(`${dir}/${name}`, "x");
+    const removed = await removeStaleTemps(dir);
+    const left = [...Deno.readDirSync(dir)].map((e) => e.name).sort();
+    if (Deno.build.os === "linux") {
+      assert.deepEqual(removed, [dead]);
+      assert.deepEqual(left, [".hidden", live, "policy.json"].sort());
+    } else {
+      assert.deepEqual(removed, [], "without /proc nothing is removed");
+    }
+    assert.deepEqual(await removeStaleTemps(`${dir}/missing`), []);
   });
 });
 

@@ -25,6 +25,39 @@ export async function writeFileAtomic(path: string, data: Uint8Array): Promise<v
   }
 }
 
+const TEMP_NAME = /^\..+\.tmp-(\d+)-[0-9a-f]{8}$/;
+
+/** Whether process `pid` is alive, as far as this machine lets us see (/proc on Linux). */
+async function processAlive(pid: number): Promise<boolean> {
+  if (pid === Deno.pid) return true;
+  if (Deno.build.os !== "linux") return true; // no cheap check elsewhere: keep the file
+  return await Deno.stat(`/proc/${pid}`).then(() => true, () => false);
+}
+
+/**
+ * Removes the temporary files of atomic writes into `dir` that a killed process left behind
+ * (`.<name>.tmp-<pid>-<hex>` whose process is gone; on Linux, where /proc tells). Tasks call it on
+ * their output folder before they write, so a kill -9 leaves nothing behind once the next run
+ * starts. Returns the names removed.
+ *
+ * @param dir The folder (missing folders are fine).
+ */
+export async function removeStaleTemps(dir: string): Promise<string[]> {
+  const removed: string[] = [];
+  try {
+    for await (const entry of Deno.readDir(dir)) {
+      const m = entry.isFile ? TEMP_NAME.exec(entry.name) : null;
+      if (m && !(await processAlive(Number(m[1])))) {
+        await Deno.remove(`${dir}/${entry.name}`).catch(() => {});
+        removed.push(entry.name);
+      }
+    }
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+  }
+  return removed;
+}
+
 /** Writes text to `path` atomically (temporary file + rename). */
 export async function writeTextAtomic(path: string, text: string): Promise<void> {
   await writeFileAtomic(path, new TextEncoder().encode(text));
