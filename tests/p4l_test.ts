@@ -35,6 +35,7 @@ import {
 } from "../mod.ts";
 import { fuseWeights } from "../lib/algos/acpi.ts";
 import { assertClose } from "./helpers.ts";
+import { tf } from "../lib/core/backend.ts";
 
 await initBackend();
 
@@ -414,4 +415,19 @@ Deno.test("ACPI does not let one individual's diverging FQI fuse everyone: that 
   for (const i of [1, 2]) assert.equal(model.assignments[i], model.assignments[0]);
   for (const i of [4, 5]) assert.equal(model.assignments[i], model.assignments[3]);
   for (const q of model.qFunctions) assert.ok(q.weights.every((w) => Math.abs(w) < 100), "no diverged Q-function");
+});
+
+Deno.test("a P4L fit leaks no tensors, with either critic and either value-state choice", () => {
+  const env = createP4lSimpleEnv();
+  const individuals = drawPopulation(env, createRng(50), 9, env.groups);
+  const data = simulate(env, { individuals, horizon: 20, seed: 51 });
+  const feats = fitRbfFeatures(data.states, 2, { centres: 6, seed: 0 });
+  fitP4l(data, feats, { groups: 2, iterations: 1, innerSteps: 2 }); // warm-up
+  for (const critic of ["exact", "stochastic"] as const) {
+    for (const valueStates of ["batch", "initial"] as const) {
+      const before = tf.memory().numTensors;
+      fitP4l(data, feats, { groups: 2, critic, valueStates, iterations: 2, innerSteps: 3 });
+      assert.equal(tf.memory().numTensors, before, `${critic}, ${valueStates}`);
+    }
+  }
 });

@@ -415,6 +415,8 @@ export interface P4lState {
   assignments: Int32Array;
   /** Completed outer iterations. */
   iteration: number;
+  /** psi of the initial states and whose they are, as tensors, when `valueStates` is "initial" (uploaded once). */
+  readonly initialStates: { readonly psi0: tf.Tensor2D; readonly who0: tf.Tensor1D } | null;
   /** Metrics of each outer iteration. */
   readonly history: { phi: number; lambda: number; value: number; penalty: number }[];
 }
@@ -492,6 +494,12 @@ export function initP4l(data: MdpDataset, features: FeatureMap, config: P4lConfi
     centroids: new Float64Array(c.groups * m),
     assignments: new Int32Array(N),
     iteration: 0,
+    initialStates: c.valueStates === "initial"
+      ? {
+        psi0: tf.tensor2d(problem.psi0, [problem.who0.length, problem.D]),
+        who0: tf.tensor1d(problem.who0, "int32"),
+      }
+      : null,
     history: [],
   };
 }
@@ -525,7 +533,7 @@ function drawBatch(state: P4lState): P4lBatch {
     psi: tf.tensor2d(s, [rows.length, D]),
     psiNext: tf.tensor2d(s2, [rows.length, D]),
     who: tf.tensor1d(Int32Array.from(rows, (r) => data.individuals[r]), "int32"),
-    a: tf.oneHot(tf.tensor1d(Int32Array.from(rows, (r) => data.actions[r]), "int32"), A) as tf.Tensor2D,
+    a: tf.tidy(() => tf.oneHot(tf.tensor1d(Int32Array.from(rows, (r) => data.actions[r]), "int32"), A)) as tf.Tensor2D,
     r: tf.tensor1d(Float32Array.from(rows, (r) => data.rewards[r])),
     notDone: tf.tensor1d(Float32Array.from(rows, (r) => 1 - data.terminals[r])),
   };
@@ -548,10 +556,10 @@ function bellmanFunctional(state: P4lState, b: P4lBatch): { phi: tf.Scalar; fa: 
 
 /** The value term (1 - gamma) mean E Q(S, pi; u_i) over the batch's or the initial states. */
 function valueTerm(state: P4lState, b: P4lBatch): tf.Scalar {
-  const { N, psi0, who0, D } = state.problem;
+  const N = state.problem.N;
   const x0 = state.config.valueStates === "batch"
     ? interact(b.psi, rowsOf(state.u, b.who, N))
-    : interact(tf.tensor2d(psi0, [who0.length, D]), rowsOf(state.u, tf.tensor1d(who0, "int32"), N));
+    : interact(state.initialStates!.psi0, rowsOf(state.u, state.initialStates!.who0, N));
   const q = tf.sum(tf.mul(tf.softmax(applyHead(state.wPi, x0)), applyHead(state.wQ, x0)), 1);
   return tf.mul(1 - state.config.discount, tf.mean(q)) as tf.Scalar;
 }
@@ -749,6 +757,7 @@ export function p4lModel(state: P4lState, features: FeatureMap): P4lModel {
 /** Frees the state's tensors. */
 export function disposeP4l(state: P4lState): void {
   tf.dispose([state.u, ...state.wQ, ...state.wF, ...state.wPi]);
+  if (state.initialStates) tf.dispose([state.initialStates.psi0, state.initialStates.who0]);
 }
 
 /** Fits P4L (Algorithm 1) to `data`, with state features `features`: init, iterations, model. */
