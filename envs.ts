@@ -20,6 +20,8 @@
  * @module
  */
 export {
+  type BatchPolicy,
+  type BatchPolicyContext,
   type BehaviourPolicy,
   drawPopulation,
   type Environment,
@@ -33,6 +35,7 @@ export {
   type PolicyChoice,
   type PolicyContext,
   type PolicyEvaluation,
+  type RolloutPolicy,
   runEpisode,
   simulate,
   type SimulateOptions,

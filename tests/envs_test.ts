@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {
+  createCartPoleEnv,
   createP4lSimpleEnv,
   createRng,
   drawPopulation,
@@ -97,4 +98,41 @@ Deno.test("bad environment options are rejected with a clear error", () => {
   const people = drawPopulation(env, createRng(0), 3);
   assert.throws(() => simulate(env, { individuals: people, horizon: 0 }), /horizon must be an integer >= 1/);
   assert.throws(() => evaluatePolicy(env, () => [1, 0, 0], { individuals: people }), /3 probabilities for 2 actions/);
+});
+
+Deno.test("observeInto writes what observe returns, and a batch policy sees the same rows with episodes ending apart", () => {
+  const cart = createCartPoleEnv({ setting: "A" });
+  const simple = createP4lSimpleEnv();
+  for (const env of [cart, simple] as const) {
+    const rng = createRng(2), ind = env.drawIndividual(rng);
+    // deno-lint-ignore no-explicit-any
+    const e = env as any;
+    let s = e.reset(rng, ind);
+    for (let t = 0; t < 5; t++) {
+      const out = new Float64Array(3 + env.featureNames.length).fill(NaN);
+      e.observeInto(s, ind, out, 3);
+      assert.deepEqual(Array.from(out.subarray(3)), Array.from(e.observe(s, ind)), env.name);
+      s = e.step(rng, ind, s, t % 2, t).state;
+    }
+  }
+  // CartPole's episodes end at different steps: the batch loop must drop finished rows.
+  const people = drawPopulation(cart, createRng(3), 6, cart.groups);
+  const lean = (o: ArrayLike<number>) => (o[2] > 0 ? [0.2, 0.8] : [0.8, 0.2]);
+  const seen: number[] = [];
+  const batch = {
+    batch: (obs: Float64Array, c: { individuals: Int32Array }) => {
+      seen.push(c.individuals.length);
+      const out = new Float64Array(c.individuals.length * 2);
+      for (let r = 0; r < c.individuals.length; r++) out.set(lean(obs.subarray(r * 4, r * 4 + 4)), r * 2);
+      return out;
+    },
+  };
+  const opts = { individuals: people, trajectories: 2, horizon: 200, seed: 1 };
+  const many = evaluatePolicy(cart, batch, opts), one = evaluatePolicy(cart, (o) => lean(o), opts);
+  assert.deepEqual(many.returns, one.returns);
+  assert.ok(Math.min(...seen) < 6, "some episodes ended before others");
+  assert.throws(
+    () => evaluatePolicy(cart, { batch: () => new Float64Array(3) }, opts),
+    /batch policy returned 3 probabilities for 6 rows of 2 actions/,
+  );
 });

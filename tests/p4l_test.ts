@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {
+  acpiBatchPolicy,
   acpiPolicy,
   admmCentroidStep,
   createMdpDataset,
@@ -15,20 +16,25 @@ import {
   fitP4l,
   fitRbfFeatures,
   fittedQIteration,
+  greedyBatchPolicy,
+  greedyPolicy,
   initBackend,
   initP4l,
   initVLearning,
   linearQValues,
   oneHotFeatures,
   p4lAdmmStep,
+  p4lBatchPolicy,
   p4lIteration,
   p4lMultiplierStep,
   p4lPolicy,
+  p4lPolicyGradient,
   ridgeRegression,
   simulate,
   solveLinear,
   solveSpd,
   vLearning,
+  vLearningBatchPolicy,
   vLearningGradient,
   vLearningObjective,
   vLearningPolicy,
@@ -429,5 +435,62 @@ Deno.test("a P4L fit leaks no tensors, with either critic and either value-state
       fitP4l(data, feats, { groups: 2, critic, valueStates, iterations: 2, innerSteps: 3 });
       assert.equal(tf.memory().numTensors, before, `${critic}, ${valueStates}`);
     }
+  }
+});
+
+Deno.test("P4L's closed-form policy gradient equals autodiff's, with batch and initial value states", () => {
+  const env = createP4lSimpleEnv();
+  const individuals = drawPopulation(env, createRng(1), 30, env.groups);
+  const data = simulate(env, { individuals, horizon: 50, seed: 2 });
+  const feats = fitRbfFeatures(data.states, 2, { centres: 16, seed: 1 });
+  for (const valueStates of ["batch", "initial"] as const) {
+    const state = initP4l(data, feats, { groups: 3, seed: 1, iterations: 5, valueStates, admmPenalty: 2 });
+    try {
+      for (let i = 0; i < 3; i++) p4lIteration(state); // away from the initial weights
+      const rows = Int32Array.from({ length: 64 }, (_, k) => (k * 37) % data.size);
+      const target = Float64Array.from({ length: 30 * 2 }, (_, k) => Math.fround(Math.sin(k)));
+      const exact = p4lPolicyGradient(state, rows, target, "closed-form");
+      const auto = p4lPolicyGradient(state, rows, target, "autodiff");
+      for (const part of ["loss", "phi", "value"] as const) {
+        assert.ok(Math.abs(exact[part] - auto[part]) < 1e-5 * (1 + Math.abs(auto[part])), part);
+      }
+      for (const part of ["policy", "latents"] as const) {
+        let diff = 0, norm = 0;
+        exact[part].forEach((g, k) => {
+          diff += (g - auto[part][k]) ** 2;
+          norm += auto[part][k] ** 2;
+        });
+        assert.ok(
+          norm > 0 && Math.sqrt(diff / norm) < 1e-4,
+          `${valueStates} ${part}: relative error ${Math.sqrt(diff / norm)}`,
+        );
+      }
+    } finally {
+      disposeP4l(state);
+    }
+  }
+});
+
+Deno.test("batched policies value a population exactly as the same policies row by row", () => {
+  const env = createP4lSimpleEnv({ horizon: 30 });
+  const individuals = drawPopulation(env, createRng(4), 12, env.groups);
+  const data = simulate(env, { individuals, horizon: 30, seed: 5 });
+  const feats = fitRbfFeatures(data.states, 2, { centres: 8, seed: 0 });
+  const q = fittedQIteration(data, feats, { discount: 0.8 });
+  const vl = vLearning(data, feats, { discount: 0.8, steps: 5, behaviour: () => 0.5 });
+  const acpi = fitAcpi(data, feats, { discount: 0.8 });
+  const p4l = fitP4l(data, feats, { groups: 2, seed: 0, iterations: 3 });
+  const pairs = {
+    FQI: [greedyBatchPolicy(q), () => greedyPolicy(q)],
+    VL: [vLearningBatchPolicy(vl), () => vLearningPolicy(vl)],
+    ACPI: [acpiBatchPolicy(acpi), (i: number) => acpiPolicy(acpi, i)],
+    P4L: [p4lBatchPolicy(p4l), (i: number) => p4lPolicy(p4l, i)],
+  } as const;
+  const opts = { individuals, trajectories: 3, seed: 9 };
+  for (const [name, [batch, make]] of Object.entries(pairs)) {
+    const rows = individuals.map((_, i) => make(i));
+    const one = evaluatePolicy(env, (o, c) => rows[c.individual](o), opts);
+    const many = evaluatePolicy(env, batch, opts);
+    assert.deepEqual(many.discountedReturns, one.discountedReturns, name);
   }
 });

@@ -18,7 +18,8 @@
  */
 import type { MdpDataset } from "../data/dataset.ts";
 import { selectIndividuals } from "../data/dataset.ts";
-import type { FeatureMap } from "./features.ts";
+import { type FeatureMap, linearBatchPolicy } from "./features.ts";
+import type { BatchPolicy } from "../envs/env.ts";
 import {
   fittedQIteration,
   FQI_DEFAULTS,
@@ -261,4 +262,17 @@ export function acpiPolicy(model: AcpiModel, individual: number): (state: ArrayL
   const k = model.assignments[individual];
   if (k === undefined) throw new RangeError(`acpiPolicy: no individual ${individual}`);
   return greedyPolicy(model.qFunctions[k]);
+}
+
+/** {@linkcode acpiPolicy} of every individual over many states at once (Monte Carlo evaluation). */
+export function acpiBatchPolicy(model: AcpiModel): BatchPolicy {
+  const features = model.qFunctions[0].features;
+  if (model.qFunctions.some((q) => q.features !== features || q.numActions !== model.qFunctions[0].numActions)) {
+    throw new Error("acpiBatchPolicy: the clusters' Q-functions do not share one feature map");
+  }
+  return linearBatchPolicy(features, model.qFunctions[0].numActions, (i) => {
+    const k = model.assignments[i];
+    if (k === undefined) throw new RangeError(`acpiBatchPolicy: no individual ${i}`);
+    return model.qFunctions[k].weights;
+  }, "greedy");
 }

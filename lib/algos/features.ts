@@ -10,6 +10,8 @@
 import { kmeans } from "ml-kmeans";
 import { createRng } from "../core/random.ts";
 import { checkIntegers, resolveConfig } from "../core/config.ts";
+import { softmaxInPlace } from "../core/numeric.ts";
+import type { BatchPolicy } from "../envs/env.ts";
 
 /** A feature map of states: `dim` features per state. */
 export interface FeatureMap {
@@ -171,4 +173,45 @@ export function crossWithActions(
   const out = new Float64Array(n * dim * numActions);
   for (let i = 0; i < n; i++) out.set(phi.subarray(i * dim, (i + 1) * dim), i * dim * numActions + actions[i] * dim);
   return out;
+}
+
+/**
+ * A batched policy linear in `features`: row r scores action a as psi(s_r)^T w, with w the a-th
+ * row of `weightsOf(k_r)` (row-major `[numActions, dim]`, k_r the row's individual), then takes
+ * the softmax of the scores (`"softmax"`) or the one-hot of their first maximum (`"greedy"`). The
+ * features of all rows are computed in one call; the sums run in the same order as the kit's
+ * one-row policies, so both give the same probabilities bit for bit.
+ */
+export function linearBatchPolicy(
+  features: FeatureMap,
+  numActions: number,
+  weightsOf: (individual: number) => Float64Array,
+  link: "softmax" | "greedy",
+): BatchPolicy {
+  const D = features.dim, A = numActions;
+  return Object.freeze({
+    batch(observations: Float64Array, context: { readonly individuals: Int32Array }) {
+      const who = context.individuals, n = who.length, psi = features.transform(observations);
+      if (psi.length !== n * D) {
+        throw new RangeError(`linearBatchPolicy: ${observations.length} values are not ${n} states`);
+      }
+      const out = new Float64Array(n * A);
+      for (let r = 0; r < n; r++) {
+        const w = weightsOf(who[r]), o = r * D, q = r * A;
+        for (let a = 0; a < A; a++) {
+          let z = 0;
+          for (let j = 0; j < D; j++) z += psi[o + j] * w[a * D + j];
+          out[q + a] = z;
+        }
+        if (link === "softmax") {
+          softmaxInPlace(out, q, A);
+        } else {
+          let best = 0;
+          for (let a = 1; a < A; a++) if (out[q + a] > out[q + best]) best = a;
+          for (let a = 0; a < A; a++) out[q + a] = a === best ? 1 : 0;
+        }
+      }
+      return out;
+    },
+  });
 }

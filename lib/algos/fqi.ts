@@ -9,7 +9,8 @@
 import { choleskySolver } from "../core/linalg.ts";
 import { checkIntegers, checkInterval, resolveConfig } from "../core/config.ts";
 import type { MdpDataset } from "../data/dataset.ts";
-import type { FeatureMap } from "./features.ts";
+import { type FeatureMap, linearBatchPolicy } from "./features.ts";
+import type { BatchPolicy } from "../envs/env.ts";
 
 /** Options of {@linkcode fittedQIteration}; {@linkcode FQI_DEFAULTS} holds the defaults. */
 export interface FqiOptions {
@@ -80,6 +81,11 @@ export function greedyPolicy(q: LinearQ): (state: ArrayLike<number>) => number[]
     for (let a = 1; a < q.numActions; a++) if (v[a] > v[best]) best = a;
     return Array.from({ length: q.numActions }, (_, a) => (a === best ? 1 : 0));
   };
+}
+
+/** {@linkcode greedyPolicy} over many states at once (Monte Carlo evaluation). */
+export function greedyBatchPolicy(q: LinearQ): BatchPolicy {
+  return linearBatchPolicy(q.features, q.numActions, () => q.weights, "greedy");
 }
 
 /** The state of fitted-Q iteration: the data's features, each action's factored Gram, the weights. */

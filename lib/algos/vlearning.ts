@@ -15,7 +15,8 @@
  */
 import { solveLinear } from "../core/linalg.ts";
 import type { MdpDataset } from "../data/dataset.ts";
-import type { FeatureMap } from "./features.ts";
+import { type FeatureMap, linearBatchPolicy } from "./features.ts";
+import type { BatchPolicy } from "../envs/env.ts";
 import { softmaxInPlace } from "../core/numeric.ts";
 import { checkIntegers, checkInterval, resolveConfig } from "../core/config.ts";
 import { fitSoftmaxRegression, softmaxLogits } from "./softmax_regression.ts";
@@ -74,6 +75,11 @@ export function vLearningPolicy(model: VLearningModel): (state: ArrayLike<number
     softmaxRow(model.features.transform(s), 0, D, model.theta, A, out);
     return Array.from(out);
   };
+}
+
+/** {@linkcode vLearningPolicy} over many states at once (Monte Carlo evaluation). */
+export function vLearningBatchPolicy(model: VLearningModel): BatchPolicy {
+  return linearBatchPolicy(model.features, model.numActions, () => model.theta, "softmax");
 }
 
 /** The state of V-learning: features, behaviour probabilities, initial states and theta. */

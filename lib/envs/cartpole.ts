@@ -118,6 +118,9 @@ export function createCartPoleEnv(options: CartPoleOptions = {}): Environment<Fl
     drawIndividual: (rng, group?: string) => individualFromGroups("cartpole", table, rng, group),
     reset: (rng) => Float64Array.from({ length: 4 }, () => rng.uniform() * 0.1 - 0.05),
     observe: (s) => Float64Array.from(s),
+    observeInto(s, _ind, out, offset) {
+      for (let j = 0; j < 4; j++) out[offset + j] = s[j];
+    },
     step(_rng, ind, s, action) {
       const next = cartPoleDynamics(s, action, ind.params);
       return { state: next, reward: 1, terminal: cartPoleFailed(next) };

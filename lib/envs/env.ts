@@ -50,6 +50,28 @@ export type BehaviourPolicy<S> = (observation: Float64Array, context: PolicyCont
 /** What to roll out: a {@linkcode Policy}, or `"behaviour"` for each individual's behaviour policy. */
 export type PolicyChoice = Policy | "behaviour";
 
+/** What a batched policy call knows: the step, and the individual (population index) of each row. */
+export interface BatchPolicyContext {
+  /** Step within the episodes. */
+  readonly t: number;
+  /** Population index of each row's individual. */
+  readonly individuals: Int32Array;
+}
+
+/**
+ * A policy over many observations at once (one row per individual being rolled out): given
+ * row-major `[n, obsDim]` observations, row-major `[n, numActions]` probabilities. Learned
+ * policies that are linear in features compute the features of all rows in one pass; Monte Carlo
+ * evaluation with one is bit-identical to the same policy row by row (tested).
+ */
+export interface BatchPolicy {
+  /** The probabilities of every row. */
+  readonly batch: (observations: Float64Array, context: BatchPolicyContext) => Float64Array;
+}
+
+/** What {@linkcode evaluatePolicy} rolls out: a policy, `"behaviour"`, or a batched policy. */
+export type RolloutPolicy = PolicyChoice | BatchPolicy;
+
 /** One step's outcome. */
 export interface StepResult<S> {
   /** The state after the transition. */
@@ -82,6 +104,12 @@ export interface Environment<S, P> {
   reset(rng: Rng, individual: Individual<P>): S;
   /** Observed features of a state (what the data record). */
   observe(state: S, individual: Individual<P>): Float64Array;
+  /**
+   * Writes `observe(state, individual)` into `out` from `offset`, allocating nothing (optional:
+   * Monte Carlo evaluation of a batched policy uses it where present; in Deno each small typed
+   * array costs about a microsecond to allocate, more than a simulator step).
+   */
+  observeInto?(state: S, individual: Individual<P>, out: Float64Array, offset: number): void;
   /** One transition under `action` (0 <= action < numActions). */
   step(rng: Rng, individual: Individual<P>, state: S, action: number, t: number): StepResult<S>;
   /** The behaviour (clinician's or data-generating) policy of an individual. */
@@ -283,12 +311,64 @@ export interface EvaluateOptions<P> {
 }
 
 /**
- * Monte Carlo evaluation of `policy` (or `"behaviour"`: each individual's behaviour policy) on the true dynamics: discounted and undiscounted returns
- * per trajectory, summarised per individual, per group and overall.
+ * Probabilities of a batch of rows (`who[r]` the population index of row r), row-major
+ * `[rows, numActions]`, whatever the kind of policy; checks their shape. Called once per
+ * trajectory: behaviour policies are made afresh for each episode, as `runEpisode` does.
+ */
+function rowProbabilities<S, P>(
+  env: Environment<S, P>,
+  policy: RolloutPolicy,
+  people: readonly Individual<P>[],
+): () => (who: Int32Array, t: number, states: readonly S[]) => Float64Array {
+  const A = env.numActions, F = env.featureNames.length;
+  if (typeof policy === "object") {
+    const matrix = new Float64Array(people.length * F);
+    return () => (who, t, states) => {
+      const rows = matrix.subarray(0, who.length * F);
+      for (let r = 0; r < who.length; r++) {
+        const k = who[r];
+        if (env.observeInto) env.observeInto(states[k], people[k], rows, r * F);
+        else rows.set(env.observe(states[k], people[k]), r * F);
+      }
+      const probs = policy.batch(rows, { t, individuals: who });
+      if (probs.length !== who.length * A) {
+        throw new RangeError(
+          `${env.name}: batch policy returned ${probs.length} probabilities for ${who.length} rows of ${A} actions`,
+        );
+      }
+      return probs;
+    };
+  }
+  return () => {
+    const behaviours = policy === "behaviour" ? people.map((ind) => env.behaviourPolicy(ind)) : null;
+    return (who, t, states) => {
+      const out = new Float64Array(who.length * A);
+      for (let r = 0; r < who.length; r++) {
+        const k = who[r], context = { t, individual: k, id: people[k].id };
+        const o = env.observe(states[k], people[k]);
+        const p = behaviours ? behaviours[k](o, context, states[k]) : (policy as Policy)(o, context);
+        if (p.length !== A) {
+          throw new RangeError(`${env.name}: policy returned ${p.length} probabilities for ${A} actions`);
+        }
+        for (let a = 0; a < A; a++) out[r * A + a] = p[a];
+      }
+      return out;
+    };
+  };
+}
+
+/**
+ * Monte Carlo evaluation of `policy` (or `"behaviour"`: each individual's behaviour policy, or a
+ * {@linkcode BatchPolicy}) on the true dynamics: discounted and undiscounted returns per
+ * trajectory, summarised per individual, per group and overall.
+ *
+ * Individual k draws from its own stream (split from `seed`) in the order of its trajectories, so
+ * the result does not depend on how the population is batched: the loop steps every individual's
+ * j-th trajectory together, one policy call per step for all of them.
  */
 export function evaluatePolicy<S, P>(
   env: Environment<S, P>,
-  policy: PolicyChoice,
+  policy: RolloutPolicy,
   options: EvaluateOptions<P>,
 ): PolicyEvaluation {
   const trajectories = options.trajectories ?? 1;
@@ -303,26 +383,46 @@ export function evaluatePolicy<S, P>(
   if (!(discount >= 0 && discount <= 1)) {
     throw new RangeError(`evaluatePolicy(): discount must be in [0, 1], got ${discount}`);
   }
-  const rng = createRng(options.seed ?? 0);
-  const streams = rng.split(options.individuals.length);
-  const discountedReturns: number[][] = [];
-  const returns: number[][] = [];
-  options.individuals.forEach((ind, k) => {
-    const r = streams[k];
-    const disc: number[] = [], und: number[] = [];
-    for (let j = 0; j < trajectories; j++) {
-      let g = 0, u = 0, w = 1;
-      runEpisode(env, ind, k, policy, r, episodeLengthOf(env, ind, horizon), ({ result }) => {
-        g += w * result.reward;
-        u += result.reward;
-        w *= discount;
-      });
-      disc.push(g);
-      und.push(u);
+  const people = options.individuals, n = people.length, A = env.numActions;
+  const streams = createRng(options.seed ?? 0).split(n);
+  const lengths = people.map((ind) => episodeLengthOf(env, ind, horizon));
+  const longest = Math.max(0, ...lengths);
+  const trajectoryPolicy = rowProbabilities(env, policy, people);
+  const discountedReturns: number[][] = people.map(() => []);
+  const returns: number[][] = people.map(() => []);
+  const states: S[] = new Array(n);
+  const g = new Float64Array(n), u = new Float64Array(n), w = new Float64Array(n);
+  let active = new Int32Array(n), next = new Int32Array(n);
+  for (let j = 0; j < trajectories; j++) {
+    const rows = trajectoryPolicy();
+    let count = 0;
+    for (let k = 0; k < n; k++) {
+      states[k] = env.reset(streams[k], people[k]);
+      g[k] = 0, u[k] = 0, w[k] = 1;
+      if (lengths[k] > 0) active[count++] = k;
     }
-    discountedReturns.push(disc);
-    returns.push(und);
-  });
+    for (let t = 0; t < longest && count > 0; t++) {
+      const who = active.subarray(0, count);
+      const probs = rows(who, t, states);
+      let kept = 0;
+      for (let r = 0; r < count; r++) {
+        const k = who[r], rng = streams[k];
+        const action = rng.categorical(probs.subarray(r * A, (r + 1) * A));
+        const result = env.step(rng, people[k], states[k], action, t);
+        g[k] += w[k] * result.reward;
+        u[k] += result.reward;
+        w[k] *= discount;
+        states[k] = result.state;
+        if (!result.terminal && t + 1 < lengths[k]) next[kept++] = k;
+      }
+      [active, next] = [next, active];
+      count = kept;
+    }
+    for (let k = 0; k < n; k++) {
+      discountedReturns[k].push(g[k]);
+      returns[k].push(u[k]);
+    }
+  }
   const perGroup: Record<string, { discounted: Summary; undiscounted: Summary }> = {};
   for (const g of new Set(options.individuals.map((i) => i.group))) {
     const idx = options.individuals.flatMap((ind, k) => (ind.group === g ? [k] : []));

@@ -36,14 +36,16 @@ export interface P4lSimpleOptions {
 }
 
 /** The environment of P4L section 6.1. */
-export function createP4lSimpleEnv(options: P4lSimpleOptions = {}): Environment<Float64Array, SimpleEnvParams> {
+export function createP4lSimpleEnv(options: P4lSimpleOptions = {}): Environment<ArrayLike<number>, SimpleEnvParams> {
   const horizon = options.horizon ?? 50;
   if (!Number.isInteger(horizon) || horizon < 1) {
     throw new RangeError(`p4l-simple: horizon must be an integer >= 1, got ${horizon}`);
   }
   const groups = Object.keys(P4L_SIMPLE_GROUPS);
   const noiseStd = Math.sqrt(0.25);
-  const env: Environment<Float64Array, SimpleEnvParams> = {
+  // States are plain pairs: a small typed array costs about a microsecond to allocate in Deno,
+  // more than the step itself.
+  const env: Environment<ArrayLike<number>, SimpleEnvParams> = {
     name: "p4l-simple",
     featureNames: Object.freeze(["s1", "s2"]),
     numActions: 2,
@@ -51,14 +53,19 @@ export function createP4lSimpleEnv(options: P4lSimpleOptions = {}): Environment<
     horizon,
     groups: Object.freeze(groups),
     drawIndividual: (rng, group?: string) => individualFromGroups("p4l-simple", P4L_SIMPLE_GROUPS, rng, group),
-    reset: (rng) => Float64Array.of(rng.normal(), rng.normal()),
+    reset: (rng) => {
+      const s1 = rng.normal();
+      return [s1, rng.normal()];
+    },
     observe: (s) => Float64Array.from(s),
+    observeInto(s, _ind, out, offset) {
+      out[offset] = s[0];
+      out[offset + 1] = s[1];
+    },
     step(rng, ind, s, action) {
       const sign = 2 * action - 1;
-      const next = Float64Array.of(
-        0.8 * sign * s[0] + ind.params.c1 * s[1] + noiseStd * rng.normal(),
-        ind.params.c2 * s[0] - 0.8 * sign * s[1] + noiseStd * rng.normal(),
-      );
+      const n1 = 0.8 * sign * s[0] + ind.params.c1 * s[1] + noiseStd * rng.normal();
+      const next = [n1, ind.params.c2 * s[0] - 0.8 * sign * s[1] + noiseStd * rng.normal()];
       const reward = 0.9 / (1 + Math.exp(sign * (s[0] - 2 * s[1]))) + (rng.uniform() * 0.2 - 0.1);
       return { state: next, reward, terminal: false };
     },

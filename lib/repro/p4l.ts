@@ -29,7 +29,14 @@
  * @module
  */
 import { createRng, deriveSeeds } from "../core/random.ts";
-import { drawPopulation, evaluatePolicy, type Policy, type PolicyChoice, simulate } from "../envs/env.ts";
+import {
+  type BatchPolicy,
+  drawPopulation,
+  evaluatePolicy,
+  type Policy,
+  type RolloutPolicy,
+  simulate,
+} from "../envs/env.ts";
 import { summarize } from "../core/numeric.ts";
 import type { Environment, Individual } from "../envs/env.ts";
 import { createP4lSimpleEnv } from "../envs/p4l_simple.ts";
@@ -37,10 +44,10 @@ import { createCartPoleEnv } from "../envs/cartpole.ts";
 import { createSepsisEnv, SEPSIS_FEATURES, sepsisReward, sepsisStateFromObservation } from "../envs/sepsis.ts";
 import type { MdpDataset } from "../data/dataset.ts";
 import { type FeatureMap, fitRbfFeatures, RBF_DEFAULTS } from "../algos/features.ts";
-import { fittedQIteration, greedyPolicy, resolveFqiConfig } from "../algos/fqi.ts";
-import { vLearning, VLEARNING_DEFAULTS, vLearningPolicy } from "../algos/vlearning.ts";
-import { acpiPolicy, fitAcpi, resolveAcpiConfig } from "../algos/acpi.ts";
-import { fitP4l, p4lPolicy, resolveP4lConfig } from "../algos/p4l.ts";
+import { fittedQIteration, greedyBatchPolicy, greedyPolicy, resolveFqiConfig } from "../algos/fqi.ts";
+import { vLearning, VLEARNING_DEFAULTS, vLearningBatchPolicy, vLearningPolicy } from "../algos/vlearning.ts";
+import { acpiBatchPolicy, acpiPolicy, fitAcpi, resolveAcpiConfig } from "../algos/acpi.ts";
+import { fitP4l, p4lBatchPolicy, p4lPolicy, resolveP4lConfig } from "../algos/p4l.ts";
 import { estimateGroupCount, GROUP_COUNT_DEFAULTS } from "../algos/group_count.ts";
 import { createPersimEnv, fitPersonalisedSimulator, PERSIM_DEFAULTS } from "../algos/persim.ts";
 import { resolveConfig } from "../core/config.ts";
@@ -63,6 +70,8 @@ export interface ComparisonSizes {
 export interface Comparison {
   /** Each method's policy maker: individual index to policy. */
   readonly policies: Record<string, (individual: number) => (state: ArrayLike<number>) => ArrayLike<number>>;
+  /** The same policies, every individual's at once (for Monte Carlo valuation). */
+  readonly batchPolicies: Record<string, BatchPolicy>;
   /** Facts about the fits (ACPI's clusters, the K chosen by the heuristic). */
   readonly facts: Record<string, number>;
 }
@@ -78,18 +87,22 @@ export function fitP4lComparison(
   options: { discount: number; seed: number; behaviour?: (state: ArrayLike<number>, action: number) => number },
 ): Comparison {
   const policies: Comparison["policies"] = {};
+  const batchPolicies: Record<string, BatchPolicy> = {};
   const facts: Record<string, number> = {};
   const seeds = deriveSeeds(options.seed, ["groupCount", "p4l"]);
   const q = fittedQIteration(data, features, { discount: options.discount });
   policies.FQI = () => greedyPolicy(q);
+  batchPolicies.FQI = greedyBatchPolicy(q);
   const vl = vLearning(data, features, {
     discount: options.discount,
     behaviour: options.behaviour,
     steps: sizes.vlSteps,
   });
   policies.VL = () => vLearningPolicy(vl);
+  batchPolicies.VL = vLearningBatchPolicy(vl);
   const acpi = fitAcpi(data, features, { discount: options.discount });
   policies.ACPI = (i) => acpiPolicy(acpi, i);
+  batchPolicies.ACPI = acpiBatchPolicy(acpi);
   facts["ACPI clusters"] = acpi.clusters;
   facts["ACPI fallbacks"] = acpi.fallbacks;
   for (const k of sizes.ks) {
@@ -106,25 +119,22 @@ export function fitP4lComparison(
       iterations: sizes.p4lIterations,
       discount: options.discount,
     });
-    policies[`P4L (K=${k === "auto" ? "Auto" : k})`] = (i) => p4lPolicy(model, i);
+    const name = `P4L (K=${k === "auto" ? "Auto" : k})`;
+    policies[name] = (i) => p4lPolicy(model, i);
+    batchPolicies[name] = p4lBatchPolicy(model);
   }
-  return { policies, facts };
+  return { policies, batchPolicies, facts };
 }
 
-/** Mean discounted (or undiscounted) value per group of each method's per-individual policies. */
+/** Mean discounted (or undiscounted) value per group of each method's policy. */
 function valueMethods<S, P>(
   env: Environment<S, P>,
   individuals: readonly Individual<P>[],
-  policies: Record<string, ((i: number) => Policy) | "behaviour">,
+  policies: Record<string, RolloutPolicy>,
   options: { trajectories: number; horizon: number; discount: number; seed: number; undiscounted?: boolean },
 ): Record<string, Record<string, number>> {
   const values: Record<string, Record<string, number>> = {};
-  for (const [method, make] of Object.entries(policies)) {
-    let policy: PolicyChoice = "behaviour";
-    if (make !== "behaviour") {
-      const perIndividual = individuals.map((_, i) => make(i));
-      policy = (o, c) => perIndividual[c.individual](o, c);
-    }
+  for (const [method, policy] of Object.entries(policies)) {
     const ev = evaluatePolicy(env, policy, { individuals, ...options });
     values[method] = Object.fromEntries(
       Object.entries(ev.perGroup).map((
@@ -135,10 +145,11 @@ function valueMethods<S, P>(
   return values;
 }
 
-const asPolicies = (c: Comparison): Record<string, (i: number) => Policy> =>
-  Object.fromEntries(
-    Object.entries(c.policies).map(([m, make]) => [m, (i: number) => (o: Float64Array) => make(i)(o)]),
-  );
+/** One policy per individual, as one policy of the population (the context says who). */
+const perIndividual = (make: (i: number) => Policy, count: number): Policy => {
+  const policies = Array.from({ length: count }, (_, i) => make(i));
+  return (o, c) => policies[c.individual](o, c);
+};
 
 /**
  * A grid cell's named seeds, split from one seed per cell (the cell's index and the grid's own
@@ -287,7 +298,7 @@ const fig1: P4lGrid<P4lFig1Sizes> = {
     const data = simulate(env, { individuals, horizon, seed: seeds.simulation });
     const features = fitRbfFeatures(data.states, 2, { centres: 16, seed: seeds.features });
     const cmp = fitP4lComparison(data, features, sizes, { discount: 0.8, seed: seeds.fit, behaviour: () => 0.5 });
-    const policies = { ...asPolicies(cmp), Behaviour: () => () => [0.5, 0.5] };
+    const policies = { ...cmp.batchPolicies, Behaviour: () => [0.5, 0.5] };
     const values = valueMethods(env, individuals, policies, {
       trajectories: sizes.trajectories,
       horizon,
@@ -358,7 +369,7 @@ const table2: P4lGrid<P4lTable2Sizes> = {
     const eps = sizes.epsilon;
     const behaviour = (s: ArrayLike<number>, a: number) => ((s[2] > 0 ? 1 : 0) === a ? 1 - eps / 2 : eps / 2);
     const cmp = fitP4lComparison(data, features, sizes, { discount: 0.9, seed: seeds.fit, behaviour });
-    const policies = { ...asPolicies(cmp), Behaviour: "behaviour" as const };
+    const policies = { ...cmp.batchPolicies, Behaviour: "behaviour" as const };
     const values = valueMethods(env, individuals, policies, {
       trajectories: sizes.evaluations,
       horizon: 300,
@@ -431,7 +442,7 @@ const table3: P4lGrid<P4lTable3Sizes> = {
     const data = simulate(env, { individuals, seed: seeds.simulation });
     const features = fitRbfFeatures(data.states, data.stateDim, { centres: 16, seed: seeds.features });
     const cmp = fitP4lComparison(data, features, sizes, { discount: 0.8, seed: seeds.fit });
-    const policies = { Clinician: "behaviour" as const, ...asPolicies(cmp) };
+    const policies = { Clinician: "behaviour" as const, ...cmp.batchPolicies };
     // The PerSim-style simulator, learned from the same data; each individual starts from its recorded first state.
     const persim = fitPersonalisedSimulator(data, {
       levels: SEPSIS_LEVELS,
@@ -468,7 +479,7 @@ const table3: P4lGrid<P4lTable3Sizes> = {
     const estimated = valueMethods(
       learned,
       learned.individuals,
-      { ...policies, Clinician: clinicianOnObservations },
+      { ...policies, Clinician: perIndividual(clinicianOnObservations, learned.individuals.length) },
       opts,
     );
     // Every individual has the same number of trajectories, so the population value is the
