@@ -29,6 +29,8 @@ export interface RbfFeatureMap extends FeatureMap {
   readonly centres: Float64Array;
   /** Bandwidth: the median pairwise distance of the fitted states. */
   readonly bandwidth: number;
+  /** Per state variable, the mean and standard deviation the states were scaled by (0 and 1 unscaled). */
+  readonly scale: { readonly mean: Float64Array; readonly std: Float64Array };
 }
 
 /** Options of {@linkcode fitRbfFeatures}; {@linkcode RBF_DEFAULTS} holds the defaults. */
@@ -39,13 +41,36 @@ export interface RbfOptions {
   readonly seed?: number;
   /** States used for K-means and the median distance (a random subset beyond this). */
   readonly maxPoints?: number;
+  /**
+   * Standardise each state variable (by its mean and standard deviation over the fitted states)
+   * before centres and distances. The paper's RBF uses raw states; where variables live on very
+   * different scales (CartPole: the pole angle within +-0.21 rad, the velocities within +-3), the
+   * median-distance bandwidth cannot resolve the small ones (docs/p4l.md, Table 2).
+   */
+  readonly standardize?: boolean;
 }
 
 /** The defaults of {@linkcode RbfOptions}. */
-export const RBF_DEFAULTS: Readonly<Required<RbfOptions>> = Object.freeze({ centres: 16, seed: 0, maxPoints: 2000 });
+export const RBF_DEFAULTS: Readonly<Required<RbfOptions>> = Object.freeze({
+  centres: 16,
+  seed: 0,
+  maxPoints: 2000,
+  standardize: false,
+});
 
-/** exp(-|s - c|^2 / (2 h^2)) for every row of `s` and centre `c`, then a constant 1. */
-function rbfRows(s: Float64Array, stateDim: number, centres: Float64Array, J: number, bandwidth: number): Float64Array {
+/**
+ * exp(-|z - c|^2 / (2 h^2)) for every row of `s` (z = (s - mean) / std) and centre `c`, then a
+ * constant 1. Unscaled maps pass mean 0 and std 1, which leave s exactly as it is.
+ */
+function rbfRows(
+  s: Float64Array,
+  stateDim: number,
+  centres: Float64Array,
+  J: number,
+  bandwidth: number,
+  mean: Float64Array,
+  std: Float64Array,
+): Float64Array {
   const k = s.length / stateDim, dim = J + 1;
   const out = new Float64Array(k * dim);
   const inv = 1 / (2 * bandwidth * bandwidth);
@@ -53,7 +78,7 @@ function rbfRows(s: Float64Array, stateDim: number, centres: Float64Array, J: nu
     for (let c = 0; c < J; c++) {
       let d = 0;
       for (let j = 0; j < stateDim; j++) {
-        const e = s[i * stateDim + j] - centres[c * stateDim + j];
+        const e = (s[i * stateDim + j] - mean[j]) / std[j] - centres[c * stateDim + j];
         d += e * e;
       }
       out[i * dim + c] = Math.exp(-d * inv);
@@ -75,7 +100,19 @@ export function fitRbfFeatures(states: ArrayLike<number>, stateDim: number, opti
   const rows = n <= maxPoints
     ? Array.from({ length: n }, (_, i) => i)
     : Array.from(rng.permutation(n).subarray(0, maxPoints));
-  const points = rows.map((i) => Array.from({ length: stateDim }, (_, j) => states[i * stateDim + j]));
+  const mean = new Float64Array(stateDim), std = new Float64Array(stateDim).fill(1);
+  if (c.standardize) {
+    for (let i = 0; i < n; i++) for (let j = 0; j < stateDim; j++) mean[j] += states[i * stateDim + j] / n;
+    for (let j = 0; j < stateDim; j++) {
+      let v = 0;
+      for (let i = 0; i < n; i++) v += (states[i * stateDim + j] - mean[j]) ** 2 / n;
+      if (!(v > 0)) throw new RangeError(`fitRbfFeatures: state variable ${j} is constant; it cannot be standardised`);
+      std[j] = Math.sqrt(v);
+    }
+  }
+  const points = rows.map((i) =>
+    Array.from({ length: stateDim }, (_, j) => (states[i * stateDim + j] - mean[j]) / std[j])
+  );
   const result = kmeans(points, J, { seed: c.seed, initialization: "kmeans++", maxIterations: 200 });
   const centres = Float64Array.from(result.centroids.flat());
   const dists: number[] = [];
@@ -95,10 +132,11 @@ export function fitRbfFeatures(states: ArrayLike<number>, stateDim: number, opti
     stateDim,
     centres,
     bandwidth,
+    scale: Object.freeze({ mean, std }),
     // One element type for the loop (Float32Array data, Float64Array observations and plain
     // arrays otherwise make its loads polymorphic; measured 2x slower per call).
     transform: (s: ArrayLike<number>) =>
-      rbfRows(s instanceof Float64Array ? s : Float64Array.from(s), stateDim, centres, J, bandwidth),
+      rbfRows(s instanceof Float64Array ? s : Float64Array.from(s), stateDim, centres, J, bandwidth, mean, std),
   });
 }
 
