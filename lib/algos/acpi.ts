@@ -17,7 +17,7 @@
  * @module
  */
 import type { MdpDataset } from "../data/dataset.ts";
-import { selectIndividuals } from "../data/dataset.ts";
+import { listEpisodes, selectIndividuals, selectTransitions } from "../data/dataset.ts";
 import { type FeatureMap, linearBatchPolicy } from "./features.ts";
 import type { BatchPolicy } from "../envs/env.ts";
 import {
@@ -39,9 +39,15 @@ export interface AcpiOptions {
   readonly fqi?: Omit<FqiOptions, "discount">;
   /**
    * Fusion penalty lambda, relative to the estimates' RMS norm, divided by the square root of the
-   * mean number of pairs per individual (N with all pairs).
+   * mean number of pairs per individual (N with all pairs); or "validated": the strength of
+   * `fusionGrid` whose clusters' Q-functions, fitted on the first half of each individual's
+   * episode, leave the smallest Bellman residual on the second half. Measured (docs/p4l.md): that
+   * criterion does not track the policies' value (on the conflicting-groups environment at T = 50
+   * it picks one cluster, worth 0.37 against 2.52 at strength 0.05), so it is not the default.
    */
-  readonly fusion?: number;
+  readonly fusion?: number | "validated";
+  /** The strengths "validated" chooses among. */
+  readonly fusionGrid?: readonly number[];
   /** Shrinkage of each individual's fit towards the pooled weights. */
   readonly shrinkage?: number;
   /** ADMM penalty of the fusion problem. */
@@ -58,7 +64,8 @@ export interface AcpiOptions {
 export const ACPI_DEFAULTS: Readonly<Required<AcpiOptions>> = Object.freeze({
   discount: FQI_DEFAULTS.discount,
   fqi: Object.freeze((({ discount: _, ...rest }) => rest)(FQI_DEFAULTS)),
-  fusion: 0.2,
+  fusion: 0.2 as number | "validated",
+  fusionGrid: Object.freeze([0.02, 0.05, 0.1, 0.2, 0.5]),
   shrinkage: 1,
   admmPenalty: 1,
   admmIterations: 200,
@@ -74,7 +81,10 @@ export const ACPI_DEFAULTS: Readonly<Required<AcpiOptions>> = Object.freeze({
 export function resolveAcpiConfig(options: AcpiOptions = {}): Readonly<Required<AcpiOptions>> {
   const c = resolveConfig("fitAcpi", ACPI_DEFAULTS, options);
   const { discount: _, ...fqi } = resolveFqiConfig({ ...c.fqi, discount: c.discount });
-  checkInterval("fitAcpi", c, "fusion", 0, Infinity);
+  if (c.fusion !== "validated") checkInterval("fitAcpi", c, "fusion", 0, Infinity);
+  if (c.fusionGrid.length === 0 || !c.fusionGrid.every((f) => f >= 0 && Number.isFinite(f))) {
+    throw new RangeError(`fitAcpi: fusionGrid must list non-negative strengths, got ${JSON.stringify(c.fusionGrid)}`);
+  }
   checkInterval("fitAcpi", c, "shrinkage", 0, Infinity);
   checkInterval("fitAcpi", c, "admmPenalty", 0, Infinity, "low");
   checkIntegers("fitAcpi", c, ["admmIterations"]);
@@ -92,6 +102,10 @@ export interface AcpiModel {
   readonly qFunctions: readonly LinearQ[];
   /** Individuals whose own FQI diverged and that started from the pooled fit instead (a cluster likewise). */
   readonly fallbacks: number;
+  /** The fusion strength used (chosen on held-out data when the config says "validated"). */
+  readonly fusion: number;
+  /** Held-out Bellman residual at each strength of `fusionGrid` (empty when not validated). */
+  readonly fusionResiduals: readonly number[];
 }
 
 /** All pairs (i < j) of N individuals, in row order. */
@@ -201,12 +215,14 @@ function ownFit(own: MdpDataset, features: FeatureMap, fqi: FqiOptions, bound: n
   return q;
 }
 
-/** Fits ACPI with linear Q-functions on `features`. */
-export function fitAcpi(data: MdpDataset, features: FeatureMap, options: AcpiOptions = {}): AcpiModel {
+/** Per-individual estimates w^_i (shrunk towards the pooled fit), and how many fell back to it. */
+function individualEstimates(
+  data: MdpDataset,
+  features: FeatureMap,
+  c: Readonly<Required<AcpiOptions>>,
+  fqi: FqiOptions,
+): { estimates: Float64Array[]; fallbacks: number; pooled: LinearQ; bound: number } {
   const N = data.individualIds.length;
-  if (N < 1) throw new RangeError("fitAcpi: the data have no individuals");
-  const c = resolveAcpiConfig(options);
-  const fqi: FqiOptions = { ...c.fqi, discount: c.discount };
   const pooled = fittedQIteration(data, features, fqi);
   const shrink = c.shrinkage;
   // Per-individual fits, shrunk towards the pooled weights: w^_i = pooled + (own_i - pooled) / (1 + shrinkage).
@@ -224,6 +240,12 @@ export function fitAcpi(data: MdpDataset, features: FeatureMap, options: AcpiOpt
     }
     return Float64Array.from(q.weights, (x, k) => pooled.weights[k] + (x - pooled.weights[k]) / (1 + shrink));
   });
+  return { estimates, fallbacks, pooled, bound };
+}
+
+/** Clusters of the fused estimates at fusion strength `fusion` (union-find on zero gaps). */
+function fusedClusters(estimates: readonly Float64Array[], c: Readonly<Required<AcpiOptions>>, fusion: number) {
+  const N = estimates.length;
   // Penalty and tolerance are relative to the estimates' typical size.
   const scale = Math.max(1e-9, Math.sqrt(estimates.reduce((s, w) => s + w.reduce((t, x) => t + x * x, 0), 0) / N));
   const k = c.neighbours === "auto" ? (N > 200 ? 10 : N - 1) : c.neighbours;
@@ -231,12 +253,11 @@ export function fitAcpi(data: MdpDataset, features: FeatureMap, options: AcpiOpt
   const pairs = complete ? allPairs(N) : nearestNeighbourPairs(estimates, k);
   const { gaps } = fuseWeights(
     estimates,
-    c.fusion * scale / Math.sqrt(complete ? N : Math.max(1, (2 * pairs.length) / N)),
+    fusion * scale / Math.sqrt(complete ? N : Math.max(1, (2 * pairs.length) / N)),
     c.admmPenalty,
     c.admmIterations,
     pairs,
   );
-  // Union-find on zero gaps.
   const parent = Int32Array.from({ length: N }, (_, i) => i);
   const find = (i: number): number => (parent[i] === i ? i : (parent[i] = find(parent[i])));
   const tol = c.fusionTolerance * scale;
@@ -249,12 +270,113 @@ export function fitAcpi(data: MdpDataset, features: FeatureMap, options: AcpiOpt
     if (!roots.has(r)) roots.set(r, roots.size);
     return roots.get(r)!;
   });
-  const qFunctions = Array.from({ length: roots.size }, (_, k) => {
+  return { assignments, clusters: roots.size };
+}
+
+/** One FQI per cluster on its pooled data (the pooled fit where a cluster's own diverges). */
+function clusterQs(
+  data: MdpDataset,
+  features: FeatureMap,
+  assignments: Int32Array,
+  clusters: number,
+  fqi: FqiOptions,
+  pooled: LinearQ,
+  bound: number,
+): LinearQ[] {
+  return Array.from({ length: clusters }, (_, k) => {
     const members = Array.from(assignments).flatMap((c, i) => (c === k ? [i] : []));
-    const own = selectIndividuals(data, members);
-    return ownFit(own, features, fqi, bound) ?? pooled;
+    return ownFit(selectIndividuals(data, members), features, fqi, bound) ?? pooled;
   });
-  return Object.freeze({ assignments, clusters: roots.size, qFunctions, fallbacks });
+}
+
+/**
+ * Mean squared Bellman residual r + gamma max_a Q(s', a) - Q(s, a) of each row of `held` under the
+ * Q of its individual's cluster (individuals matched by id to `fitted`'s).
+ */
+function heldOutResidual(
+  held: MdpDataset,
+  fitted: MdpDataset,
+  assignments: Int32Array,
+  qs: readonly LinearQ[],
+  discount: number,
+): number {
+  const index = new Map(fitted.individualIds.map((id, i) => [id, i]));
+  const A = held.numActions;
+  let total = 0;
+  for (let k = 0; k < qs.length; k++) {
+    const rows: number[] = [];
+    for (let r = 0; r < held.size; r++) {
+      if (assignments[index.get(held.individualIds[held.individuals[r]])!] === k) rows.push(r);
+    }
+    if (rows.length === 0) continue;
+    const S = held.stateDim;
+    const s = new Float64Array(rows.length * S), s2 = new Float64Array(rows.length * S);
+    rows.forEach((r, n) => {
+      for (let j = 0; j < S; j++) {
+        s[n * S + j] = held.states[r * S + j];
+        s2[n * S + j] = held.nextStates[r * S + j];
+      }
+    });
+    const q = linearQValues(qs[k], s), q2 = linearQValues(qs[k], s2);
+    rows.forEach((r, n) => {
+      let best = -Infinity;
+      for (let a = 0; a < A; a++) best = Math.max(best, q2[n * A + a]);
+      const next = held.terminals[r] ? 0 : discount * best;
+      total += (held.rewards[r] + next - q[n * A + held.actions[r]]) ** 2;
+    });
+  }
+  return total / held.size;
+}
+
+/**
+ * The fusion strength of `c.fusionGrid` whose clusters' Q-functions, fitted on the first half of
+ * each individual's episode, leave the smallest Bellman residual on the second half.
+ */
+function selectFusion(
+  data: MdpDataset,
+  features: FeatureMap,
+  c: Readonly<Required<AcpiOptions>>,
+  fqi: FqiOptions,
+): { fusion: number; residuals: number[] } {
+  const first: number[] = [], second: number[] = [];
+  for (const e of listEpisodes(data)) {
+    const half = e.start + Math.ceil((e.end - e.start) / 2);
+    for (let r = e.start; r < e.end; r++) (r < half ? first : second).push(r);
+  }
+  const grid = c.fusionGrid;
+  if (second.length === 0) return { fusion: grid[Math.floor(grid.length / 2)], residuals: [] };
+  // The first halves end in a truncation (a time-out), not where their episodes ended.
+  const train = selectTransitions(data, first, { truncate: true });
+  const held = selectTransitions(data, second, { truncate: true });
+  const { estimates, pooled, bound } = individualEstimates(train, features, c, fqi);
+  const residuals = grid.map((fusion) => {
+    const { assignments, clusters } = fusedClusters(estimates, c, fusion);
+    const qs = clusterQs(train, features, assignments, clusters, fqi, pooled, bound);
+    return heldOutResidual(held, train, assignments, qs, c.discount);
+  });
+  let best = 0;
+  for (let k = 1; k < grid.length; k++) if (residuals[k] < residuals[best]) best = k;
+  return { fusion: grid[best], residuals };
+}
+
+/** Fits ACPI with linear Q-functions on `features`. */
+export function fitAcpi(data: MdpDataset, features: FeatureMap, options: AcpiOptions = {}): AcpiModel {
+  const N = data.individualIds.length;
+  if (N < 1) throw new RangeError("fitAcpi: the data have no individuals");
+  const c = resolveAcpiConfig(options);
+  const fqi: FqiOptions = { ...c.fqi, discount: c.discount };
+  const chosen = c.fusion === "validated" ? selectFusion(data, features, c, fqi) : { fusion: c.fusion, residuals: [] };
+  const { estimates, fallbacks, pooled, bound } = individualEstimates(data, features, c, fqi);
+  const { assignments, clusters } = fusedClusters(estimates, c, chosen.fusion);
+  const qFunctions = clusterQs(data, features, assignments, clusters, fqi, pooled, bound);
+  return Object.freeze({
+    assignments,
+    clusters,
+    qFunctions,
+    fallbacks,
+    fusion: chosen.fusion,
+    fusionResiduals: Object.freeze(chosen.residuals),
+  });
 }
 
 /** The greedy policy of individual `i`'s cluster. */

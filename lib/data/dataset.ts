@@ -138,7 +138,11 @@ export function listEpisodes(ds: MdpDataset): Episode[] {
 }
 
 /** Copies the listed transition rows (in the given order) into a new dataset. Ids are renumbered. */
-export function selectTransitions(ds: MdpDataset, rows: ArrayLike<number>): MdpDataset {
+export function selectTransitions(
+  ds: MdpDataset,
+  rows: ArrayLike<number>,
+  options: { readonly truncate?: boolean } = {},
+): MdpDataset {
   const n = rows.length;
   const S = ds.stateDim;
   const states = new Float32Array(n * S);
@@ -168,6 +172,12 @@ export function selectTransitions(ds: MdpDataset, rows: ArrayLike<number>): MdpD
       individualIds.push(ds.individualIds[ds.individuals[i]]);
     }
     individuals[k] = code;
+  }
+  if (options.truncate) {
+    // Each individual's last selected row ends its (now shorter) episode: a time-out unless terminal.
+    for (let k = 0; k < n; k++) {
+      if ((k === n - 1 || individuals[k + 1] !== individuals[k]) && !terminals[k]) timeouts[k] = 1;
+    }
   }
   return createMdpDataset({
     numActions: ds.numActions,
