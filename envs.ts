@@ -42,6 +42,19 @@ export {
   type StepResult,
 } from "./lib/envs/env.ts";
 export {
+  conflictGroupLabels,
+  conflictMeanReward,
+  conflictOracle,
+  type ConflictOracleOptions,
+  type ConflictParams,
+  conflictPooledCandidates,
+  createP4lConflictEnv,
+  type GridSolution,
+  P4L_CONFLICT_GROUPS,
+  type P4lConflictOptions,
+  solveConflictGrid,
+} from "./lib/envs/p4l_conflict.ts";
+export {
   createP4lSimpleEnv,
   P4L_SIMPLE_GROUPS,
   type P4lSimpleOptions,

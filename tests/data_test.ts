@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import {
   binToValue,
   concatDatasets,
+  createMdpDataset,
   createRng,
   datasetToStepTable,
   dropSparseFeatures,
@@ -19,6 +20,7 @@ import {
   sampleAndHold,
   sampleBatch,
   selectIndividuals,
+  selectTransitions,
   sliceEpisodes,
   splitByIndividual,
   stepTableToDataset,
@@ -297,4 +299,24 @@ Deno.test("readStepCsv() reads custom column names and a file without rewards", 
     assert.equal(ds.numActions, 3);
     assert.deepEqual(Array.from(ds.rewards), [0]);
   });
+});
+
+Deno.test("selectTransitions with truncate ends each individual's kept rows in a time-out", () => {
+  const ds = createMdpDataset({
+    numActions: 2,
+    featureNames: ["x"],
+    individualIds: ["p", "q"],
+    individuals: Int32Array.of(0, 0, 0, 1, 1),
+    times: Int32Array.of(0, 1, 2, 0, 1),
+    states: Float32Array.of(0, 1, 2, 3, 4),
+    actions: Int32Array.of(0, 1, 0, 1, 0),
+    rewards: Float32Array.of(1, 1, 1, 1, 1),
+    nextStates: Float32Array.of(1, 2, 3, 4, 5),
+    terminals: Uint8Array.of(0, 0, 1, 0, 0),
+    timeouts: Uint8Array.of(0, 0, 0, 0, 1),
+  });
+  assert.throws(() => selectTransitions(ds, [0, 1, 3]), /without a terminal or time-out/);
+  const cut = selectTransitions(ds, [0, 1, 3], { truncate: true });
+  assert.deepEqual(Array.from(cut.timeouts), [0, 1, 1]);
+  assert.deepEqual(Array.from(selectTransitions(ds, [2, 4], { truncate: true }).terminals), [1, 0]);
 });

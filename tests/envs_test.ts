@@ -1,6 +1,10 @@
 import assert from "node:assert/strict";
 import {
+  conflictGroupLabels,
+  conflictOracle,
+  conflictPooledCandidates,
   createCartPoleEnv,
+  createP4lConflictEnv,
   createP4lSimpleEnv,
   createRng,
   drawPopulation,
@@ -135,4 +139,38 @@ Deno.test("observeInto writes what observe returns, and a batch policy sees the 
     () => evaluatePolicy(cart, { batch: () => new Float64Array(3) }, opts),
     /batch policy returned 3 probabilities for 6 rows of 2 actions/,
   );
+});
+
+Deno.test("p4l-conflict: a step follows its equations by hand, and groups a and b want opposite actions", () => {
+  const env = createP4lConflictEnv();
+  const a = env.drawIndividual(createRng(0), "a"), b = env.drawIndividual(createRng(0), "b");
+  const s = [0.5, -1];
+  // With normal() = 0 and uniform() = 0.5: no noise.
+  const next = env.step(FIXED, a, s, 1, 0);
+  assertClose(Array.from(next.state), [0.6 * 0.5 + 0.2 * -1 + 0.5, -0.2 * 0.5 + 0.6 * -1]);
+  assertClose(next.reward, Math.tanh(0.5));
+  assertClose(env.step(FIXED, b, s, 1, 0).reward, -Math.tanh(0.5));
+  const labels = conflictGroupLabels(60);
+  assert.deepEqual(["a", "b", "c"].map((g) => labels.filter((x) => x === g).length), [27, 24, 9]);
+});
+
+Deno.test("p4l-conflict: each group's oracle beats every pooled candidate on its own group", () => {
+  const env = createP4lConflictEnv({ horizon: 30 });
+  const oracle = conflictOracle({ points: 41, sweeps: 30 });
+  const pooled = conflictPooledCandidates({ points: 41, sweeps: 30 });
+  const people = drawPopulation(env, createRng(5), 40, conflictGroupLabels(40));
+  const opts = { individuals: people, trajectories: 10, seed: 6 };
+  const best = evaluatePolicy(env, (o, c) => oracle[people[c.individual].group].policy(o, c), opts);
+  for (const [name, policy] of Object.entries(pooled)) {
+    const ev = evaluatePolicy(env, policy, opts);
+    assert.ok(best.overall.discounted.mean > ev.overall.discounted.mean + 1, `${name}: ${ev.overall.discounted.mean}`);
+    for (const g of ["a", "b", "c"]) {
+      assert.ok(best.perGroup[g].discounted.mean > ev.perGroup[g].discounted.mean - 0.15, `${name} on ${g}`);
+    }
+  }
+  // No pooled candidate serves both a and b: one of them ends below zero.
+  for (const [name, policy] of Object.entries(pooled)) {
+    const ev = evaluatePolicy(env, policy, opts);
+    assert.ok(Math.min(ev.perGroup.a.discounted.mean, ev.perGroup.b.discounted.mean) < 0, name);
+  }
 });

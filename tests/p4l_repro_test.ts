@@ -94,3 +94,27 @@ Deno.test("the sepsis Table 3 cell values every method by the learned and by the
   assert.equal(figures[0].data[0].type, "table");
   assert.throws(() => assembleP4lGrid(grid, [], sizes), /missing cells 0/);
 });
+
+Deno.test("the conflicting-groups cell values every method, the per-group oracle and the best pooled policy", () => {
+  const grid = P4L_GRIDS["p4l-conflict"];
+  const [cell] = grid.cells(grid.quick);
+  const { values, facts } = grid.run(cell, grid.quick);
+  for (
+    const m of [
+      "FQI",
+      "VL",
+      "ACPI",
+      "P4L (K=3)",
+      "Behaviour",
+      "Oracle",
+      "Best pooled",
+      "ACPI (fusion tuned on the truth)",
+    ]
+  ) {
+    assert.ok(m in values, m);
+    for (const column of ["a", "b", "c", "population"]) assert.ok(Number.isFinite(values[m][column]), `${m} ${column}`);
+  }
+  assert.ok(values.Oracle.population > values["Best pooled"].population + 1);
+  assert.ok(values.Oracle.population > values.Behaviour.population + 2);
+  assert.ok(facts["ACPI tuned fusion"] > 0);
+});

@@ -494,3 +494,20 @@ Deno.test("batched policies value a population exactly as the same policies row 
     assert.deepEqual(many.discountedReturns, one.discountedReturns, name);
   }
 });
+
+Deno.test("ACPI's validated fusion picks a strength of its grid by held-out Bellman residual, and a fixed one is used as given", () => {
+  const env = createP4lSimpleEnv({ horizon: 30 });
+  const individuals = drawPopulation(env, createRng(2), 12, env.groups);
+  const data = simulate(env, { individuals, horizon: 30, seed: 3 });
+  const feats = fitRbfFeatures(data.states, 2, { centres: 8, seed: 0 });
+  const grid = [0.05, 0.5];
+  const validated = fitAcpi(data, feats, { discount: 0.8, fusion: "validated", fusionGrid: grid });
+  assert.ok(grid.includes(validated.fusion));
+  assert.equal(validated.fusionResiduals.length, 2);
+  const best = validated.fusionResiduals[0] <= validated.fusionResiduals[1] ? 0.05 : 0.5;
+  assert.equal(validated.fusion, best);
+  const fixed = fitAcpi(data, feats, { discount: 0.8, fusion: 0.5 });
+  assert.equal(fixed.fusion, 0.5);
+  assert.deepEqual(fixed.fusionResiduals, []);
+  assert.throws(() => fitAcpi(data, feats, { fusion: "validated", fusionGrid: [] }), /fusionGrid/);
+});
