@@ -118,3 +118,12 @@ Deno.test("the conflicting-groups cell values every method, the per-group oracle
   assert.ok(values.Oracle.population > values.Behaviour.population + 2);
   assert.ok((facts?.["ACPI tuned fusion"] ?? 0) > 0);
 });
+
+Deno.test("the CartPole ablation runs both feature choices on the same data and streams", () => {
+  const grid = P4L_GRIDS["p4l-cartpole-ablation"];
+  const [raw, standardised] = grid.cells(grid.quick);
+  const a = grid.run(raw, grid.quick), b = grid.run(standardised, grid.quick);
+  // The behaviour policy does not depend on the features: the same numbers in both.
+  assert.deepEqual(a.values.Behaviour, b.values.Behaviour);
+  for (const m of ["FQI", "P4L (K=1)", "P4L (K=3)", "P4L (K=3), greedy"]) assert.ok(m in a.values && m in b.values, m);
+});

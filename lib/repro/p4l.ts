@@ -517,6 +517,100 @@ const table3: P4lGrid<P4lTable3Sizes> = {
 };
 
 /** The P4L grids by id. */
+// ---------------------------------------------------------------- CartPole ablation
+
+/** Sizes of the CartPole ablation: Table 2's setting A, raw against standardised features. */
+export interface P4lCartPoleAblationSizes {
+  /** Offline trajectories per environment. */
+  readonly trajectories: number;
+  /** Repetitions of each feature choice. */
+  readonly repetitions: number;
+  /** Probability of a uniform action mixed into sign(theta). */
+  readonly epsilon: number;
+  /** P4L's outer iterations. */
+  readonly p4lIterations: number;
+}
+
+/** Table 2's sizes (100 trajectories per environment, 40 iterations), 10 repetitions. */
+export const P4L_CARTPOLE_ABLATION_FULL: P4lCartPoleAblationSizes = Object.freeze({
+  trajectories: 100,
+  repetitions: 10,
+  epsilon: 0.3,
+  p4lIterations: 40,
+});
+
+/** CI sizes. */
+export const P4L_CARTPOLE_ABLATION_QUICK: P4lCartPoleAblationSizes = Object.freeze({
+  trajectories: 10,
+  repetitions: 1,
+  epsilon: 0.3,
+  p4lIterations: 10,
+});
+
+/**
+ * Why P4L fell below the behaviour policy on CartPole: a controlled experiment on Table 2's
+ * setting A. Each cell fits FQI and P4L (K = 1, one latent for everyone, and K = 3, the true
+ * number) on the same data, once with RBF features of the raw states (the paper's recipe as
+ * written) and once with the states standardised first; P4L's softmax policy is also played
+ * greedily (its most likely action), to separate what its residual randomness costs.
+ */
+const cartpoleAblation: P4lGrid<P4lCartPoleAblationSizes> = {
+  id: "p4l-cartpole-ablation",
+  title: "P4L on CartPole setting A: raw against standardised features",
+  full: P4L_CARTPOLE_ABLATION_FULL,
+  quick: P4L_CARTPOLE_ABLATION_QUICK,
+  figures: ["table"],
+  valueLabel: "steps played",
+  config: (sizes) => ({
+    features: {
+      raw: resolveConfig("fitRbfFeatures", RBF_DEFAULTS, { centres: 16 }),
+      standardised: resolveConfig("fitRbfFeatures", RBF_DEFAULTS, TABLE2_FEATURES),
+    },
+    fqi: resolveFqiConfig({ discount: 0.9 }),
+    p4l: (({ groups: _, ...rest }) => rest)(
+      resolveP4lConfig({ groups: 1, iterations: sizes.p4lIterations, discount: 0.9 }, 1),
+    ),
+    p4lGroups: [1, 3],
+  }),
+  cells: (sizes) =>
+    gridCells([{ features: "raw" }, { features: "standardised" }], (p) => `${p.features} features`, sizes.repetitions),
+  run(cell, sizes) {
+    const env = createCartPoleEnv({ setting: "A", epsilon: sizes.epsilon });
+    // The same data in both feature settings of a repetition: seeds from the repetition only.
+    const seeds = cellSeeds({ ...cell, index: cell.repetition }, 53);
+    const individuals = drawPopulation(env, createRng(seeds.population), 3 * sizes.trajectories, env.groups);
+    const data = simulate(env, { individuals, seed: seeds.simulation });
+    const standardize = cell.params.features === "standardised";
+    const features = fitRbfFeatures(data.states, 4, { ...TABLE2_FEATURES, standardize, seed: seeds.features });
+    const q = fittedQIteration(data, features, { discount: 0.9 });
+    const policies: Record<string, RolloutPolicy> = { FQI: greedyBatchPolicy(q), Behaviour: "behaviour" };
+    for (const groups of [1, 3]) {
+      const model = fitP4l(data, features, { groups, seed: seeds.fit, iterations: sizes.p4lIterations, discount: 0.9 });
+      const soft = p4lBatchPolicy(model);
+      policies[`P4L (K=${groups})`] = soft;
+      policies[`P4L (K=${groups}), greedy`] = {
+        batch: (o, c) => {
+          const p = soft.batch(o, c);
+          for (let r = 0; r < p.length / 2; r++) {
+            const right = p[2 * r + 1] > p[2 * r] ? 1 : 0;
+            p[2 * r] = 1 - right;
+            p[2 * r + 1] = right;
+          }
+          return p;
+        },
+      };
+    }
+    const values = valueMethods(env, individuals, policies, {
+      trajectories: 1,
+      horizon: 300,
+      discount: 1,
+      seed: seeds.evaluation,
+      undiscounted: true,
+    });
+    return { cell, values, facts: {} };
+  },
+};
+
 // ---------------------------------------------------------------- conflicting groups (the kit's own)
 
 /** Sizes of the conflicting-groups grid. */
@@ -608,7 +702,9 @@ const conflict: P4lGrid<P4lConflictSizes> = {
       env,
       individuals,
       Object.fromEntries(
-        strengths.map((fusion) => [String(fusion), acpiBatchPolicy(fitAcpi(data, features, { discount: 0.8, fusion }))]),
+        strengths.map((
+          fusion,
+        ) => [String(fusion), acpiBatchPolicy(fitAcpi(data, features, { discount: 0.8, fusion }))]),
       ),
       options,
     );
@@ -638,7 +734,48 @@ export const P4L_GRIDS: Readonly<Record<string, P4lGrid<any>>> = Object.freeze({
   "p4l-table2": table2,
   "p4l-table3": table3,
   "p4l-conflict": conflict,
+  "p4l-cartpole-ablation": cartpoleAblation,
 });
+
+/** A grid's recorded summary: per setting, per method, per column, mean +- s.e. over repetitions. */
+export type GridSummary = Record<string, Record<string, Record<string, { mean: number; se: number; n: number }>>>;
+
+/**
+ * Markdown tables of a grid's recorded values (what `assembleP4lGrid` put in `values`): one table
+ * per setting, mean +- standard error over its repetitions, then the fits' facts. Where the grid
+ * values an "Oracle" and a "Best pooled" policy (the conflicting-groups grid), a last column gives
+ * the share of the gap between them each method recovers: (v - pooled) / (oracle - pooled) of the
+ * population values.
+ */
+export function p4lSummaryMarkdown(
+  values: { summary: GridSummary; facts?: Record<string, { mean: number; n: number }> },
+  digits = 2,
+): string {
+  const out: string[] = [];
+  for (const [setting, methods] of Object.entries(values.summary)) {
+    const names = Object.keys(methods);
+    const columns = Object.keys(methods[names[0]]);
+    const n = methods[names[0]][columns[0]].n;
+    const gap = "Oracle" in methods && "Best pooled" in methods && "population" in methods.Oracle;
+    out.push(`**${setting}** (${n} repetition${n === 1 ? "" : "s"})`, "");
+    out.push(`| method | ${columns.join(" | ")}${gap ? " | gap recovered |" : " |"}`);
+    out.push(`| --- |${columns.map(() => " --- |").join("")}${gap ? " --- |" : ""}`);
+    for (const m of names) {
+      const cells = columns.map((c) => `${methods[m][c].mean.toFixed(digits)} ± ${methods[m][c].se.toFixed(digits)}`);
+      if (gap) {
+        const pooled = methods["Best pooled"].population.mean, oracle = methods.Oracle.population.mean;
+        cells.push(`${(100 * (methods[m].population.mean - pooled) / (oracle - pooled)).toFixed(0)}%`);
+      }
+      out.push(`| ${m} | ${cells.join(" | ")} |`);
+    }
+    out.push("");
+  }
+  const facts = Object.entries(values.facts ?? {});
+  if (facts.length > 0) {
+    out.push(`Facts, mean over cells: ${facts.map(([k, f]) => `${k} ${Number(f.mean.toFixed(2))}`).join("; ")}.`, "");
+  }
+  return out.join("\n");
+}
 
 /** The P4L Figure 1 grid's cells (kept for scripts that name it). */
 export const p4lFig1Cells = (sizes: P4lFig1Sizes): GridCell[] => fig1.cells(sizes);

@@ -1,0 +1,67 @@
+/**
+ * Fills the results tables of the docs from the committed results folder: between
+ * `<!-- results:ID -->` and `<!-- /results:ID -->` in docs/*.md and README.md it writes the
+ * tables of results/ID/ID.json (what `deno task collect` or `deno task repro` wrote at full
+ * size), or says that the grid has not been run at full size yet. Nothing quoted there is typed
+ * by hand; `--check` exits 1 when a doc is out of date (the suite runs it).
+ *
+ *   deno task docs [--check]
+ */
+import { parseArgs } from "node:util";
+import { type GridSummary, p4lSummaryMarkdown } from "../mod.ts";
+
+const { values } = parseArgs({ args: Deno.args, options: { check: { type: "boolean", default: false } } });
+const root = new URL("..", import.meta.url).pathname;
+const MARK = /<!-- results:([\w-]+) -->\n[\s\S]*?<!-- \/results:\1 -->/g;
+
+interface Recorded {
+  readonly quick: boolean;
+  readonly values: { summary: GridSummary; facts?: Record<string, { mean: number; n: number }> };
+  readonly provenance: { version: string; seconds: number; computePath?: { description?: string } };
+}
+
+async function render(id: string): Promise<string> {
+  const path = `results/${id}/${id}.json`;
+  let record: Recorded;
+  try {
+    record = JSON.parse(await Deno.readTextFile(`${root}${path}`));
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return `_Not run at full size yet (\`${path}\` is absent)._\n`;
+    throw new Error(`docs: ${path} is not a readable run record: ${(err as Error).message}`);
+  }
+  if (record.quick) throw new Error(`docs: ${path} holds a quick run; the docs quote full-size results only`);
+  const p = record.provenance;
+  return [
+    `From \`${path}\` (kit ${p.version}, ${p.computePath?.description ?? "compute path not recorded"}, ${
+      Math.round(p.seconds)
+    } s of compute):`,
+    "",
+    p4lSummaryMarkdown(record.values),
+  ].join("\n");
+}
+
+let stale = 0;
+const files = [
+  "README.md",
+  ...[...Deno.readDirSync(`${root}docs`)].filter((e) => e.name.endsWith(".md")).map((e) => `docs/${e.name}`),
+];
+for (const file of files.sort()) {
+  const text = await Deno.readTextFile(`${root}${file}`);
+  const ids = [...text.matchAll(MARK)].map((m) => m[1]);
+  if (ids.length === 0) continue;
+  const tables = new Map<string, string>();
+  for (const id of ids) tables.set(id, await render(id));
+  const next = text.replace(
+    MARK,
+    (_, id: string) => `<!-- results:${id} -->\n${tables.get(id)}<!-- /results:${id} -->`,
+  );
+  if (next === text) continue;
+  if (values.check) {
+    console.error(`docs: ${file} is out of date with results/ (run deno task docs)`);
+    stale++;
+  } else {
+    await Deno.writeTextFile(`${root}${file}`, next);
+    console.log(`docs: updated ${file}`);
+  }
+}
+if (stale > 0) Deno.exit(1);
