@@ -1,7 +1,8 @@
 /**
  * Installs what the suite needs from Debian when it is missing and this machine allows it (root,
  * apt-get): OpenBLAS (the native matrix-product path, lib/core/native_blas.ts), Jupyter for
- * /usr/bin/python3 (nbconvert, nbclient, ipykernel, jupyter_client) and Chromium. Run by `deno task test` before the suite; anything it cannot
+ * /usr/bin/python3 (nbconvert, nbclient, ipykernel, jupyter_client), Chromium, and Slurm with
+ * munge (the job-array test). Run by `deno task test` before the suite; anything it cannot
  * install makes the tests that need it skip, saying so. Never fails the run itself.
  */
 const packages: string[] = [];
@@ -16,6 +17,10 @@ if (!(await ok("/usr/bin/python3", ["-c", "import jupyter_client, nbformat, nbco
   packages.push("jupyter-nbconvert", "python3-nbclient", "python3-ipykernel", "jupyter-client");
 }
 if (!(await ok("/usr/bin/chromium", ["--version"]))) packages.push("chromium");
+// A real Slurm for the job-array test (tests/slurm_test.ts starts its daemons on this machine).
+if (!(await ok("/usr/sbin/slurmctld", ["-V"])) || !(await ok("/usr/sbin/munged", ["--version"]))) {
+  packages.push("slurm-wlm", "munge");
+}
 const hasOpenBlas = async () => {
   for (const dir of ["/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib"]) {
     if (await Deno.stat(`${dir}/libopenblas.so.0`).then(() => true, () => false)) return true;
