@@ -40,6 +40,23 @@ async function render(id: string): Promise<string> {
   ].join("\n");
 }
 
+/** The text as `deno fmt` would leave it (tables aligned), so that `deno fmt --check` agrees. */
+async function formatted(markdown: string): Promise<string> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["fmt", "--ext=md", "-"],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+    cwd: root,
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(markdown));
+  await writer.close();
+  const out = await child.output();
+  if (!out.success) throw new Error(`docs: deno fmt failed: ${new TextDecoder().decode(out.stderr)}`);
+  return new TextDecoder().decode(out.stdout);
+}
+
 let stale = 0;
 const files = [
   "README.md",
@@ -51,10 +68,10 @@ for (const file of files.sort()) {
   if (ids.length === 0) continue;
   const tables = new Map<string, string>();
   for (const id of ids) tables.set(id, await render(id));
-  const next = text.replace(
+  const next = await formatted(text.replace(
     MARK,
-    (_, id: string) => `<!-- results:${id} -->\n${tables.get(id)}<!-- /results:${id} -->`,
-  );
+    (_, id: string) => `<!-- results:${id} -->\n\n${tables.get(id)!.trim()}\n\n<!-- /results:${id} -->`,
+  ));
   if (next === text) continue;
   if (values.check) {
     console.error(`docs: ${file} is out of date with results/ (run deno task docs)`);

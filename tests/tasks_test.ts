@@ -105,3 +105,8 @@ Deno.test("grid shards collected give the same p4l-fig1.json as an unsharded run
     assert.match(bad.stderr, /shard must be i\/n/);
   });
 });
+
+Deno.test("the docs quote the committed results exactly: deno task docs --check finds nothing to rewrite", async () => {
+  const r = await runTask("docs.ts", ["--check"]);
+  assert.equal(r.code, 0, r.stderr);
+});
