@@ -2,7 +2,7 @@
  * Merges the shards of a grid into <out>/<id>.json and <out>/<id>.html, identical to what an
  * unsharded `deno task repro <id>` writes. Fails naming the missing cells if a shard is absent.
  *
- *   deno task collect <p4l-fig1|p4l-table2|p4l-table3|p4l-conflict|p4l-cartpole-ablation> --out dir
+ *   deno task collect <p4l-fig1|p4l-table2|p4l-table3|p4l-conflict|p4l-cartpole-ablation|p4l-sepsis-groups> --out dir
  */
 import { parseArgs } from "node:util";
 import {

@@ -3,7 +3,7 @@
  * shard per array index), writing <out>/<id>.shard-<i>-of-<n>.json atomically; `deno task collect`
  * merges the shards into the same <id>.json an unsharded `deno task repro <id>` writes.
  *
- *   deno task grid <p4l-fig1|p4l-table2|p4l-table3|p4l-conflict|p4l-cartpole-ablation> --shard i/n --out dir [--quick]
+ *   deno task grid <p4l-fig1|p4l-table2|p4l-table3|p4l-conflict|p4l-cartpole-ablation|p4l-sepsis-groups> --shard i/n --out dir [--quick]
  *
  * A shard whose file already exists is skipped (re-running a failed array is safe).
  */

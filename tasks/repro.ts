@@ -8,7 +8,7 @@
  * --quick runs the same pipeline at CI sizes (each under 2 minutes); without it, the paper's.
  * Independent seeds run in --workers parallel workers (default 2, the machine's cores); the
  * numbers are the same for any worker count.
- * Ids: omg-fig1 omg-fig2 omg-fig3 omg-table2 omg-fig4 omg-beyond p4l-fig1 p4l-table2 p4l-table3 p4l-conflict p4l-cartpole-ablation
+ * Ids: omg-fig1 omg-fig2 omg-fig3 omg-table2 omg-fig4 omg-beyond p4l-fig1 p4l-table2 p4l-table3 p4l-conflict p4l-cartpole-ablation p4l-sepsis-groups
  * (the p4l ids are also shardable grids: deno task grid / deno task collect), and ope-validation
  * (the off-policy estimators against simulator ground truth, docs/ope.md).
  */

@@ -9,6 +9,7 @@ import {
   initBackend,
   P4L_GRIDS,
   type P4lTable3Sizes,
+  pairwiseAgreement,
   persimNextStateProbabilities,
   sepsisStateFromIndex,
   sepsisStateFromObservation,
@@ -126,4 +127,11 @@ Deno.test("the CartPole ablation runs both feature choices on the same data and 
   // The behaviour policy does not depend on the features: the same numbers in both.
   assert.deepEqual(a.values.Behaviour, b.values.Behaviour);
   for (const m of ["FQI", "P4L (K=1)", "P4L (K=3)", "P4L (K=3), greedy"]) assert.ok(m in a.values && m in b.values, m);
+});
+
+Deno.test("pairwise agreement counts the pairs two labelings treat alike", () => {
+  assert.equal(pairwiseAgreement([0, 0, 1, 1], ["a", "a", "b", "b"]), 1);
+  // One labeling joins everyone: only the pairs within a true group agree (2 of 6).
+  assert.equal(pairwiseAgreement([0, 0, 0, 0], ["a", "a", "b", "b"]), 2 / 6);
+  assert.throws(() => pairwiseAgreement([0], ["a"]), /two labelings/);
 });

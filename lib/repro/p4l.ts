@@ -517,6 +517,92 @@ const table3: P4lGrid<P4lTable3Sizes> = {
 };
 
 /** The P4L grids by id. */
+// ---------------------------------------------------------------- sepsis: how many groups?
+
+/** Sizes of the sepsis group-count experiment. */
+export interface P4lSepsisGroupsSizes {
+  /** Numbers of admissions. */
+  readonly admissions: readonly number[];
+  /** Step caps of a stay (the simulator's default is 20; stays also end at discharge or death). */
+  readonly horizons: readonly number[];
+  /** Repetitions of each setting. */
+  readonly repetitions: number;
+}
+
+/** 1000 and 4000 admissions, stays capped at 20 and 60 steps, 5 repetitions. */
+export const P4L_SEPSIS_GROUPS_FULL: P4lSepsisGroupsSizes = Object.freeze({
+  admissions: [1000, 4000],
+  horizons: [20, 60],
+  repetitions: 5,
+});
+
+/** CI sizes. */
+export const P4L_SEPSIS_GROUPS_QUICK: P4lSepsisGroupsSizes = Object.freeze({
+  admissions: [150],
+  horizons: [20],
+  repetitions: 1,
+});
+
+/** Share of pairs of individuals on which two labelings agree (same group in both, or in neither). */
+export function pairwiseAgreement(a: ArrayLike<number | string>, b: ArrayLike<number | string>): number {
+  const n = a.length;
+  if (n !== b.length || n < 2) throw new RangeError("pairwiseAgreement: two labelings of the same >= 2 individuals");
+  // Counts per cell of the contingency table: pairs together in both = sum C(n_ij, 2), etc.
+  const joint = new Map<string, number>(), rows = new Map<string, number>(), cols = new Map<string, number>();
+  for (let i = 0; i < n; i++) {
+    const x = String(a[i]), y = String(b[i]);
+    joint.set(`${x}\u0000${y}`, (joint.get(`${x}\u0000${y}`) ?? 0) + 1);
+    rows.set(x, (rows.get(x) ?? 0) + 1);
+    cols.set(y, (cols.get(y) ?? 0) + 1);
+  }
+  const pairs = (m: Map<string, number>) => [...m.values()].reduce((t, c) => t + c * (c - 1) / 2, 0);
+  const both = pairs(joint), inA = pairs(rows), inB = pairs(cols), all = n * (n - 1) / 2;
+  return (all - inA - inB + 2 * both) / all;
+}
+
+/**
+ * Why section 5's heuristic finds one group among the sepsis population's diabetics and
+ * non-diabetics: the K it picks, its best silhouette, and the pairwise agreement of its clusters
+ * with the true groups, as the number of admissions and the length of stays grow.
+ */
+const sepsisGroups: P4lGrid<P4lSepsisGroupsSizes> = {
+  id: "p4l-sepsis-groups",
+  title: "Section 5's K heuristic on the sepsis population: more and longer stays",
+  full: P4L_SEPSIS_GROUPS_FULL,
+  quick: P4L_SEPSIS_GROUPS_QUICK,
+  figures: ["table"],
+  valueLabel: "K, silhouette, agreement",
+  config: () => ({ groupCount: GROUP_COUNT_DEFAULTS }),
+  cells: (sizes) =>
+    gridCells(
+      sizes.admissions.flatMap((admissions) => sizes.horizons.map((horizon) => ({ admissions, horizon }))),
+      (p) => `${p.admissions} admissions, stays up to ${p.horizon} steps`,
+      sizes.repetitions,
+    ),
+  run(cell, _sizes) {
+    const horizon = Number(cell.params.horizon);
+    const env = createSepsisEnv({ discount: 0.8, horizon });
+    const seeds = cellSeeds(cell, 59);
+    const individuals = drawPopulation(env, createRng(seeds.population), Number(cell.params.admissions));
+    const data = simulate(env, { individuals, horizon, seed: seeds.simulation });
+    const k = estimateGroupCount(data, { seed: seeds.fit });
+    const truth = individuals.map((ind) => ind.group);
+    const length = data.size / individuals.length;
+    return {
+      cell,
+      values: {
+        "K heuristic": {
+          "K chosen": k.groups,
+          "best silhouette (k >= 2)": Math.max(...k.silhouettes),
+          "agreement with the true groups": pairwiseAgreement(k.assignments, truth),
+          "mean stay (steps)": length,
+        },
+      },
+      facts: {},
+    };
+  },
+};
+
 // ---------------------------------------------------------------- CartPole ablation
 
 /** Sizes of the CartPole ablation: Table 2's setting A, raw against standardised features. */
@@ -735,6 +821,7 @@ export const P4L_GRIDS: Readonly<Record<string, P4lGrid<any>>> = Object.freeze({
   "p4l-table3": table3,
   "p4l-conflict": conflict,
   "p4l-cartpole-ablation": cartpoleAblation,
+  "p4l-sepsis-groups": sepsisGroups,
 });
 
 /** A grid's recorded summary: per setting, per method, per column, mean +- s.e. over repetitions. */
