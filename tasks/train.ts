@@ -15,6 +15,7 @@
  * would (to try resuming).
  */
 import { parseArgs } from "node:util";
+import { createHash } from "node:crypto";
 import {
   createOmgRlState,
   createRng,
@@ -53,26 +54,32 @@ function fail(message: string, code = 2): never {
   Deno.exit(code);
 }
 
-const { values, positionals } = parseArgs({
-  args: Deno.args,
-  allowPositionals: true,
-  options: {
-    data: { type: "string" },
-    out: { type: "string", default: "out/train" },
-    "num-actions": { type: "string", default: "6" },
-    drop: { type: "string", default: "" },
-    episodes: { type: "string", default: "200" },
-    "checkpoint-every": { type: "string", default: "5" },
-    seed: { type: "string", default: "0" },
-    fresh: { type: "boolean", default: false },
-    policy: { type: "string" },
-    state: { type: "string" },
-    "dynamics-epochs": { type: "string", default: "100" },
-    quick: { type: "boolean", default: false },
-    "stop-after": { type: "string" },
-    help: { type: "boolean", short: "h" },
-  },
-});
+let parsed;
+try {
+  parsed = parseArgs({
+    args: Deno.args,
+    allowPositionals: true,
+    options: {
+      data: { type: "string" },
+      out: { type: "string", default: "out/train" },
+      "num-actions": { type: "string", default: "6" },
+      drop: { type: "string", default: "" },
+      episodes: { type: "string", default: "200" },
+      "checkpoint-every": { type: "string", default: "5" },
+      seed: { type: "string", default: "0" },
+      fresh: { type: "boolean", default: false },
+      policy: { type: "string" },
+      state: { type: "string" },
+      "dynamics-epochs": { type: "string" },
+      quick: { type: "boolean", default: false },
+      "stop-after": { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+} catch (err) {
+  fail((err as Error).message);
+}
+const { values, positionals } = parsed;
 if (values.help) {
   console.log(USAGE);
   Deno.exit(0);
@@ -83,13 +90,75 @@ const int = (flag: string, v: string | undefined, min = 0) => {
   return n;
 };
 const readJson = async <T>(path: string): Promise<T | null> => {
+  let text: string;
   try {
-    return JSON.parse(await Deno.readTextFile(path)) as T;
+    text = await Deno.readTextFile(path);
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) return null;
-    throw new Error(`${path}: ${(err as Error).message}`);
+    fail(`cannot read ${path}: ${(err as Error).message}`, 1);
+  }
+  try {
+    return JSON.parse(text) as T;
+  } catch (err) {
+    fail(
+      `${path} is corrupt or truncated (${
+        (err as Error).message
+      }); it cannot be used. Start over with --fresh, or remove that file`,
+      1,
+    );
   }
 };
+
+/** SHA-256 of a file's bytes, read in chunks (the data's identity in run.json). */
+async function sha256File(path: string): Promise<string> {
+  const hash = createHash("sha256");
+  using file = await Deno.open(path, { read: true });
+  for await (const chunk of file.readable) hash.update(chunk);
+  return hash.digest("hex");
+}
+
+/** What differs between two run manifests, as "what: before -> now" lines. */
+function manifestDifferences(before: Record<string, unknown>, now: Record<string, unknown>, at = ""): string[] {
+  const keys = new Set([...Object.keys(before ?? {}), ...Object.keys(now)]);
+  return [...keys].flatMap((k) => {
+    const a = (before ?? {})[k], b = now[k], where = at ? `${at}.${k}` : k;
+    if (a && b && typeof a === "object" && typeof b === "object" && !Array.isArray(a)) {
+      return manifestDifferences(a as Record<string, unknown>, b as Record<string, unknown>, where);
+    }
+    return JSON.stringify(a) === JSON.stringify(b)
+      ? []
+      : [`${where} was ${JSON.stringify(a)}, now ${JSON.stringify(b)}`];
+  });
+}
+
+/**
+ * Takes `<out>/run.lock` (created exclusively, holding this process's pid) or stops: two runs
+ * writing one folder would leave a policy matching neither. A lock whose process is gone (a
+ * killed run; checked in /proc on Linux) is taken over. Released when the process exits.
+ */
+async function takeRunLock(dir: string): Promise<void> {
+  const path = `${dir}/run.lock`;
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      await Deno.writeTextFile(path, String(Deno.pid), { createNew: true });
+      globalThis.addEventListener("unload", () => {
+        try {
+          if (Deno.readTextFileSync(path) === String(Deno.pid)) Deno.removeSync(path);
+        } catch { /* gone already */ }
+      });
+      return;
+    } catch (err) {
+      if (!(err instanceof Deno.errors.AlreadyExists)) throw err;
+      const owner = Number((await Deno.readTextFile(path).catch(() => "")).trim());
+      const alive = Number.isInteger(owner) && owner > 0 &&
+        (Deno.build.os !== "linux" || await Deno.stat(`/proc/${owner}`).then(() => true, () => false));
+      if (alive) fail(`another run (pid ${owner}) is writing to ${dir}; wait for it, or use another --out`, 1);
+      await Deno.remove(path).catch(() => {});
+      console.error(`train: took over ${path}, left by a run that is gone (pid ${owner || "unknown"})`);
+    }
+  }
+  fail(`cannot take ${path}`, 1);
+}
 
 await initBackend();
 const mode = positionals[0];
@@ -118,19 +187,74 @@ if (mode === "recommend") {
 if (mode !== "omg-rl") fail(mode ? `unknown mode ${JSON.stringify(mode)}` : "name a mode (omg-rl or recommend)");
 if (!values.data) fail("--data is required");
 
+// Every flag is checked before any work, so a mistake costs nothing.
 const out = values.out!;
 const episodes = int("episodes", values.episodes, 1);
 const every = int("checkpoint-every", values["checkpoint-every"], 1);
 const seed = int("seed", values.seed);
+const numActions = int("num-actions", values["num-actions"], 1);
+const stopAfter = values["stop-after"] === undefined ? undefined : int("stop-after", values["stop-after"], 1);
+if (values.quick && values["dynamics-epochs"] !== undefined) {
+  fail("--quick sets the dynamics' epochs itself; give --dynamics-epochs or --quick, not both");
+}
+const dynamicsEpochs = values.quick ? null : int("dynamics-epochs", values["dynamics-epochs"] ?? "100", 1);
+const dataInfo = await Deno.stat(values.data!).catch(() => fail(`--data: no file at ${values.data}`, 1));
+if (!dataInfo.isFile) fail(`--data: ${values.data} is not a regular file (a FIFO, device or folder is refused)`, 1);
+const outInfo = await Deno.stat(out).catch(() => null);
+if (outInfo && !outInfo.isDirectory) fail(`--out: ${out} exists and is not a folder`);
 // One seed, split once into named streams (never seed + k: that is another seed's stream).
 const seeds = deriveSeeds(seed, ["split", "dynamics", "agent"]);
-const numActions = int("num-actions", values["num-actions"], 1);
 await Deno.mkdir(out, { recursive: true });
+await takeRunLock(out);
 for (const f of await removeStaleTemps(out)) console.error(`train: removed ${f}, left by a killed run`);
-if (values.fresh) {
-  for (const f of ["dynamics.json", "checkpoint.json", "history.json", "policy.json", "provenance.json"]) {
-    await Deno.remove(`${out}/${f}`).catch(() => {});
+const OUTPUTS = [
+  "run.json",
+  "dynamics.json",
+  "dynamics_curves.json",
+  "checkpoint.json",
+  "history.json",
+  "policy.json",
+  "provenance.json",
+];
+if (values.fresh) { for (const f of OUTPUTS) await Deno.remove(`${out}/${f}`).catch(() => {}); }
+// What made this run folder: resuming with anything else would stitch two runs together.
+const manifest = {
+  format: "clinical-rl-run/1",
+  task: "train omg-rl",
+  kit: provenance(performance.now()).version,
+  data: { sha256: await sha256File(values.data!), bytes: dataInfo.size },
+  options: {
+    numActions,
+    drop: values.drop!.split(",").map((x) => x.trim()).filter(Boolean).sort(),
+    episodes,
+    seed,
+    quick: values.quick,
+    dynamicsEpochs,
+  },
+};
+const previous = await readJson<typeof manifest>(`${out}/run.json`);
+if (previous) {
+  const differs = manifestDifferences(previous, manifest);
+  if (differs.length > 0) {
+    fail(
+      `${out} holds a run made with other inputs (${
+        differs.join("; ")
+      }); resuming would mix two runs. Start over with --fresh, or use another --out`,
+      1,
+    );
   }
+} else {
+  const leftovers = [];
+  for (const f of OUTPUTS.slice(1)) if (await Deno.stat(`${out}/${f}`).then(() => true, () => false)) leftovers.push(f);
+  if (leftovers.length > 0) {
+    fail(
+      `${out} holds ${
+        leftovers.join(", ")
+      } but no run.json saying what made them; start over with --fresh, or use another --out`,
+      1,
+    );
+  }
+  await writeTextAtomic(`${out}/run.json`, JSON.stringify(manifest, null, 1));
 }
 
 let raw;
@@ -158,9 +282,7 @@ const started = performance.now();
 const stamp = () => `[${((performance.now() - started) / 1000).toFixed(0)} s]`;
 let dynJson = await readJson<DynamicsJson>(`${out}/dynamics.json`);
 if (!dynJson) {
-  const dynConfig = values.quick
-    ? OMG_RL_QUICK.dynamics
-    : { maxEpochs: int("dynamics-epochs", values["dynamics-epochs"], 1) };
+  const dynConfig = dynamicsEpochs === null ? OMG_RL_QUICK.dynamics : { maxEpochs: dynamicsEpochs };
   const { model, curves } = trainDynamics(
     trainZ,
     createRng(seeds.dynamics),
@@ -169,8 +291,9 @@ if (!dynJson) {
       console.error(`${stamp()} dynamics epoch ${e + 1}: validation NLL ${v.map((x) => x.toFixed(3)).join(" ")}`),
   );
   dynJson = dynamicsToJson(model);
-  await writeTextAtomic(`${out}/dynamics.json`, JSON.stringify(dynJson));
+  // The curves first: dynamics.json is what a resumed run looks for, so it marks a complete set.
   await writeTextAtomic(`${out}/dynamics_curves.json`, JSON.stringify(curves));
+  await writeTextAtomic(`${out}/dynamics.json`, JSON.stringify(dynJson));
 } else console.error(`${stamp()} reusing ${out}/dynamics.json`);
 const model = dynamicsFromJson(dynJson, `${out}/dynamics.json`);
 
@@ -178,14 +301,18 @@ const omgConfig = values.quick ? { ...OMG_RL_QUICK.omg, episodes } : { episodes 
 const state = createOmgRlState(trainZ.stateDim, numActions, omgConfig, seeds.agent);
 const cp = await readJson<OmgRlCheckpoint>(`${out}/checkpoint.json`);
 if (cp) {
-  restoreOmgRl(state, cp);
+  try {
+    restoreOmgRl(state, cp);
+  } catch (err) {
+    fail(`${out}/checkpoint.json cannot be resumed: ${(err as Error).message}. Start over with --fresh`, 1);
+  }
   console.error(`${stamp()} resuming from episode ${state.episode} (${out}/checkpoint.json)`);
 }
 const runStart = performance.now(), firstEpisode = state.episode;
 try {
   await runOmgRl(state, trainZ, model, {
     validation: testZ,
-    stopAfter: values["stop-after"] === undefined ? undefined : int("stop-after", values["stop-after"], 1),
+    stopAfter,
     onEpisode: async (s, log) => {
       const done = s.episode - firstEpisode, secs = (performance.now() - runStart) / 1000;
       const left = (secs / done) * (s.config.episodes - s.episode);

@@ -86,3 +86,80 @@ Deno.test("deno task train reports bad data and bad options clearly", async () =
     assert.match(noData.stderr, /--data is required/);
   });
 });
+
+Deno.test("a run folder refuses other data, another seed, a second writer and corrupt files, each with one clear line", async () => {
+  await withTempDir(async (dir) => {
+    for (const [name, seed] of [["h", "5"], ["h2", "6"]]) {
+      const sim = await runTask("simulate.ts", [
+        "heparin",
+        "--episodes",
+        "12",
+        "--seed",
+        seed,
+        "--out",
+        `${dir}/${name}.csv`,
+      ]);
+      assert.equal(sim.code, 0, sim.stderr);
+    }
+    const base = ["omg-rl", "--quick", "--episodes", "2", "--checkpoint-every", "1", "--out", `${dir}/m`];
+    const first = await runTask("train.ts", [...base, "--data", `${dir}/h.csv`, "--stop-after", "1"]);
+    assert.equal(first.code, 0, first.stderr);
+    const manifest = JSON.parse(await Deno.readTextFile(`${dir}/m/run.json`));
+    assert.equal(manifest.data.sha256.length, 64);
+    await assert.rejects(Deno.stat(`${dir}/m/run.lock`), "the lock is released at exit");
+    const noStack = (r: { stderr: string }) => assert.doesNotMatch(r.stderr, /\n\s+at /, "no stack trace");
+    // Other data, another seed: refused, saying what differs and how to start over.
+    const otherData = await runTask("train.ts", [...base, "--data", `${dir}/h2.csv`]);
+    assert.equal(otherData.code, 1);
+    assert.match(otherData.stderr, /other inputs \(data\.sha256 was "[0-9a-f]{64}", now "[0-9a-f]{64}".*--fresh/);
+    noStack(otherData);
+    const otherSeed = await runTask("train.ts", [...base, "--data", `${dir}/h.csv`, "--seed", "1"]);
+    assert.equal(otherSeed.code, 1);
+    assert.match(otherSeed.stderr, /options\.seed was 0, now 1/);
+    // A second writer: a live process holds the lock (this test's own pid stands in for it).
+    await Deno.writeTextFile(`${dir}/m/run.lock`, String(Deno.pid));
+    const locked = await runTask("train.ts", [...base, "--data", `${dir}/h.csv`]);
+    assert.equal(locked.code, 1);
+    assert.match(locked.stderr, new RegExp(`another run \\(pid ${Deno.pid}\\) is writing to`));
+    // A lock left by a killed run is taken over; a truncated checkpoint is named, not a stack trace.
+    await Deno.writeTextFile(`${dir}/m/run.lock`, "2147483646");
+    const good = await Deno.readTextFile(`${dir}/m/checkpoint.json`);
+    await Deno.writeTextFile(`${dir}/m/checkpoint.json`, good.slice(0, good.length / 2));
+    const corrupt = await runTask("train.ts", [...base, "--data", `${dir}/h.csv`]);
+    assert.equal(corrupt.code, 1);
+    assert.match(corrupt.stderr, /took over .*run\.lock/);
+    assert.match(corrupt.stderr, /checkpoint\.json is corrupt or truncated .*--fresh/);
+    noStack(corrupt);
+    // --fresh starts over on the new data.
+    const fresh = await runTask("train.ts", [...base, "--data", `${dir}/h2.csv`, "--fresh"]);
+    assert.equal(fresh.code, 0, fresh.stderr);
+    assert.notEqual(JSON.parse(await Deno.readTextFile(`${dir}/m/run.json`)).data.sha256, manifest.data.sha256);
+  });
+});
+
+Deno.test("train's flags are checked before any work: one line and exit 2, no stack trace", async () => {
+  await withTempDir(async (dir) => {
+    await Deno.writeTextFile(`${dir}/file`, "");
+    await Deno.writeTextFile(`${dir}/d.csv`, "id,t,x,action,reward\np1,0,1,0,0\n");
+    const cases: [string[], RegExp, number][] = [
+      [["omg-rl", "--data", `${dir}/d.csv`, "--bogus"], /Unknown option '--bogus'/, 2],
+      [["omg-rl", "--data", `${dir}/d.csv`, "--episodes=-3"], /--episodes needs an integer >= 1, got -3/, 2],
+      [["omg-rl", "--data", `${dir}/d.csv`, "--seed", "abc"], /--seed needs an integer >= 0, got abc/, 2],
+      [["omg-rl", "--data", `${dir}/d.csv`, "--out", `${dir}/file`], /--out: .* is not a folder/, 2],
+      [
+        ["omg-rl", "--data", `${dir}/d.csv`, "--quick", "--dynamics-epochs", "3"],
+        /give --dynamics-epochs or --quick/,
+        2,
+      ],
+      [["omg-rl", "--data", dir], /is not a regular file/, 1],
+      [["omg-rl", "--data", `${dir}/none.csv`], /no file at/, 1],
+    ];
+    for (const [args, message, code] of cases) {
+      const r = await runTask("train.ts", [...args]);
+      assert.equal(r.code, code, `${args.join(" ")}: ${r.stderr}`);
+      assert.match(r.stderr, message);
+      assert.doesNotMatch(r.stderr, /\n\s+at /, `${args.join(" ")}: no stack trace`);
+    }
+    await assert.rejects(Deno.stat(`${dir}/out`), "nothing was written");
+  });
+});
