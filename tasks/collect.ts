@@ -26,7 +26,13 @@ if (!(id in P4L_GRIDS)) {
   Deno.exit(2);
 }
 const out = values.out!;
-const shards: { quick: boolean; sizes: unknown; seconds?: number; results: GridCellResult[] }[] = [];
+const shards: {
+  quick: boolean;
+  sizes: unknown;
+  seconds?: number;
+  provenance?: { version: string; computePath: unknown };
+  results: GridCellResult[];
+}[] = [];
 for await (const e of Deno.readDir(out)) {
   if (e.isFile && e.name.startsWith(`${id}.shard-`) && e.name.endsWith(".json")) {
     shards.push(JSON.parse(await Deno.readTextFile(`${out}/${e.name}`)));
@@ -56,7 +62,23 @@ try {
     seeds: results.map((r) => r.cell.index).sort((a, b) => a - b),
     values: v,
   }, performance.now());
-  const withTime = { ...record, provenance: { ...record.provenance, seconds: computeSeconds, shards: shards.length } };
+  // The shards' compute path and kit version, not the collector's (which computes nothing).
+  const paths = [...new Set(shards.map((s) => JSON.stringify(s.provenance?.computePath ?? null)))];
+  const versions = [...new Set(shards.map((s) => s.provenance?.version ?? null))];
+  if (versions.length > 1) throw new Error(`shards were computed by different kit versions: ${versions.join(", ")}`);
+  const computePath = paths.length === 1 && paths[0] !== "null"
+    ? JSON.parse(paths[0])
+    : { description: `mixed or not recorded: ${paths.join(" / ")}` };
+  const withTime = {
+    ...record,
+    provenance: {
+      ...record.provenance,
+      version: versions[0] ?? record.provenance.version,
+      computePath,
+      seconds: computeSeconds,
+      shards: shards.length,
+    },
+  };
   await writeTextAtomic(`${out}/${id}.json`, JSON.stringify(withTime, null, 1));
   const page = await writeFigureHtml(out, id, grid.title, figures);
   console.log(`collect: merged ${shards.length} shards into ${out}/${id}.json and ${page}`);

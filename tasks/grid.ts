@@ -8,7 +8,7 @@
  * A shard whose file already exists is skipped (re-running a failed array is safe).
  */
 import { parseArgs } from "node:util";
-import { initBackend, P4L_GRIDS, removeStaleTemps, shardCells, writeTextAtomic } from "../mod.ts";
+import { initBackend, P4L_GRIDS, provenance, removeStaleTemps, shardCells, writeTextAtomic } from "../mod.ts";
 
 const USAGE = `usage: deno task grid <${Object.keys(P4L_GRIDS).join("|")}> --shard i/n --out dir [--quick]`;
 const { values, positionals } = parseArgs({
@@ -54,5 +54,10 @@ const results = cells!.map((c, k) => {
   return r;
 });
 const seconds = (performance.now() - started) / 1000;
-await writeTextAtomic(path, JSON.stringify({ id, quick: values.quick, sizes, shard, shards, seconds, results }));
+// How this shard was computed (kit version, compute path): collect carries it into the record.
+const made = { ...provenance(started), seconds };
+await writeTextAtomic(
+  path,
+  JSON.stringify({ id, quick: values.quick, sizes, shard, shards, seconds, provenance: made, results }),
+);
 console.log(`grid: wrote ${path} (${results.length} cells)`);

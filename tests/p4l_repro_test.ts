@@ -126,7 +126,9 @@ Deno.test("the CartPole ablation runs both feature choices on the same data and 
   const a = grid.run(raw, grid.quick), b = grid.run(standardised, grid.quick);
   // The behaviour policy does not depend on the features: the same numbers in both.
   assert.deepEqual(a.values.Behaviour, b.values.Behaviour);
-  for (const m of ["FQI", "P4L (K=1)", "P4L (K=3)", "P4L (K=3), greedy"]) assert.ok(m in a.values && m in b.values, m);
+  for (const m of ["FQI", "P4L (K=1)", "P4L (K=3)", "P4L (K=3), greedy", "P4L (K=3, 3x iterations)"]) {
+    assert.ok(m in a.values && m in b.values, m);
+  }
 });
 
 Deno.test("pairwise agreement counts the pairs two labelings treat alike", () => {
