@@ -32,6 +32,7 @@ export {
 export { datasetToStepTable, stepCount, type StepTable, stepTableToDataset } from "./lib/data/steps.ts";
 export {
   type CsvReadOptions,
+  decodeUtf8,
   formatStepCsv,
   parseStepCsv,
   readMdpCsv,

@@ -5,6 +5,7 @@ import {
   createMdpDataset,
   createRng,
   datasetToStepTable,
+  decodeUtf8,
   dropSparseFeatures,
   epochBatches,
   fitNormalizer,
@@ -95,7 +96,7 @@ const BAD_INPUTS: [string, string, RegExp][] = [
     "id,t,x,action,reward\na,0,1,0,0\na,1,abc,0,0\n",
     /line 3, column "x": expected a number, got "abc"/,
   ],
-  ["an infinite value", "id,t,x,action,reward\na,0,Infinity,0,0\na,1,1,0,0\n", /line 2, column "x".*infinite/],
+  ["an infinite value", "id,t,x,action,reward\na,0,Infinity,0,0\na,1,1,0,0\n", /line 2, column "x": expected a number, got "Infinity"/],
   [
     "a missing value without allowMissing",
     "id,t,x,action,reward\na,0,,0,0\na,1,1,0,0\n",
@@ -319,4 +320,30 @@ Deno.test("selectTransitions with truncate ends each individual's kept rows in a
   const cut = selectTransitions(ds, [0, 1, 3], { truncate: true });
   assert.deepEqual(Array.from(cut.timeouts), [0, 1, 1]);
   assert.deepEqual(Array.from(selectTransitions(ds, [2, 4], { truncate: true }).terminals), [1, 0]);
+});
+
+Deno.test("CSV decoding is strict: non-UTF-8 bytes, hexadecimal, times beyond int32 and values beyond float32 are errors", async () => {
+  await withTempDir(async (dir) => {
+    // Two patients whose ids differ only in a Latin-1 byte: a lenient decoder would merge them.
+    const head = new TextEncoder().encode("id,t,x,action,reward\n");
+    const row = (id: number[], rest: string) => [...id, ...new TextEncoder().encode(rest)];
+    const bytes = Uint8Array.from([...head, ...row([0x70, 0xe9], ",0,1,0,0\n"), ...row([0x70, 0xe8], ",0,1,0,0\n")]);
+    await Deno.writeFile(`${dir}/latin1.csv`, bytes);
+    await assert.rejects(readStepCsv(`${dir}/latin1.csv`), /latin1\.csv, line 2: byte 0xe9 at offset 22 is not UTF-8/);
+    const cases: [string, RegExp][] = [
+      ["p,0,0x1A,0,0", /column "x": expected a number, got "0x1A"/],
+      ["p,0,1e39,0,0", /column "x": 1e39 is beyond the float32 range/],
+      ["p,2147483648,1,0,0", /column "t": expected an integer time index in \[0, 2\^31\), got 2147483648/],
+      ["p,-1,1,0,0", /column "t": expected an integer time index/],
+      ["p,0,Infinity,0,0", /column "x": expected a number, got "Infinity"/],
+      ["p,0,1,0,1e300", /column "reward": 1e300 is beyond the float32 range/],
+    ];
+    for (const [line, message] of cases) {
+      assert.throws(() => parseStepCsv(`id,t,x,action,reward\n${line}\n`, { source: "c.csv" }), message, line);
+    }
+    // Plain decimals in every form still read.
+    const ok = parseStepCsv("id,t,x,action,reward\np,0,-1.5e-3,0,+2\np,1,.5,1,3.\n", { source: "c.csv" });
+    assert.deepEqual(Array.from(ok.features), [-1.5e-3, 0.5]);
+    assert.equal(decodeUtf8(new TextEncoder().encode("é,ü")), "é,ü");
+  });
 });

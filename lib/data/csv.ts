@@ -103,6 +103,55 @@ function csvColumns(header: readonly string[], options: CsvReadOptions, source: 
   return { idJ, tJ, aJ, rJ, dJ, featureNames, featureJ };
 }
 
+/** Plain decimal numbers: an optional sign, digits with an optional point, an optional exponent. */
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+const INT32_MAX = 2 ** 31 - 1;
+
+/**
+ * The bytes as UTF-8 text, strictly: a byte sequence that is not UTF-8 is an error naming the
+ * line (a lenient decoder would turn "p\xe9" and "p\xe8" into the same id, merging two patients).
+ */
+export function decodeUtf8(bytes: Uint8Array, source = "<bytes>"): string {
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    // Find the first byte that does not start or continue a valid sequence, for the message.
+    let i = 0, line = 1;
+    while (i < bytes.length) {
+      const b = bytes[i];
+      const len = b < 0x80
+        ? 1
+        : (b & 0xe0) === 0xc0 && b >= 0xc2
+        ? 2
+        : (b & 0xf0) === 0xe0
+        ? 3
+        : (b & 0xf8) === 0xf0 && b <= 0xf4
+        ? 4
+        : 0;
+      let ok = len > 0 && i + len <= bytes.length;
+      for (let k = 1; ok && k < len; k++) ok = (bytes[i + k] & 0xc0) === 0x80;
+      if (ok && len > 1) {
+        // Overlong or surrogate forms, which TextDecoder refuses too.
+        try {
+          new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(i, i + len));
+        } catch {
+          ok = false;
+        }
+      }
+      if (!ok) {
+        throw new TypeError(
+          `${source}, line ${line}: byte 0x${
+            b.toString(16).padStart(2, "0")
+          } at offset ${i} is not UTF-8; save the file as UTF-8`,
+        );
+      }
+      if (b === 0x0a) line++;
+      i += len;
+    }
+    throw new TypeError(`${source}: the file is not valid UTF-8; save it as UTF-8`);
+  }
+}
+
 /** Parses CSV text in the kit's format into a step table (missing features allowed on request). */
 // Longer than the kit's 80-line guide: one pass over the records in which every check names the
 // row's line and column, so the checks share the loop's context; splitting it would pass that
@@ -131,13 +180,14 @@ export function parseStepCsv(text: string, options: CsvReadOptions = {}): StepTa
   const dones = new Uint8Array(n);
   const lines = new Int32Array(n);
   const numeric = (cell: string, line: number, col: string, what: string): number => {
-    const v = Number(cell);
-    if (cell === "" || Number.isNaN(v)) {
+    // Decimal notation only: Number() would also take "0x1A", "0b1", "0o7" and "Infinity".
+    if (!DECIMAL.test(cell)) {
       throw new RangeError(`${source}, line ${line}, column "${col}": expected ${what}, got ${JSON.stringify(cell)}`);
     }
-    if (!Number.isFinite(v)) {
+    const v = Number(cell);
+    if (!Number.isFinite(Math.fround(v))) {
       throw new RangeError(
-        `${source}, line ${line}, column "${col}": expected ${what}, got ${cell} (infinite values are not allowed)`,
+        `${source}, line ${line}, column "${col}": ${cell} is beyond the float32 range the kit stores (about 3.4e38)`,
       );
     }
     return v;
@@ -154,8 +204,10 @@ export function parseStepCsv(text: string, options: CsvReadOptions = {}): StepTa
     if (id === "") throw new RangeError(`${source}, line ${line}, column "${idCol}": the id is empty`);
     ids[i] = id;
     const t = numeric(rec[tJ], line, tCol, "an integer time index");
-    if (!Number.isInteger(t)) {
-      throw new RangeError(`${source}, line ${line}, column "${tCol}": expected an integer time index, got ${rec[tJ]}`);
+    if (!Number.isInteger(t) || t < 0 || t > INT32_MAX) {
+      throw new RangeError(
+        `${source}, line ${line}, column "${tCol}": expected an integer time index in [0, 2^31), got ${rec[tJ]}`,
+      );
     }
     times[i] = t;
     for (let f = 0; f < F; f++) {
@@ -177,7 +229,7 @@ export function parseStepCsv(text: string, options: CsvReadOptions = {}): StepTa
     if (aCell === "") actions[i] = -1;
     else {
       const a = numeric(aCell, line, aCol, "an integer action");
-      if (!Number.isInteger(a) || a < 0) {
+      if (!Number.isInteger(a) || a < 0 || a > INT32_MAX) {
         throw new RangeError(
           `${source}, line ${line}, column "${aCol}": expected a non-negative integer action, got ${aCell}`,
         );
@@ -206,13 +258,13 @@ export function parseStepCsv(text: string, options: CsvReadOptions = {}): StepTa
 
 /** Reads a CSV file into a step table (for data that still need imputation). */
 export async function readStepCsv(path: string, options: CsvReadOptions = {}): Promise<StepTable> {
-  let text: string;
+  let bytes: Uint8Array;
   try {
-    text = await Deno.readTextFile(path);
+    bytes = await Deno.readFile(path);
   } catch (err) {
     throw new Error(`${path}: cannot read the file (${(err as Error).message})`);
   }
-  return parseStepCsv(text, { source: path, ...options });
+  return parseStepCsv(decodeUtf8(bytes, path), { source: path, ...options });
 }
 
 /** Reads a complete CSV file straight into an MDP dataset. */
