@@ -96,7 +96,11 @@ const BAD_INPUTS: [string, string, RegExp][] = [
     "id,t,x,action,reward\na,0,1,0,0\na,1,abc,0,0\n",
     /line 3, column "x": expected a number, got "abc"/,
   ],
-  ["an infinite value", "id,t,x,action,reward\na,0,Infinity,0,0\na,1,1,0,0\n", /line 2, column "x": expected a number, got "Infinity"/],
+  [
+    "an infinite value",
+    "id,t,x,action,reward\na,0,Infinity,0,0\na,1,1,0,0\n",
+    /line 2, column "x": expected a number, got "Infinity"/,
+  ],
   [
     "a missing value without allowMissing",
     "id,t,x,action,reward\na,0,,0,0\na,1,1,0,0\n",

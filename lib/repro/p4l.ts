@@ -672,11 +672,13 @@ const cartpoleAblation: P4lGrid<P4lCartPoleAblationSizes> = {
     const q = fittedQIteration(data, features, { discount: 0.9 });
     const policies: Record<string, RolloutPolicy> = { FQI: greedyBatchPolicy(q), Behaviour: "behaviour" };
     // K = 1 and the true K at Table 2's budget; the true K also with three times the iterations.
-    for (const [groups, iterations, label] of [
-      [1, sizes.p4lIterations, "P4L (K=1)"],
-      [3, sizes.p4lIterations, "P4L (K=3)"],
-      [3, 3 * sizes.p4lIterations, "P4L (K=3, 3x iterations)"],
-    ] as const) {
+    for (
+      const [groups, iterations, label] of [
+        [1, sizes.p4lIterations, "P4L (K=1)"],
+        [3, sizes.p4lIterations, "P4L (K=3)"],
+        [3, 3 * sizes.p4lIterations, "P4L (K=3, 3x iterations)"],
+      ] as const
+    ) {
       const model = fitP4l(data, features, { groups, seed: seeds.fit, iterations, discount: 0.9 });
       const soft = p4lBatchPolicy(model);
       policies[label] = soft;
