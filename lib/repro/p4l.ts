@@ -516,7 +516,6 @@ const table3: P4lGrid<P4lTable3Sizes> = {
   },
 };
 
-/** The P4L grids by id. */
 // ---------------------------------------------------------------- sepsis: how many groups?
 
 /** Sizes of the sepsis group-count experiment. */
@@ -823,6 +822,7 @@ const conflict: P4lGrid<P4lConflictSizes> = {
   },
 };
 
+/** The P4L grids by id: the paper's Figure 1, Tables 2 and 3, and the kit's own experiments. */
 export const P4L_GRIDS: Readonly<Record<string, P4lGrid<any>>> = Object.freeze({
   "p4l-fig1": fig1,
   "p4l-table2": table2,
