@@ -57,6 +57,7 @@ export {
   type SacLosses,
   sacUpdate,
   sacVariables,
+  validatePolicyJson,
 } from "./lib/algos/sac.ts";
 export {
   appendTrajectories,

@@ -92,11 +92,16 @@ try {
 }
 const S = data.stateDim;
 
-// Policies, their features picked from the CSV's columns by name.
+// Policies, their features picked from the CSV's columns by name. Files beyond this size are
+// refused before parsing (a 300 MB JSON aborts V8; real policies are a few MB).
+const MAX_POLICY_BYTES = 256 * 2 ** 20;
 const policies: Record<string, EvaluationPolicy> = {};
 for (const path of values.policy!) {
   let json: PolicyJson;
   try {
+    const info = await Deno.stat(path);
+    if (!info.isFile) throw new Error("not a regular file");
+    if (info.size > MAX_POLICY_BYTES) throw new Error(`${info.size} bytes, more than a policy file holds; refused`);
     json = JSON.parse(await Deno.readTextFile(path));
   } catch (err) {
     fail(`cannot read policy ${path}: ${(err as Error).message}`, 1);

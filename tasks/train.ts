@@ -164,19 +164,34 @@ await initBackend();
 const mode = positionals[0];
 if (mode === "recommend") {
   if (!values.policy || !values.state) fail("recommend needs --policy and --state");
+  const info = await Deno.stat(values.policy!).catch(() => fail(`no policy file at ${values.policy}`, 1));
+  if (!info.isFile || info.size > 256 * 2 ** 20) {
+    fail(`${values.policy} is not a policy file (not a regular file, or over 256 MiB)`, 1);
+  }
   const json = await readJson<PolicyJson>(values.policy!);
   if (!json) fail(`no policy file at ${values.policy}`, 1);
   try {
     const policy = policyFromJson(json!, values.policy);
     const parts = values.state!.split(",").map((p) => p.trim());
+    // Decimal numbers only: Number("") is 0 and Number("0x1") is 1, neither what was meant.
+    const num = (text: string, what: string) => {
+      const t = text.trim();
+      if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(t)) {
+        throw new RangeError(`--state: ${what} is ${JSON.stringify(t)}, not a number`);
+      }
+      return Number(t);
+    };
     let state: number[];
     if (parts.every((p) => p.includes("="))) {
-      const named = new Map(parts.map((p) => [p.split("=")[0].trim(), Number(p.split("=")[1])]));
+      const named = new Map(parts.map((p) => {
+        const [name, value = ""] = p.split("=");
+        return [name.trim(), num(value, `feature "${name.trim()}"`)] as const;
+      }));
       state = policy.featureNames.map((f) => {
         if (!named.has(f)) throw new RangeError(`--state is missing feature "${f}"`);
         return named.get(f)!;
       });
-    } else state = parts.map(Number);
+    } else state = parts.map((p, k) => num(p, `value ${k + 1}`));
     const r = policy.recommend(state);
     console.log(JSON.stringify({ action: r.action, probabilities: r.probabilities.map((p) => Number(p.toFixed(4))) }));
   } catch (err) {

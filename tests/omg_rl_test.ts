@@ -9,18 +9,22 @@ import {
   disposeOmgRl,
   effectiveSampleSize,
   initBackend,
+  initMlp,
   type MdpDataset,
   mixedBatch,
   modelRollouts,
   normalizedLogWeights,
   omgRlCheckpoint,
+  policyFromJson,
   policyProbabilities,
+  policyToJson,
   predictDynamics,
   restoreOmgRl,
   rewardBatch,
   runOmgRl,
   sacUpdate,
   trainDynamics,
+  validatePolicyJson,
 } from "../mod.ts";
 import { tf } from "../lib/core/backend.ts";
 import { assertClose } from "./helpers.ts";
@@ -246,4 +250,37 @@ Deno.test("rewardBatch pairs expert windows with rollout samples, the experts ap
   // Each sample is a whole rollout (4 rows) drawn from the rollout states.
   for (let k = 0; k < 12; k++) assert.ok(samples.states[k] >= 0 && samples.states[k] < 20);
   disposeOmgRl(state);
+});
+
+Deno.test("a malformed policy file is refused before use, naming the problem; a good one recommends", () => {
+  const actor = initMlp(createRng(0), { inputDim: 2, hiddenSizes: [4], outputDim: 3 });
+  const good = policyToJson(actor, { featureNames: ["a", "b"], mean: [0, 1], std: [1, 2] });
+  tf.dispose([...actor.weights, ...actor.biases]);
+  const r = policyFromJson(good, "p.json").recommend([0.5, 1]);
+  assert.equal(r.probabilities.length, 3);
+  const edit = (f: (j: Record<string, unknown>) => void) => {
+    const j = structuredClone(good) as unknown as Record<string, unknown>;
+    f(j);
+    return j;
+  };
+  const firstTensor = (j: Record<string, unknown>) =>
+    Object.values((j.params as { tensors: Record<string, { data: unknown[] }> }).tensors)[0].data;
+  const cases: [unknown, RegExp][] = [
+    [null, /not a JSON object/],
+    [edit((j) => (j.format = "other")), /not a policy file \(format "other"/],
+    [edit((j) => (j.featureNames = ["a", "a"])), /feature names must be unique/],
+    [edit((j) => (j.featureNames = ["a", ""])), /non-empty string/],
+    [edit((j) => (j.numActions = 0)), /numActions must be a positive integer/],
+    [edit((j) => (j.std = [1, 0])), /std\[1\] \(b\) must be a positive finite number, got 0/],
+    [edit((j) => (j.std = [1, -2])), /std\[1\] \(b\) must be a positive/],
+    [edit((j) => (j.mean = [0])), /mean must hold one number per feature \(2\)/],
+    [edit((j) => (j.mean = [0, "abc"])), /mean\[1\] \(b\) must be a finite number, got "abc"/],
+    [edit((j) => (firstTensor(j)[0] = null)), /\[0\] is null, not a finite float32 number/],
+    [edit((j) => (firstTensor(j)[1] = 1e39)), /\[1\] is 1e\+39, not a finite float32 number/],
+    [edit((j) => (firstTensor(j)[2] = "abc")), /\[2\] is "abc"/],
+  ];
+  for (const [json, message] of cases) {
+    assert.throws(() => validatePolicyJson(json, "p.json"), message, JSON.stringify(message));
+    assert.throws(() => policyFromJson(json as never, "p.json"), message);
+  }
 });

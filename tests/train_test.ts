@@ -46,6 +46,11 @@ Deno.test("deno task train omg-rl resumes after a crash and ends exactly like an
     const short = await runTask("train.ts", ["recommend", "--policy", `${dir}/a/policy.json`, "--state", "1,2"]);
     assert.equal(short.code, 1);
     assert.match(short.stderr, /a state has 16 features/);
+    // Empty or non-decimal values are errors, not zeros.
+    const blanks = policy.mean.map(() => "").join(",");
+    const empty = await runTask("train.ts", ["recommend", "--policy", `${dir}/a/policy.json`, "--state", blanks]);
+    assert.equal(empty.code, 1);
+    assert.match(empty.stderr, /--state: value 1 is "", not a number/);
     // The saved policy is judged off-policy on the recorded cohort (its features picked by name).
     const ev = await runTask("evaluate.ts", [
       "--data",

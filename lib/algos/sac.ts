@@ -330,12 +330,76 @@ export function policyToJson(
   };
 }
 
+/** Largest number of weights a policy file may hold (a larger file is refused, not loaded). */
+const MAX_POLICY_WEIGHTS = 50_000_000;
+
+/**
+ * Checks a parsed policy file against its schema before anything uses it: the format, unique
+ * non-empty feature names, a positive integer action count and hidden sizes, a finite mean and a
+ * positive finite standard deviation per feature, and weights that are finite float32 numbers, in
+ * bounded number. Throws naming the file and the first problem (a malformed file must never give
+ * a confident recommendation).
+ */
+export function validatePolicyJson(json: unknown, source = "policy file"): asserts json is PolicyJson {
+  const bad = (what: string): never => {
+    throw new RangeError(`${source}: ${what}`);
+  };
+  if (typeof json !== "object" || json === null || Array.isArray(json)) bad("not a policy file (not a JSON object)");
+  const j = json as Record<string, unknown>;
+  if (j.format !== "softmax-policy/1") {
+    bad(`not a policy file (format ${JSON.stringify(j.format)}, expected "softmax-policy/1")`);
+  }
+  const names = j.featureNames;
+  if (!Array.isArray(names) || names.length === 0 || names.length > 100_000) {
+    bad("featureNames must be a non-empty list of feature names");
+  }
+  const featureNames = names as unknown[];
+  if (!featureNames.every((n) => typeof n === "string" && n.length > 0)) {
+    bad("every feature name must be a non-empty string");
+  }
+  if (new Set(featureNames).size !== featureNames.length) bad("feature names must be unique");
+  const S = featureNames.length;
+  const isCount = (v: unknown, max: number) => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= max;
+  if (!isCount(j.numActions, 100_000)) {
+    bad(`numActions must be a positive integer, got ${JSON.stringify(j.numActions)}`);
+  }
+  if (!Array.isArray(j.hiddenSizes) || j.hiddenSizes.length > 64 || !j.hiddenSizes.every((h) => isCount(h, 1 << 16))) {
+    bad("hiddenSizes must be a list of positive integers");
+  }
+  const finite32 = (v: unknown) => typeof v === "number" && Number.isFinite(Math.fround(v));
+  for (const [key, positive] of [["mean", false], ["std", true]] as const) {
+    const v = j[key];
+    if (!Array.isArray(v) || v.length !== S) bad(`${key} must hold one number per feature (${S})`);
+    (v as unknown[]).forEach((x, k) => {
+      if (!finite32(x) || (positive && !((x as number) > 0))) {
+        bad(
+          `${key}[${k}] (${featureNames[k]}) must be a ${positive ? "positive " : ""}finite number, got ${
+            JSON.stringify(x)
+          }`,
+        );
+      }
+    });
+  }
+  const params = j.params as { format?: unknown; tensors?: Record<string, { shape?: unknown; data?: unknown }> } | null;
+  if (typeof params !== "object" || params === null || typeof params.tensors !== "object" || params.tensors === null) {
+    bad("params must hold the network's tensors");
+  }
+  let count = 0;
+  for (const [name, t] of Object.entries(params!.tensors!)) {
+    if (!Array.isArray(t?.data)) bad(`tensor ${name} has no data array`);
+    count += (t.data as unknown[]).length;
+    if (count > MAX_POLICY_WEIGHTS) bad(`more than ${MAX_POLICY_WEIGHTS} weights; refused`);
+    const k = (t.data as unknown[]).findIndex((x) => !finite32(x));
+    if (k >= 0) bad(`tensor ${name}[${k}] is ${JSON.stringify((t.data as unknown[])[k])}, not a finite float32 number`);
+  }
+}
+
 /** A recommender from a policy file: raw (unnormalised) state -> probabilities and the most likely dose bin. */
 export function policyFromJson(json: PolicyJson, source = "policy file"): {
   readonly featureNames: readonly string[];
   recommend(state: ArrayLike<number>): { probabilities: number[]; action: number };
 } {
-  if (json.format !== "softmax-policy/1") throw new RangeError(`${source}: not a policy file`);
+  validatePolicyJson(json, source);
   const S = json.featureNames.length;
   const actor = initMlp(createRng(0), { inputDim: S, hiddenSizes: json.hiddenSizes, outputDim: json.numActions });
   paramsFromJson(namedVariables({ actor }), json.params, source);
