@@ -7,8 +7,11 @@ import {
   createSacAgent,
   disposeDynamics,
   disposeOmgRl,
+  dynamicsEpoch,
   effectiveSampleSize,
+  finishDynamics,
   initBackend,
+  initDynamics,
   initMlp,
   type MdpDataset,
   mixedBatch,
@@ -283,4 +286,23 @@ Deno.test("a malformed policy file is refused before use, naming the problem; a 
     assert.throws(() => validatePolicyJson(json, "p.json"), message, JSON.stringify(message));
     assert.throws(() => policyFromJson(json as never, "p.json"), message);
   }
+});
+
+Deno.test("the dynamics' normalisers sum in float64: rewards at 1e30 train, and a spread beyond float32 is named", () => {
+  const base = linearGaussianData(200, 3);
+  const scaled = createMdpDataset({ ...base, rewards: base.rewards.map((r) => r * 1e30) });
+  const ok = initDynamics(scaled, createRng(1), { maxEpochs: 1, members: 2, elites: 1, hiddenSizes: [8] });
+  assert.ok(Number.isFinite(ok.targetStd[1]) && ok.targetStd[1] > 1e29, `reward spread ${ok.targetStd[1]}`);
+  assert.throws(() => finishDynamics(ok), /run at least one dynamicsEpoch first/);
+  dynamicsEpoch(ok);
+  disposeDynamics(finishDynamics(ok).model);
+  const wild = createMdpDataset({
+    ...base,
+    states: base.states.map((_, i) => (i % 2 ? 3e38 : -3e38)),
+    nextStates: base.nextStates.map((_, i) => (i % 2 ? -3e38 : 3e38)),
+  });
+  assert.throws(
+    () => initDynamics(wild, createRng(1), { maxEpochs: 1, members: 2, elites: 1, hiddenSizes: [8] }),
+    /dynamics: the change of "x" has mean .* beyond what float32 training can hold; rescale it/,
+  );
 });

@@ -129,15 +129,31 @@ function encodeInputs(
   return out;
 }
 
-function meanStd(values: Float32Array, width: number, rows: ArrayLike<number>): [Float32Array, Float32Array] {
-  const mean = new Float32Array(width), std = new Float32Array(width);
+function meanStd(
+  values: Float32Array,
+  width: number,
+  rows: ArrayLike<number>,
+  names: readonly string[],
+): [Float32Array, Float32Array] {
+  // Sums in float64: squares of large values overflow float32 long before the values do.
+  const mean = new Float64Array(width), sq = new Float64Array(width);
   for (let k = 0; k < rows.length; k++) for (let j = 0; j < width; j++) mean[j] += values[rows[k] * width + j];
   for (let j = 0; j < width; j++) mean[j] /= rows.length;
   for (let k = 0; k < rows.length; k++) {
-    for (let j = 0; j < width; j++) std[j] += (values[rows[k] * width + j] - mean[j]) ** 2;
+    for (let j = 0; j < width; j++) sq[j] += (values[rows[k] * width + j] - mean[j]) ** 2;
   }
-  for (let j = 0; j < width; j++) std[j] = Math.max(Math.sqrt(std[j] / rows.length), 1e-6);
-  return [mean, std];
+  const std = new Float32Array(width);
+  for (let j = 0; j < width; j++) {
+    std[j] = Math.max(Math.sqrt(sq[j] / rows.length), 1e-6);
+    if (!Number.isFinite(std[j]) || !Number.isFinite(Math.fround(mean[j]))) {
+      throw new RangeError(
+        `dynamics: ${names[j]} has mean ${mean[j].toExponential(2)} and spread ${
+          Math.sqrt(sq[j] / rows.length).toExponential(2)
+        }, beyond what float32 training can hold; rescale it`,
+      );
+    }
+  }
+  return [Float32Array.from(mean), std];
 }
 
 /** Bounded log-variance (soft bounds, differentiable). */
@@ -234,8 +250,12 @@ export function initDynamics(data: MdpDataset, rng: Rng, config: DynamicsConfig 
     for (let j = 0; j < S; j++) targets[i * O + j] = data.nextStates[i * S + j] - data.states[i * S + j];
     targets[i * O + S] = data.rewards[i];
   }
-  const [inputMean, inputStd] = meanStd(data.states, S, trainRows);
-  const [targetMean, targetStd] = meanStd(targets, O, trainRows);
+  const names = data.featureNames;
+  const [inputMean, inputStd] = meanStd(data.states, S, trainRows, names.map((f) => `state feature "${f}"`));
+  const [targetMean, targetStd] = meanStd(targets, O, trainRows, [
+    ...names.map((f) => `the change of "${f}"`),
+    "the reward",
+  ]);
   const ensemble = initEnsemble(rng, c.members, {
     inputDim: S + A,
     hiddenSizes: c.hiddenSizes,
@@ -349,6 +369,7 @@ export function dynamicsDone(t: DynamicsTraining): boolean {
 
 /** The trained model: each member back at its best epoch, the elites ranked by validation NLL. */
 export function finishDynamics(t: DynamicsTraining): { model: DynamicsModel; curves: DynamicsCurves } {
+  if (t.snapshots.some((s) => s.length === 0)) throw new RangeError("finishDynamics: run at least one dynamicsEpoch first");
   memberVariables(t.ensemble).forEach((vars, e) =>
     vars.forEach((v, k) => replaceVariable(v, (out) => out.set(t.snapshots[e][k])))
   );
@@ -433,6 +454,9 @@ export function predictDynamics(
     if (!Number.isFinite(nextStates[i])) {
       throw new RangeError("predictDynamics: the model predicted a non-finite state");
     }
+  }
+  for (let i = 0; i < n; i++) {
+    if (!Number.isFinite(rewards[i])) throw new RangeError("predictDynamics: the model predicted a non-finite reward");
   }
   return { nextStates, rewards, members };
 }
