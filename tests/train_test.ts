@@ -168,3 +168,59 @@ Deno.test("train's flags are checked before any work: one line and exit 2, no st
     await assert.rejects(Deno.stat(`${dir}/out`), "nothing was written");
   });
 });
+
+Deno.test("kill -9 through the CLI, during the dynamics and after a checkpoint: the next run resumes and ends like an uninterrupted one", async () => {
+  await withTempDir(async (dir) => {
+    const sim = await runTask("simulate.ts", ["heparin", "--episodes", "30", "--seed", "7", "--out", `${dir}/h.csv`]);
+    assert.equal(sim.code, 0, sim.stderr);
+    const args = (out: string) => [
+      "run",
+      "-A",
+      new URL("../tasks/train.ts", import.meta.url).pathname,
+      "omg-rl",
+      "--data",
+      `${dir}/h.csv`,
+      "--quick",
+      "--episodes",
+      "4",
+      "--checkpoint-every",
+      "1",
+      "--out",
+      out,
+    ];
+    const finish = async (out: string) => {
+      const r = await new Deno.Command(Deno.execPath(), { args: args(out), stdout: "piped", stderr: "piped" }).output();
+      const stderr = new TextDecoder().decode(r.stderr);
+      assert.equal(r.code, 0, stderr);
+      return stderr;
+    };
+    await finish(`${dir}/straight`);
+    const exists = (p: string) => Deno.stat(p).then(() => true, () => false);
+    for (
+      const [name, ready] of [
+        ["dynamics", (out: string) => exists(`${out}/run.json`)],
+        ["checkpoint", (out: string) => exists(`${out}/checkpoint.json`)],
+      ] as const
+    ) {
+      const out = `${dir}/${name}`;
+      const child = new Deno.Command(Deno.execPath(), { args: args(out), stdout: "null", stderr: "null" }).spawn();
+      const deadline = Date.now() + 120_000;
+      while (!(await ready(out)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      child.kill("SIGKILL");
+      const status = await child.status;
+      assert.equal(status.signal, "SIGKILL", `${name}: the run was killed, not finished`);
+      assert.ok(await exists(`${out}/run.lock`), `${name}: a killed run leaves its lock`);
+      const stderr = await finish(out);
+      assert.match(stderr, /took over .*run\.lock/);
+      for (const f of ["policy.json", "history.json"]) {
+        assert.equal(
+          await Deno.readTextFile(`${out}/${f}`),
+          await Deno.readTextFile(`${dir}/straight/${f}`),
+          `${name}: ${f} matches the uninterrupted run`,
+        );
+      }
+      const left = [...Deno.readDirSync(out)].map((e) => e.name).filter((n) => n.includes(".tmp-") || n === "run.lock");
+      assert.deepEqual(left, [], `${name}: no temporary file or lock is left`);
+    }
+  });
+});
