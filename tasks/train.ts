@@ -89,6 +89,7 @@ const int = (flag: string, v: string | undefined, min = 0) => {
   if (v === undefined || !Number.isInteger(n) || n < min) fail(`--${flag} needs an integer >= ${min}, got ${v}`);
   return n;
 };
+let runLock: Deno.FsFile | null = null;
 const readJson = async <T>(path: string): Promise<T | null> => {
   let text: string;
   try {
@@ -132,32 +133,29 @@ function manifestDifferences(before: Record<string, unknown>, now: Record<string
 }
 
 /**
- * Takes `<out>/run.lock` (created exclusively, holding this process's pid) or stops: two runs
- * writing one folder would leave a policy matching neither. A lock whose process is gone (a
- * killed run; checked in /proc on Linux) is taken over. Released when the process exits.
+ * Takes `<out>/run.lock`, an exclusive file lock, or stops: two runs writing one folder would
+ * leave a policy matching neither. The kernel releases the lock when the process ends, however it
+ * ends, so a killed run never blocks the next one; a clean exit also removes the file, so a pid
+ * still in it means the last run was killed (said when taking over).
  */
 async function takeRunLock(dir: string): Promise<void> {
   const path = `${dir}/run.lock`;
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      await Deno.writeTextFile(path, String(Deno.pid), { createNew: true });
-      globalThis.addEventListener("unload", () => {
-        try {
-          if (Deno.readTextFileSync(path) === String(Deno.pid)) Deno.removeSync(path);
-        } catch { /* gone already */ }
-      });
-      return;
-    } catch (err) {
-      if (!(err instanceof Deno.errors.AlreadyExists)) throw err;
-      const owner = Number((await Deno.readTextFile(path).catch(() => "")).trim());
-      const alive = Number.isInteger(owner) && owner > 0 &&
-        (Deno.build.os !== "linux" || await Deno.stat(`/proc/${owner}`).then(() => true, () => false));
-      if (alive) fail(`another run (pid ${owner}) is writing to ${dir}; wait for it, or use another --out`, 1);
-      await Deno.remove(path).catch(() => {});
-      console.error(`train: took over ${path}, left by a run that is gone (pid ${owner || "unknown"})`);
-    }
+  const file = await Deno.open(path, { read: true, write: true, create: true });
+  if (!(await file.tryLock(true))) {
+    const owner = (await Deno.readTextFile(path).catch(() => "")).trim();
+    fail(`another run${owner ? ` (pid ${owner})` : ""} is writing to ${dir}; wait for it, or use another --out`, 1);
   }
-  fail(`cannot take ${path}`, 1);
+  const previous = (await Deno.readTextFile(path).catch(() => "")).trim();
+  if (previous) console.error(`train: took over ${path}, left by a run that did not end cleanly (pid ${previous})`);
+  await file.truncate(0);
+  await file.write(new TextEncoder().encode(String(Deno.pid)));
+  runLock = file; // held open (and locked) until the process ends
+  globalThis.addEventListener("unload", () => {
+    try {
+      Deno.removeSync(path);
+      runLock?.close();
+    } catch { /* gone or closed already */ }
+  });
 }
 
 await initBackend();

@@ -171,19 +171,30 @@ Deno.test("writes are atomic: a failed write leaves neither a partial file nor a
   });
 });
 
-Deno.test("temporary files a killed process left are removed by the next run; live ones and other files stay", async () => {
+Deno.test("temporary files a killed writer left are removed by the next run; a live writer's, new ones and other files stay", async () => {
   await withTempDir(async (dir) => {
-    // pid 2^22 + 7 exceeds Linux's pid_max on this machine's defaults, so no live process has it.
-    const dead = `.checkpoint.json.tmp-${4194311}-0123abcd`, live = `.history.json.tmp-${Deno.pid}-89abcdef`;
-    for (const name of [dead, live, "policy.json", ".hidden"]) await Deno.writeTextFile(`${dir}/${name}`, "x");
-    const removed = await removeStaleTemps(dir);
+    const dead = ".checkpoint.json.tmp-4194311-0123abcd", live = `.history.json.tmp-${Deno.pid}-89abcdef`;
+    const fresh = ".policy.json.tmp-4194312-01234567";
+    for (const name of [dead, live, fresh, "policy.json", ".hidden"]) await Deno.writeTextFile(`${dir}/${name}`, "x");
+    // Old enough to be past a writer's create-then-lock moment; the live one's writer holds its lock.
+    const old = new Date(Date.now() - 60_000);
+    for (const name of [dead, live, "policy.json"]) await Deno.utime(`${dir}/${name}`, old, old);
+    using holder = await Deno.open(`${dir}/${live}`, { read: true, write: true });
+    await holder.lock(true);
+    // The lock is per open file description, so a second process must test it: a child does.
+    const child = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "eval",
+        `import { removeStaleTemps } from "${new URL("../lib/util/files.ts", import.meta.url).href}";
+         console.log(JSON.stringify(await removeStaleTemps(${JSON.stringify(dir)})));`,
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(child.code, 0, new TextDecoder().decode(child.stderr));
+    assert.deepEqual(JSON.parse(new TextDecoder().decode(child.stdout)), [dead]);
     const left = [...Deno.readDirSync(dir)].map((e) => e.name).sort();
-    if (Deno.build.os === "linux") {
-      assert.deepEqual(removed, [dead]);
-      assert.deepEqual(left, [".hidden", live, "policy.json"].sort());
-    } else {
-      assert.deepEqual(removed, [], "without /proc nothing is removed");
-    }
+    assert.deepEqual(left, [".hidden", fresh, live, "policy.json"].sort());
     assert.deepEqual(await removeStaleTemps(`${dir}/missing`), []);
   });
 });

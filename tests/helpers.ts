@@ -39,13 +39,26 @@ export async function withTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T
   }
 }
 
-/** Runs `tasks/<script>` with `args` in a fresh Deno process, capturing its exit code and output. */
+/**
+ * The permission flags deno.json's task gives `tasks/<script>` (`-A` for scripts no task runs),
+ * so that the tests exercise the permissions users get.
+ */
+export function taskPermissions(script: string): string[] {
+  const config = JSON.parse(Deno.readTextFileSync(new URL("../deno.json", import.meta.url)));
+  for (const command of Object.values(config.tasks) as string[]) {
+    const m = new RegExp(`deno run ((?:--[\\w-]+(?:=\\S+)? )*)tasks/${script.replace(".", "\\.")}`).exec(command);
+    if (m) return m[1].trim().split(/\s+/).filter(Boolean);
+  }
+  return ["-A"];
+}
+
+/** Runs `tasks/<script>` with `args` in a fresh Deno process with its task's permissions, capturing its exit code and output. */
 export async function runTask(
   script: string,
   args: string[],
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", new URL(`../tasks/${script}`, import.meta.url).pathname, ...args],
+    args: ["run", ...taskPermissions(script), new URL(`../tasks/${script}`, import.meta.url).pathname, ...args],
     stdout: "piped",
     stderr: "piped",
   }).output();

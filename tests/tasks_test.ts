@@ -110,3 +110,26 @@ Deno.test("the docs quote the committed results exactly: deno task docs --check 
   const r = await runTask("docs.ts", ["--check"]);
   assert.equal(r.code, 0, r.stderr);
 });
+
+Deno.test("tasks run with the permissions they need, named in deno.json: no -A, no network, no system or process access for the compute tasks", () => {
+  const tasks = JSON.parse(Deno.readTextFileSync(new URL("../deno.json", import.meta.url))).tasks as Record<
+    string,
+    string
+  >;
+  const compute = ["main", "simulate", "calibrate", "repro", "train", "cohort", "evaluate", "grid", "collect"];
+  for (const name of compute) {
+    const command = tasks[name];
+    assert.ok(command, name);
+    const flags = command.split(/\s+/).filter((w) => w.startsWith("-") && w !== "-q");
+    assert.deepEqual(flags, [
+      "--allow-read",
+      "--allow-write",
+      "--allow-ffi",
+      "--allow-env=CLINICAL_RL_NATIVE_BLAS,CLINICAL_RL_BLAS",
+    ], name);
+  }
+  for (const [name, command] of Object.entries(tasks)) {
+    if (["test", "bench"].includes(name)) continue; // the developer's own suite and benches
+    assert.doesNotMatch(command, /(^|\s)(-A|--allow-all|--allow-net|--allow-sys)(\s|=|$)/, name);
+  }
+});

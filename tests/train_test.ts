@@ -121,12 +121,16 @@ Deno.test("a run folder refuses other data, another seed, a second writer and co
     const otherSeed = await runTask("train.ts", [...base, "--data", `${dir}/h.csv`, "--seed", "1"]);
     assert.equal(otherSeed.code, 1);
     assert.match(otherSeed.stderr, /options\.seed was 0, now 1/);
-    // A second writer: a live process holds the lock (this test's own pid stands in for it).
-    await Deno.writeTextFile(`${dir}/m/run.lock`, String(Deno.pid));
-    const locked = await runTask("train.ts", [...base, "--data", `${dir}/h.csv`]);
-    assert.equal(locked.code, 1);
-    assert.match(locked.stderr, new RegExp(`another run \\(pid ${Deno.pid}\\) is writing to`));
-    // A lock left by a killed run is taken over; a truncated checkpoint is named, not a stack trace.
+    // A second writer: this test holds the folder's lock, as a running train would.
+    {
+      using holder = await Deno.open(`${dir}/m/run.lock`, { read: true, write: true, create: true });
+      await holder.lock(true);
+      await holder.write(new TextEncoder().encode(String(Deno.pid)));
+      const locked = await runTask("train.ts", [...base, "--data", `${dir}/h.csv`]);
+      assert.equal(locked.code, 1);
+      assert.match(locked.stderr, new RegExp(`another run \\(pid ${Deno.pid}\\) is writing to`));
+    }
+    // A lock file left by a killed run is taken over; a truncated checkpoint is named, not a stack trace.
     await Deno.writeTextFile(`${dir}/m/run.lock`, "2147483646");
     const good = await Deno.readTextFile(`${dir}/m/checkpoint.json`);
     await Deno.writeTextFile(`${dir}/m/checkpoint.json`, good.slice(0, good.length / 2));

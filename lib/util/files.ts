@@ -17,7 +17,12 @@ export async function writeFileAtomic(path: string, data: Uint8Array): Promise<v
   const tmp = tempPathFor(path);
   try {
     // createNew: the temporary name is random, and O_EXCL refuses one that exists (a planted symlink too).
-    await Deno.writeFile(tmp, data, { createNew: true });
+    // The writer holds an exclusive lock on it while writing; the kernel drops the lock if the
+    // process dies, which is how removeStaleTemps tells a killed writer's file from a live one's.
+    using file = await Deno.open(tmp, { write: true, createNew: true });
+    await file.lock(true);
+    let off = 0;
+    while (off < data.length) off += await file.write(data.subarray(off));
     await Deno.rename(tmp, path);
   } catch (err) {
     await Deno.remove(tmp).catch(() => {});
@@ -27,16 +32,30 @@ export async function writeFileAtomic(path: string, data: Uint8Array): Promise<v
 
 const TEMP_NAME = /^\..+\.tmp-(\d+)-[0-9a-f]{8}$/;
 
-/** Whether process `pid` is alive, as far as this machine lets us see (/proc on Linux). */
-async function processAlive(pid: number): Promise<boolean> {
-  if (pid === Deno.pid) return true;
-  if (Deno.build.os !== "linux") return true; // no cheap check elsewhere: keep the file
-  return await Deno.stat(`/proc/${pid}`).then(() => true, () => false);
+/**
+ * Whether a temporary file is a dead writer's: nobody holds its lock (writers lock it from creation
+ * to rename; the kernel releases the lock of a killed process) and it is not brand new (the
+ * microseconds between a writer's create and lock). Works without the right to read /proc.
+ */
+async function abandoned(path: string): Promise<boolean> {
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(path, { read: true, write: true });
+  } catch {
+    return false; // renamed or removed meanwhile, or not ours to touch
+  }
+  try {
+    const info = await file.stat();
+    if (Date.now() - (info.mtime?.getTime() ?? Date.now()) < 5_000) return false;
+    return await file.tryLock(true);
+  } finally {
+    file.close();
+  }
 }
 
 /**
  * Removes the temporary files of atomic writes into `dir` that a killed process left behind
- * (`.<name>.tmp-<pid>-<hex>` whose process is gone; on Linux, where /proc tells). Tasks call it on
+ * (`.<name>.tmp-<pid>-<hex>` whose writer's lock is gone, and older than 5 s). Tasks call it on
  * their output folder before they write, so a kill -9 leaves nothing behind once the next run
  * starts. Returns the names removed.
  *
@@ -47,7 +66,7 @@ export async function removeStaleTemps(dir: string): Promise<string[]> {
   try {
     for await (const entry of Deno.readDir(dir)) {
       const m = entry.isFile ? TEMP_NAME.exec(entry.name) : null;
-      if (m && !(await processAlive(Number(m[1])))) {
+      if (m && await abandoned(`${dir}/${entry.name}`)) {
         await Deno.remove(`${dir}/${entry.name}`).catch(() => {});
         removed.push(entry.name);
       }
@@ -72,6 +91,7 @@ export async function writeChunksAtomic(path: string, chunks: Iterable<string> |
   const file = await Deno.open(tmp, { write: true, createNew: true });
   const enc = new TextEncoder();
   try {
+    await file.lock(true); // held while writing (see writeFileAtomic)
     for await (const chunk of chunks) {
       const bytes = enc.encode(chunk);
       let off = 0;
