@@ -369,7 +369,9 @@ export function dynamicsDone(t: DynamicsTraining): boolean {
 
 /** The trained model: each member back at its best epoch, the elites ranked by validation NLL. */
 export function finishDynamics(t: DynamicsTraining): { model: DynamicsModel; curves: DynamicsCurves } {
-  if (t.snapshots.some((s) => s.length === 0)) throw new RangeError("finishDynamics: run at least one dynamicsEpoch first");
+  if (t.snapshots.some((s) => s.length === 0)) {
+    throw new RangeError("finishDynamics: run at least one dynamicsEpoch first");
+  }
   memberVariables(t.ensemble).forEach((vars, e) =>
     vars.forEach((v, k) => replaceVariable(v, (out) => out.set(t.snapshots[e][k])))
   );
