@@ -6,6 +6,8 @@ import {
   MimicInputError,
   quantiles,
   readMdpCsv,
+  readStepCsv,
+  streamTable,
 } from "../mod.ts";
 import { runTask, sharedDir, withTempDir } from "./helpers.ts";
 
@@ -154,5 +156,21 @@ Deno.test("a patient with no usable aPTT is excluded and counted, not crashed on
     const [before, after] = c.steps.slice(-2).map((s) => s.count);
     assert.equal(after, before - 1);
     assert.equal(new Set(c.table.ids).size, after);
+  });
+});
+
+Deno.test("a MIMIC table cut mid-row is reported, not half-read; a FIFO is refused, not waited on", async () => {
+  await withTempDir(async (dir) => {
+    await Deno.writeTextFile(`${dir}/LABEVENTS.csv`, "row_id,subject_id,itemid,value\n1,10,51274,12.1\n2,10,512");
+    const seen: string[][] = [];
+    await assert.rejects(
+      streamTable(`${dir}/LABEVENTS.csv`, ["subject_id", "itemid", "value"], (v) => void seen.push([...v])),
+      /LABEVENTS\.csv: data row 2 has 3 fields, the header 4 \(is the file cut mid-row\?/,
+    );
+    const fifo = await new Deno.Command("mkfifo", { args: [`${dir}/pipe.csv`] }).output().catch(() => null);
+    if (fifo?.code === 0) {
+      await assert.rejects(streamTable(`${dir}/pipe.csv`, ["subject_id"], () => {}), /not a regular file/);
+      await assert.rejects(readStepCsv(`${dir}/pipe.csv`), /not a regular file/);
+    }
   });
 });

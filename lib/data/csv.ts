@@ -260,6 +260,8 @@ export function parseStepCsv(text: string, options: CsvReadOptions = {}): StepTa
 export async function readStepCsv(path: string, options: CsvReadOptions = {}): Promise<StepTable> {
   let bytes: Uint8Array;
   try {
+    // A FIFO or a device would be waited on forever; refuse anything but a regular file.
+    if (!(await Deno.stat(path)).isFile) throw new Error("not a regular file: a FIFO, device or folder is refused");
     bytes = await Deno.readFile(path);
   } catch (err) {
     throw new Error(`${path}: cannot read the file (${(err as Error).message})`);

@@ -135,6 +135,8 @@ export async function streamTable(
   const started = performance.now();
   let file: Deno.FsFile;
   try {
+    const info = await Deno.stat(path);
+    if (!info.isFile) throw new Error("not a regular file (a FIFO, device or folder is refused)");
     file = await Deno.open(path);
   } catch (err) {
     throw new MimicInputError(`${path}: cannot open (${(err as Error).message})`);
@@ -145,6 +147,7 @@ export async function streamTable(
   }
   const text = bytes.pipeThrough(new TextDecoderStream());
   let index: number[] | null = null;
+  let width = 0;
   let rows = 0, kept = 0;
   const values: string[] = new Array(columns.length);
   let failure: Error | null = null;
@@ -153,6 +156,7 @@ export async function streamTable(
     if (failure) return;
     if (index === null) {
       const header = record.map((h) => h.trim().toLowerCase());
+      width = header.length;
       index = columns.map((c) => {
         for (const name of [c, ...(options.alternatives?.[c] ?? [])]) {
           const j = header.indexOf(name.toLowerCase());
@@ -168,7 +172,17 @@ export async function streamTable(
       return;
     }
     rows++;
-    for (let k = 0; k < columns.length; k++) values[k] = record[index[k]] ?? "";
+    if (record.length !== width) {
+      // A row with other than the header's number of fields: a file cut mid-row (a failed copy
+      // or download) or a malformed one; reading it half would silently lose or shift values.
+      failure = new MimicInputError(
+        `${path}: data row ${rows} has ${record.length} fields, the header ${width}${
+          record.length < width ? " (is the file cut mid-row? a download or copy may have stopped early)" : ""
+        }`,
+      );
+      return;
+    }
+    for (let k = 0; k < columns.length; k++) values[k] = record[index[k]];
     if (onRow(values) !== false) kept++;
     if (rows % 1_000_000 === 0) options.progress?.(rows);
   });
