@@ -362,3 +362,28 @@ Deno.test("CSV decoding is strict: non-UTF-8 bytes, hexadecimal, times beyond in
     assert.equal(decodeUtf8(new TextEncoder().encode("é,ü")), "é,ü");
   });
 });
+
+Deno.test("the CSV reader streams: a file of many chunks reads whole, and an error deep in it names its line", async () => {
+  await withTempDir(async (dir) => {
+    const rows = ["id,t,x,action,reward"];
+    for (let i = 0; i < 20_000; i++) rows.push(`p${Math.floor(i / 10)},${i % 10},${(i * 0.001).toFixed(3)},${i % 3},1`);
+    await Deno.writeTextFile(`${dir}/ok.csv`, rows.join("\n") + "\n");
+    const table = await readStepCsv(`${dir}/ok.csv`);
+    assert.equal(table.times.length, 20_000);
+    assert.equal(table.features[19_999], 19.999);
+    assert.equal(table.lines![19_999], 20_001);
+    const bad = [...rows];
+    bad[15_000] = bad[15_000].replace(/,1$/, ",0x1");
+    await Deno.writeTextFile(`${dir}/bad.csv`, bad.join("\n") + "\n");
+    await assert.rejects(
+      readStepCsv(`${dir}/bad.csv`),
+      /bad\.csv, line 15001, column "reward": expected a finite reward, got "0x1"/,
+    );
+    const bytes = new TextEncoder().encode(rows.join("\n") + "\n");
+    const at = bytes.indexOf(0x0a, bytes.length - 2000) + 2; // inside the id of a row near the end
+    bytes[at] = 0xff;
+    await Deno.writeFile(`${dir}/latin.csv`, bytes);
+    const line = new TextDecoder().decode(bytes.subarray(0, at)).split("\n").length;
+    await assert.rejects(readStepCsv(`${dir}/latin.csv`), new RegExp(`latin\\.csv, line ${line}: byte 0xff`));
+  });
+});

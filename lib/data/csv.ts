@@ -23,6 +23,8 @@
  * @module
  */
 import { parse } from "csv-parse/sync";
+import { parse as parseStream } from "csv-parse";
+import { once } from "node:events";
 import { stringify } from "csv-stringify/sync";
 import { datasetToStepTable, type StepTable, stepTableToDataset } from "./steps.ts";
 import type { MdpDataset } from "./dataset.ts";
@@ -152,33 +154,40 @@ export function decodeUtf8(bytes: Uint8Array, source = "<bytes>"): string {
   }
 }
 
-/** Parses CSV text in the kit's format into a step table (missing features allowed on request). */
-// Longer than the kit's 80-line guide: one pass over the records in which every check names the
-// row's line and column, so the checks share the loop's context; splitting it would pass that
-// context around for no gain in reading.
-export function parseStepCsv(text: string, options: CsvReadOptions = {}): StepTable {
-  const source = options.source ?? "<csv>";
-  let records: string[][];
-  try {
-    records = parse(text, { relax_column_count: true, skip_empty_lines: true, trim: true, bom: true }) as string[][];
-  } catch (err) {
-    throw new TypeError(`${source}: not readable as CSV: ${(err as Error).message}`);
+/** A growable float64 or int32 column (doubling), for tables whose length is not known ahead. */
+class Column<T extends Float64Array | Int32Array | Uint8Array> {
+  data: T;
+  length = 0;
+  constructor(private readonly make: (n: number) => T) {
+    this.data = make(1024);
   }
-  if (records.length === 0) throw new RangeError(`${source}: the file is empty; expected a header row and data rows`);
-  const header = records[0];
-  const { idJ, tJ, aJ, rJ, dJ, featureNames, featureJ } = csvColumns(header, options, source);
-  const idCol = header[idJ], tCol = header[tJ], aCol = header[aJ];
-  const rCol = rJ >= 0 ? header[rJ] : null, dCol = options.doneColumn ?? "done";
-  const n = records.length - 1;
-  if (n === 0) throw new RangeError(`${source}: the file has a header but no data rows`);
-  const F = featureNames.length;
-  const ids: string[] = new Array(n);
-  const times = new Int32Array(n);
-  const features = new Float64Array(n * F);
-  const actions = new Int32Array(n);
-  const rewards = new Float64Array(n);
-  const dones = new Uint8Array(n);
-  const lines = new Int32Array(n);
+  push(v: number): void {
+    if (this.length === this.data.length) {
+      const next = this.make(this.data.length * 2);
+      next.set(this.data);
+      this.data = next;
+    }
+    this.data[this.length++] = v;
+  }
+  done(): T {
+    return this.data.slice(0, this.length) as T;
+  }
+}
+
+/**
+ * The checks and storage of the kit's CSV format, one record at a time: `header` once, then
+ * `row` per data record with its file line; `finish` returns the step table. Shared by the
+ * in-memory parser and the streaming reader, so both check the same things.
+ */
+function stepTableBuilder(options: CsvReadOptions, source: string) {
+  let cols: CsvColumns | null = null;
+  let headerNames: readonly string[] = [];
+  let width = 0;
+  const ids: string[] = [];
+  const times = new Column((n) => new Int32Array(n)), lines = new Column((n) => new Int32Array(n));
+  const features = new Column((n) => new Float64Array(n)), actions = new Column((n) => new Int32Array(n));
+  const rewards = new Column((n) => new Float64Array(n)), dones = new Column((n) => new Uint8Array(n));
+  let maxAction = -1;
   const numeric = (cell: string, line: number, col: string, what: string): number => {
     // Decimal notation only: Number() would also take "0x1A", "0b1", "0o7" and "Infinity".
     if (!DECIMAL.test(cell)) {
@@ -192,81 +201,189 @@ export function parseStepCsv(text: string, options: CsvReadOptions = {}): StepTa
     }
     return v;
   };
-  let maxAction = -1;
-  for (let i = 0; i < n; i++) {
-    const rec = records[i + 1];
-    const line = i + 2;
-    lines[i] = line;
-    if (rec.length !== header.length) {
-      throw new RangeError(`${source}, line ${line}: ${rec.length} fields, but the header has ${header.length}`);
-    }
-    const id = rec[idJ];
-    if (id === "") throw new RangeError(`${source}, line ${line}, column "${idCol}": the id is empty`);
-    ids[i] = id;
-    const t = numeric(rec[tJ], line, tCol, "an integer time index");
-    if (!Number.isInteger(t) || t < 0 || t > INT32_MAX) {
-      throw new RangeError(
-        `${source}, line ${line}, column "${tCol}": expected an integer time index in [0, 2^31), got ${rec[tJ]}`,
-      );
-    }
-    times[i] = t;
-    for (let f = 0; f < F; f++) {
-      const cell = rec[featureJ[f]];
-      if (MISSING.has(cell)) {
-        if (!options.allowMissing) {
+  return {
+    header(record: readonly string[]) {
+      cols = csvColumns(record, options, source);
+      headerNames = record;
+      width = record.length;
+    },
+    row(rec: readonly string[], line: number) {
+      const c = cols!;
+      if (rec.length !== width) {
+        throw new RangeError(`${source}, line ${line}: ${rec.length} fields, but the header has ${width}`);
+      }
+      const header = (j: number) => headerNames[j];
+      const id = rec[c.idJ];
+      if (id === "") throw new RangeError(`${source}, line ${line}, column "${header(c.idJ)}": the id is empty`);
+      ids.push(id);
+      const t = numeric(rec[c.tJ], line, header(c.tJ), "an integer time index");
+      if (!Number.isInteger(t) || t < 0 || t > INT32_MAX) {
+        throw new RangeError(
+          `${source}, line ${line}, column "${header(c.tJ)}": expected an integer time index in [0, 2^31), got ${
+            rec[c.tJ]
+          }`,
+        );
+      }
+      times.push(t);
+      lines.push(line);
+      for (let f = 0; f < c.featureNames.length; f++) {
+        const cell = rec[c.featureJ[f]];
+        if (MISSING.has(cell)) {
+          if (!options.allowMissing) {
+            throw new RangeError(
+              `${source}, line ${line}, column "${c.featureNames[f]}": missing value ${
+                JSON.stringify(cell)
+              }; pass allowMissing to impute it`,
+            );
+          }
+          features.push(NaN);
+        } else {
+          features.push(numeric(cell, line, c.featureNames[f], "a number"));
+        }
+      }
+      const aCell = rec[c.aJ], aCol = header(c.aJ);
+      if (aCell === "") actions.push(-1);
+      else {
+        const a = numeric(aCell, line, aCol, "an integer action");
+        if (!Number.isInteger(a) || a < 0 || a > INT32_MAX) {
           throw new RangeError(
-            `${source}, line ${line}, column "${featureNames[f]}": missing value ${
-              JSON.stringify(cell)
-            }; pass allowMissing to impute it`,
+            `${source}, line ${line}, column "${aCol}": expected a non-negative integer action, got ${aCell}`,
           );
         }
-        features[i * F + f] = NaN;
-      } else {
-        features[i * F + f] = numeric(cell, line, featureNames[f], "a number");
+        if (options.numActions !== undefined && a >= options.numActions) {
+          throw new RangeError(
+            `${source}, line ${line}, column "${aCol}": action ${a} is outside the declared range [0, ${options.numActions})`,
+          );
+        }
+        actions.push(a);
+        if (a > maxAction) maxAction = a;
       }
-    }
-    const aCell = rec[aJ];
-    if (aCell === "") actions[i] = -1;
-    else {
-      const a = numeric(aCell, line, aCol, "an integer action");
-      if (!Number.isInteger(a) || a < 0 || a > INT32_MAX) {
-        throw new RangeError(
-          `${source}, line ${line}, column "${aCol}": expected a non-negative integer action, got ${aCell}`,
-        );
-      }
-      if (options.numActions !== undefined && a >= options.numActions) {
-        throw new RangeError(
-          `${source}, line ${line}, column "${aCol}": action ${a} is outside the declared range [0, ${options.numActions})`,
-        );
-      }
-      actions[i] = a;
-      if (a > maxAction) maxAction = a;
-    }
-    if (rJ < 0) rewards[i] = 0;
-    else rewards[i] = rec[rJ] === "" ? NaN : numeric(rec[rJ], line, rCol!, "a finite reward");
-    if (dJ >= 0) {
-      const d = rec[dJ];
-      if (d === "" || d === "0" || d === "false" || d === "False") dones[i] = 0;
-      else if (d === "1" || d === "true" || d === "True") dones[i] = 1;
-      else throw new RangeError(`${source}, line ${line}, column "${dCol}": expected 0 or 1, got ${JSON.stringify(d)}`);
-    }
-  }
-  const numActions = options.numActions ?? maxAction + 1;
-  if (numActions < 1) throw new RangeError(`${source}: no actions found in column "${aCol}"`);
-  return { featureNames, numActions, ids, times, features, actions, rewards, dones, source, lines };
+      if (c.rJ < 0) rewards.push(0);
+      else rewards.push(rec[c.rJ] === "" ? NaN : numeric(rec[c.rJ], line, header(c.rJ), "a finite reward"));
+      if (c.dJ >= 0) {
+        const d = rec[c.dJ];
+        if (d === "" || d === "0" || d === "false" || d === "False") dones.push(0);
+        else if (d === "1" || d === "true" || d === "True") dones.push(1);
+        else {
+          throw new RangeError(
+            `${source}, line ${line}, column "${header(c.dJ)}": expected 0 or 1, got ${JSON.stringify(d)}`,
+          );
+        }
+      } else dones.push(0);
+    },
+    finish(): StepTable {
+      if (cols === null) throw new RangeError(`${source}: the file is empty; expected a header row and data rows`);
+      if (ids.length === 0) throw new RangeError(`${source}: the file has a header but no data rows`);
+      const numActions = options.numActions ?? maxAction + 1;
+      if (numActions < 1) throw new RangeError(`${source}: no actions found in column "${headerNames[cols.aJ]}"`);
+      return {
+        featureNames: cols.featureNames,
+        numActions,
+        ids,
+        times: times.done(),
+        features: features.done(),
+        actions: actions.done(),
+        rewards: rewards.done(),
+        dones: dones.done(),
+        source,
+        lines: lines.done(),
+      };
+    },
+  };
 }
 
-/** Reads a CSV file into a step table (for data that still need imputation). */
+const PARSE_OPTIONS = { relax_column_count: true, skip_empty_lines: true, trim: true, bom: true, info: true } as const;
+
+/** Parses CSV text in the kit's format into a step table (missing features allowed on request). */
+export function parseStepCsv(text: string, options: CsvReadOptions = {}): StepTable {
+  const source = options.source ?? "<csv>";
+  let records: { record: string[]; info: { lines: number } }[];
+  try {
+    records = parse(text, PARSE_OPTIONS) as unknown as typeof records;
+  } catch (err) {
+    throw new TypeError(`${source}: not readable as CSV: ${(err as Error).message}`);
+  }
+  const builder = stepTableBuilder(options, source);
+  records.forEach(({ record, info }, k) => {
+    if (k === 0) builder.header(record);
+    else builder.row(record, info.lines);
+  });
+  return builder.finish();
+}
+
+/**
+ * Reads a CSV file into a step table (for data that still need imputation), streaming: the file
+ * is decoded (strictly as UTF-8) and parsed chunk by chunk, so memory holds the table, never the
+ * text or its records. A FIFO, device or folder is refused.
+ */
 export async function readStepCsv(path: string, options: CsvReadOptions = {}): Promise<StepTable> {
-  let bytes: Uint8Array;
+  const source = options.source ?? path;
+  let file: Deno.FsFile;
   try {
     // A FIFO or a device would be waited on forever; refuse anything but a regular file.
     if (!(await Deno.stat(path)).isFile) throw new Error("not a regular file: a FIFO, device or folder is refused");
-    bytes = await Deno.readFile(path);
+    file = await Deno.open(path);
   } catch (err) {
     throw new Error(`${path}: cannot read the file (${(err as Error).message})`);
   }
-  return parseStepCsv(decodeUtf8(bytes, path), { source: path, ...options });
+  const builder = stepTableBuilder(options, source);
+  let failure: Error | null = null, first = true;
+  const parser = parseStream(PARSE_OPTIONS);
+  parser.on("data", ({ record, info }: { record: string[]; info: { lines: number } }) => {
+    if (failure) return;
+    try {
+      if (first) {
+        first = false;
+        builder.header(record);
+      } else builder.row(record, info.lines);
+    } catch (err) {
+      failure = err as Error;
+    }
+  });
+  const done = new Promise<void>((resolve, reject) => {
+    parser.on("end", resolve);
+    parser.on("error", reject);
+  });
+  const decoder = new TextDecoder("utf-8", { fatal: true });
+  let lineBase = 1;
+  try {
+    for await (const chunk of file.readable) {
+      if (failure) break;
+      let text: string;
+      try {
+        text = decoder.decode(chunk, { stream: true });
+      } catch {
+        // Name the line: the first bad byte within this chunk, counting the lines before it.
+        try {
+          decodeUtf8(chunk, source);
+        } catch (err) {
+          const m = /line (\d+): (.*)$/.exec((err as Error).message);
+          throw new TypeError(m ? `${source}, line ${lineBase + Number(m[1]) - 1}: ${m[2]}` : (err as Error).message);
+        }
+        throw new TypeError(`${source}: the file is not valid UTF-8 (after line ${lineBase}); save it as UTF-8`);
+      }
+      for (let k = 0; k < chunk.length; k++) if (chunk[k] === 0x0a) lineBase++;
+      if (!parser.write(text)) await once(parser, "drain");
+    }
+    if (!failure) {
+      try {
+        parser.write(decoder.decode());
+      } catch {
+        throw new TypeError(`${source}: the file ends inside a UTF-8 character; save it as UTF-8`);
+      }
+    }
+    parser.end();
+    await done;
+  } catch (err) {
+    if (err instanceof TypeError && err.message.startsWith(source)) throw err;
+    throw new TypeError(`${source}: not readable as CSV: ${(err as Error).message}`);
+  } finally {
+    try {
+      file.close();
+    } catch { /* closed by the stream */ }
+  }
+  if (failure) throw failure;
+  return builder.finish();
 }
 
 /** Reads a complete CSV file straight into an MDP dataset. */
