@@ -1,0 +1,42 @@
+/**
+ * Reading a large CSV in the kit's format: writes `rows` rows (16 features, 50-step episodes) to a
+ * temporary file, then times `readMdpCsv` on it and reports the process's peak resident memory
+ * (from /proc/self/status where readable, else the RSS after reading).
+ *
+ *   deno run -A tests/bench/csv_read.ts [rows = 1000000]
+ */
+import { createRng, readMdpCsv } from "../../mod.ts";
+
+const rows = Number(Deno.args[0] ?? 1_000_000);
+const path = await Deno.makeTempFile({ suffix: ".csv" });
+const rng = createRng(1);
+const F = 16;
+{
+  using file = await Deno.open(path, { write: true });
+  const enc = new TextEncoder();
+  let text = `id,t,${Array.from({ length: F }, (_, j) => `x${j}`).join(",")},action,reward\n`;
+  for (let n = 0; n < rows; n++) {
+    const t = n % 50, xs = Array.from({ length: F }, () => rng.normal().toFixed(5)).join(",");
+    text += t < 49
+      ? `p${Math.floor(n / 50)},${t},${xs},${rng.int(6)},${rng.uniform().toFixed(4)}\n`
+      : `p${Math.floor(n / 50)},${t},${xs},,\n`;
+    if (text.length > 1 << 20) {
+      await file.write(enc.encode(text));
+      text = "";
+    }
+  }
+  await file.write(enc.encode(text));
+}
+const size = (await Deno.stat(path)).size;
+const started = performance.now();
+const data = await readMdpCsv(path, { numActions: 6 });
+const seconds = (performance.now() - started) / 1000;
+let peak = `${(Deno.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB RSS after reading`;
+try {
+  const m = /VmHWM:\s+(\d+) kB/.exec(await Deno.readTextFile("/proc/self/status"));
+  if (m) peak = `${(Number(m[1]) / 1024).toFixed(0)} MiB peak RSS`;
+} catch { /* not Linux */ }
+console.log(
+  `${rows} rows (${(size / 2 ** 20).toFixed(0)} MiB): ${data.size} transitions in ${seconds.toFixed(1)} s, ${peak}`,
+);
+await Deno.remove(path);
