@@ -217,6 +217,17 @@ const outInfo = await Deno.stat(out).catch(() => null);
 if (outInfo && !outInfo.isDirectory) fail(`--out: ${out} exists and is not a folder`);
 // One seed, split once into named streams (never seed + k: that is another seed's stream).
 const seeds = deriveSeeds(seed, ["split", "dynamics", "agent"]);
+// The data are read and checked before anything is written: a bad file leaves no run folder.
+let raw;
+try {
+  raw = await readMdpCsv(values.data!, { numActions });
+} catch (err) {
+  fail((err as Error).message, 1);
+}
+const drop = new Set(values.drop!.split(",").map((s) => s.trim()).filter(Boolean));
+for (const d of drop) {
+  if (!raw.featureNames.includes(d)) fail(`--drop names "${d}", which is not a column of ${values.data}`);
+}
 await Deno.mkdir(out, { recursive: true });
 await takeRunLock(out);
 for (const f of await removeStaleTemps(out)) console.error(`train: removed ${f}, left by a killed run`);
@@ -270,16 +281,6 @@ if (previous) {
   await writeTextAtomic(`${out}/run.json`, JSON.stringify(manifest, null, 1));
 }
 
-let raw;
-try {
-  raw = await readMdpCsv(values.data!, { numActions });
-} catch (err) {
-  fail((err as Error).message, 1);
-}
-const drop = new Set(values.drop!.split(",").map((s) => s.trim()).filter(Boolean));
-for (const d of drop) {
-  if (!raw.featureNames.includes(d)) fail(`--drop names "${d}", which is not a column of ${values.data}`);
-}
 const keep = raw.featureNames.flatMap((f, j) => (drop.has(f) ? [] : [j]));
 const data = keepFeatures(raw, keep);
 const { train, test } = splitByIndividual(data, { trainFraction: 0.8, seed: seeds.split });
