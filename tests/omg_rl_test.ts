@@ -176,10 +176,37 @@ Deno.test("an OMG-RL run resumed from a checkpoint ends exactly like an uninterr
   const straight = await runOmgRl(createOmgRlState(1, 2, config, 12), data, model);
   const first = await runOmgRl(createOmgRlState(1, 2, config, 12), data, model, { stopAfter: 2 });
   const saved = JSON.parse(JSON.stringify(omgRlCheckpoint(first)));
+  assert.equal(saved.format, "omg-rl-checkpoint/3");
+  // The same checkpoint in format 2 (decimal weights and moments), as earlier runs wrote it.
+  const unpack = (b: string) => Array.from(new Float32Array(Uint8Array.from(atob(b), (c) => c.charCodeAt(0)).buffer));
+  const old = {
+    ...saved,
+    format: "omg-rl-checkpoint/2",
+    params: {
+      format: "clinical-rl-params/1",
+      tensors: Object.fromEntries(
+        Object.entries(saved.params.tensors as Record<string, { shape: number[]; data: string }>).map((
+          [k, t],
+        ) => [k, { shape: t.shape, data: unpack(t.data) }]),
+      ),
+    },
+    adam: Object.fromEntries(
+      Object.entries(saved.adam as Record<string, { step: number; firstMoments: string[]; secondMoments: string[] }>)
+        .map(([k, a]) => [k, {
+          step: a.step,
+          firstMoments: a.firstMoments.map(unpack),
+          secondMoments: a.secondMoments.map(unpack),
+        }]),
+    ),
+  };
+  assert.ok(JSON.stringify(saved).length < JSON.stringify(old).length / 2, "format 3 is far smaller");
   disposeOmgRl(first);
   const resumed = await runOmgRl(restoreOmgRl(createOmgRlState(1, 2, config, 12), saved), data, model);
   assert.deepEqual(resumed.evaluations, straight.evaluations);
   assert.deepEqual(resumed.logs, straight.logs);
+  const resumedOld = await runOmgRl(restoreOmgRl(createOmgRlState(1, 2, config, 12), old), data, model);
+  assert.deepEqual(resumedOld.logs, straight.logs, "a format 2 checkpoint still resumes exactly");
+  disposeOmgRl(resumedOld);
   const probe = Float32Array.of(-1, 0, 1);
   assert.deepEqual(
     policyProbabilities(resumed.agent.actor, probe, 1),

@@ -509,8 +509,11 @@ export function omgRlPolicy(agent: SacAgent): (state: Float32Array) => Float32Ar
 
 /** Serialisable training state. */
 export interface OmgRlCheckpoint {
-  /** Version of the layout. */
-  readonly format: "omg-rl-checkpoint/2";
+  /**
+   * Version of the layout. Format 3 stores weights and optimiser moments as base64 float32
+   * (about a quarter of format 2's decimal text); format 2 is still read.
+   */
+  readonly format: "omg-rl-checkpoint/3" | "omg-rl-checkpoint/2";
   /** The resolved config the run was created with. */
   readonly config: OmgRlResolvedConfig;
   /** Episodes completed. */
@@ -519,16 +522,34 @@ export interface OmgRlCheckpoint {
   readonly rng: RngState;
   /** The evaluation stream's state (constant over a run). */
   readonly evaluationRng: RngState;
-  /** Every network's weights. */
-  readonly params: ParamsJson;
-  /** Every optimiser's moments and step. */
-  readonly adam: Record<string, AdamState>;
+  /** Every network's weights (format 3: each tensor's data as base64 float32). */
+  readonly params: ParamsJson | PackedParams;
+  /** Every optimiser's moments and step (format 3: moments as base64 float32). */
+  readonly adam: Record<string, AdamState | PackedAdamState>;
   /** The rollout buffer (base64 of its typed arrays). */
   readonly buffer: { size: number; next: number; states: string; actions: string; rewards: string; nextStates: string };
   /** The evaluation points so far. */
   readonly evaluations: OmgRlEvaluation[];
   /** The losses of every episode so far. */
   readonly logs: OmgRlEpisodeLog[];
+}
+
+/** Named tensors with their data as base64 float32 (checkpoint format 3). */
+export interface PackedParams {
+  /** Layout of this object. */
+  readonly format: "clinical-rl-params/b64";
+  /** Each tensor's shape and base64 float32 values, by name. */
+  readonly tensors: Record<string, { shape: number[]; data: string }>;
+}
+
+/** An optimiser's state with its moments as base64 float32 (checkpoint format 3). */
+export interface PackedAdamState {
+  /** Steps taken. */
+  readonly step: number;
+  /** First moments, one base64 float32 string per variable. */
+  readonly firstMoments: string[];
+  /** Second moments, likewise. */
+  readonly secondMoments: string[];
 }
 
 function b64(a: ArrayBufferView): string {
@@ -556,19 +577,28 @@ function stateVariables(state: OmgRlState) {
 export function omgRlCheckpoint(state: OmgRlState): OmgRlCheckpoint {
   const n = state.buffer.size;
   const S = state.buffer.stateDim;
-  const adam: Record<string, AdamState> = {
-    actor: state.agent.actorAdam.state(),
-    critic: state.agent.criticAdam.state(),
+  const pack = (a: AdamState): PackedAdamState => ({
+    step: a.step,
+    firstMoments: a.firstMoments.map((m) => b64(Float32Array.from(m))),
+    secondMoments: a.secondMoments.map((m) => b64(Float32Array.from(m))),
+  });
+  const adam: Record<string, PackedAdamState> = {
+    actor: pack(state.agent.actorAdam.state()),
+    critic: pack(state.agent.criticAdam.state()),
   };
-  if (state.agent.alphaAdam) adam.alpha = state.agent.alphaAdam.state();
-  if (state.rewardModel) adam.reward = state.rewardModel.adam.state();
+  if (state.agent.alphaAdam) adam.alpha = pack(state.agent.alphaAdam.state());
+  if (state.rewardModel) adam.reward = pack(state.rewardModel.adam.state());
+  const tensors: PackedParams["tensors"] = {};
+  for (const [name, v] of Object.entries(stateVariables(state))) {
+    tensors[name] = { shape: [...v.shape], data: b64(Float32Array.from(v.dataSync())) };
+  }
   return {
-    format: "omg-rl-checkpoint/2",
+    format: "omg-rl-checkpoint/3",
     config: state.config,
     episode: state.episode,
     rng: state.rng.state(),
     evaluationRng: state.evaluationRng.state(),
-    params: paramsToJson(stateVariables(state)),
+    params: { format: "clinical-rl-params/b64", tensors },
     adam,
     buffer: {
       size: n,
@@ -585,9 +615,9 @@ export function omgRlCheckpoint(state: OmgRlState): OmgRlCheckpoint {
 
 /** Restores a checkpoint into a state created with the same dimensions and config. */
 export function restoreOmgRl(state: OmgRlState, cp: OmgRlCheckpoint): OmgRlState {
-  if (cp.format !== "omg-rl-checkpoint/2") {
+  if (cp.format !== "omg-rl-checkpoint/3" && cp.format !== "omg-rl-checkpoint/2") {
     throw new RangeError(
-      `restoreOmgRl: checkpoint format ${JSON.stringify(cp.format)} is not "omg-rl-checkpoint/2" ` +
+      `restoreOmgRl: checkpoint format ${JSON.stringify(cp.format)} is not "omg-rl-checkpoint/3" or /2 ` +
         `(format 1 predates the stored config and evaluation stream); start the run fresh`,
     );
   }
@@ -601,16 +631,34 @@ export function restoreOmgRl(state: OmgRlState, cp: OmgRlCheckpoint): OmgRlState
       "restoreOmgRl: the checkpoint was written with another seed; resume with the same seed or start fresh",
     );
   }
-  paramsFromJson(stateVariables(state), cp.params, "OMG-RL checkpoint");
-  state.agent.actorAdam.restore(cp.adam.actor);
-  state.agent.criticAdam.restore(cp.adam.critic);
-  if (state.agent.alphaAdam && cp.adam.alpha) state.agent.alphaAdam.restore(cp.adam.alpha);
-  if (state.rewardModel) {
-    if (!cp.adam.reward) throw new RangeError("restoreOmgRl: the checkpoint has no reward network");
-    state.rewardModel.adam.restore(cp.adam.reward);
-  }
   const S = state.buffer.stateDim;
   const f32 = (s: string) => new Float32Array(unb64(s).buffer);
+  const params: ParamsJson = cp.params.format === "clinical-rl-params/b64"
+    ? {
+      format: "clinical-rl-params/1",
+      tensors: Object.fromEntries(
+        Object.entries((cp.params as PackedParams).tensors).map((
+          [name, t],
+        ) => [name, { shape: t.shape, data: f32(t.data) as unknown as number[] }]),
+      ),
+    }
+    : cp.params as ParamsJson;
+  paramsFromJson(stateVariables(state), params, "OMG-RL checkpoint");
+  const unpack = (a: AdamState | PackedAdamState): AdamState =>
+    typeof a.firstMoments[0] === "string"
+      ? {
+        step: a.step,
+        firstMoments: (a as PackedAdamState).firstMoments.map((m) => Array.from(f32(m))),
+        secondMoments: (a as PackedAdamState).secondMoments.map((m) => Array.from(f32(m))),
+      }
+      : a as AdamState;
+  state.agent.actorAdam.restore(unpack(cp.adam.actor));
+  state.agent.criticAdam.restore(unpack(cp.adam.critic));
+  if (state.agent.alphaAdam && cp.adam.alpha) state.agent.alphaAdam.restore(unpack(cp.adam.alpha));
+  if (state.rewardModel) {
+    if (!cp.adam.reward) throw new RangeError("restoreOmgRl: the checkpoint has no reward network");
+    state.rewardModel.adam.restore(unpack(cp.adam.reward));
+  }
   state.buffer.states.set(f32(cp.buffer.states));
   state.buffer.nextStates.set(f32(cp.buffer.nextStates));
   state.buffer.rewards.set(f32(cp.buffer.rewards));
