@@ -4,7 +4,7 @@
  *
  *   deno task calibrate [--patients 2000] [--seed 0]
  */
-import { parseArgs } from "node:util";
+import { parseCli } from "./cli.ts";
 import {
   createHeparinEnv,
   createRng,
@@ -14,8 +14,7 @@ import {
   traceHeparin,
 } from "../mod.ts";
 
-const { values } = parseArgs({
-  args: Deno.args,
+const { values } = parseCli("calibrate", "usage: deno task calibrate", {
   options: { patients: { type: "string", default: "2000" }, seed: { type: "string", default: "0" } },
 });
 const patients = Number(values.patients), seed = Number(values.seed);

@@ -11,7 +11,7 @@
  * (and whether it was kept), the dose-bin edges, and the distributions of dose and aPTT. The
  * cohort's definition, item ids and units are in lib/data/heparin_cohort.ts and docs/mimic.md.
  */
-import { parseArgs } from "node:util";
+import { parseCli } from "./cli.ts";
 import {
   barFigure,
   buildHeparinCohort,
@@ -30,8 +30,7 @@ function fail(message: string, code = 2): never {
   console.error(`cohort: ${message}${code === 2 ? `\n${USAGE}` : ""}`);
   Deno.exit(code);
 }
-const { values, positionals } = parseArgs({
-  args: Deno.args,
+const { values, positionals } = parseCli("cohort", USAGE, {
   allowPositionals: true,
   options: {
     "mimic-dir": { type: "string" },

@@ -4,7 +4,7 @@
  *
  *   deno task collect <p4l-fig1|p4l-table2|p4l-table3|p4l-conflict|p4l-cartpole-ablation|p4l-sepsis-groups> --out dir
  */
-import { parseArgs } from "node:util";
+import { parseCli } from "./cli.ts";
 import {
   assembleP4lGrid,
   type GridCellResult,
@@ -15,8 +15,7 @@ import {
 } from "../mod.ts";
 
 const USAGE = `usage: deno task collect <${Object.keys(P4L_GRIDS).join("|")}> --out dir`;
-const { values, positionals } = parseArgs({
-  args: Deno.args,
+const { values, positionals } = parseCli("collect", USAGE, {
   allowPositionals: true,
   options: { out: { type: "string", default: "out/grid" } },
 });

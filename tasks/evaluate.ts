@@ -13,7 +13,7 @@
  * Writes <out>/evaluation.json (the table, and what was assumed) and <out>/evaluation.html (the
  * estimates with their intervals).
  */
-import { parseArgs } from "node:util";
+import { parseCli } from "./cli.ts";
 import {
   BEHAVIOUR_DEFAULTS,
   evaluatePolicies,
@@ -47,8 +47,7 @@ function fail(message: string, code = 2): never {
   Deno.exit(code);
 }
 
-const { values } = parseArgs({
-  args: Deno.args,
+const { values } = parseCli("evaluate", USAGE, {
   options: {
     data: { type: "string" },
     policy: { type: "string", multiple: true, default: [] },

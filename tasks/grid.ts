@@ -7,12 +7,11 @@
  *
  * A shard whose file already exists is skipped (re-running a failed array is safe).
  */
-import { parseArgs } from "node:util";
+import { parseCli } from "./cli.ts";
 import { initBackend, P4L_GRIDS, provenance, removeStaleTemps, shardCells, writeTextAtomic } from "../mod.ts";
 
 const USAGE = `usage: deno task grid <${Object.keys(P4L_GRIDS).join("|")}> --shard i/n --out dir [--quick]`;
-const { values, positionals } = parseArgs({
-  args: Deno.args,
+const { values, positionals } = parseCli("grid", USAGE, {
   allowPositionals: true,
   options: {
     shard: { type: "string" },

@@ -7,7 +7,7 @@
  *
  * --with-aptt adds the recorded aPTT to the state (the paper's state leaves it out).
  */
-import { parseArgs } from "node:util";
+import { parseCli } from "./cli.ts";
 import {
   HEPARIN_FEATURES,
   initBackend,
@@ -20,8 +20,7 @@ import {
   writeTextAtomic,
 } from "../mod.ts";
 
-const { values } = parseArgs({
-  args: Deno.args,
+const { values } = parseCli("main", "usage: deno task main", {
   options: {
     out: { type: "string", default: "out/main" },
     seed: { type: "string", default: "0" },

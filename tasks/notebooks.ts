@@ -15,11 +15,11 @@
  * render offline. --quick sets CLINICAL_RL_QUICK=1 (CI sizes). --check extracts each
  * notebook's code cells to a TypeScript file and runs `deno check` on it.
  */
-import { parseArgs } from "node:util";
+import { parseCli } from "./cli.ts";
 import { plotlyLibraryUrl } from "../mod.ts";
 
-const { values } = parseArgs({
-  args: Deno.args,
+const USAGE = "usage: deno task notebooks [--quick] [--only name] [--check]";
+const { values } = parseCli("notebooks", USAGE, {
   options: {
     quick: { type: "boolean", default: false },
     check: { type: "boolean", default: false },
@@ -27,7 +27,6 @@ const { values } = parseArgs({
     help: { type: "boolean", short: "h" },
   },
 });
-const USAGE = "usage: deno task notebooks [--quick] [--only name] [--check]";
 if (values.help) {
   console.log(USAGE);
   Deno.exit(0);

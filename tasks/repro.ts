@@ -12,7 +12,7 @@
  * (the p4l ids are also shardable grids: deno task grid / deno task collect), and ope-validation
  * (the off-policy estimators against simulator ground truth, docs/ope.md).
  */
-import { parseArgs } from "node:util";
+import { parseCli } from "./cli.ts";
 import {
   assembleP4lGrid,
   initBackend,
@@ -34,8 +34,7 @@ import {
 
 const IDS: readonly string[] = [...OMG_RL_REPRODUCTIONS, ...Object.keys(P4L_GRIDS), "ope-validation"];
 const USAGE = `usage: deno task repro <id> [--quick] [--seeds n] [--workers n] [--out dir]\n  ids: ${IDS.join(" ")}`;
-const { values, positionals } = parseArgs({
-  args: Deno.args,
+const { values, positionals } = parseCli("repro", USAGE, {
   allowPositionals: true,
   options: {
     quick: { type: "boolean", default: false },

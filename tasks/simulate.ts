@@ -13,7 +13,7 @@
  * One episode per individual; individuals cycle through the groups in order. The behaviour
  * policy generates the actions.
  */
-import { parseArgs } from "node:util";
+import { parseCli } from "./cli.ts";
 import {
   createCartPoleEnv,
   createHeparinEnv,
@@ -34,8 +34,7 @@ function fail(message: string): never {
   Deno.exit(2);
 }
 
-const { values, positionals } = parseArgs({
-  args: Deno.args,
+const { values, positionals } = parseCli("simulate", USAGE, {
   allowPositionals: true,
   options: {
     episodes: { type: "string", default: "30" },

@@ -111,3 +111,25 @@ Deno.test("the bad-input catalogue: malformed policy files and states are refuse
     assert.match(folder.stderr, /not a policy file \(not a regular file/);
   });
 });
+
+Deno.test("every task answers an unknown flag with one line and its usage, exit 2, no stack trace", async () => {
+  const tasks = [
+    "train",
+    "evaluate",
+    "cohort",
+    "simulate",
+    "repro",
+    "grid",
+    "collect",
+    "main",
+    "calibrate",
+    "notebooks",
+  ];
+  for (const task of tasks) {
+    const r = await runTask(`${task}.ts`, task === "train" ? ["omg-rl", "--bogus"] : ["--bogus"]);
+    assert.equal(r.code, 2, `${task}: ${r.stderr}`);
+    assert.match(r.stderr, new RegExp(`^${task}: Unknown option '--bogus'`, "m"), task);
+    assert.match(r.stderr, /usage/, `${task}: the usage follows`);
+    assert.doesNotMatch(r.stderr, /\n\s+at /, `${task}: no stack trace`);
+  }
+});
