@@ -5,7 +5,12 @@
  * - `p4l-table2`: Table 2, heterogeneous CartPole; a cell is one (setting, repetition);
  * - `p4l-table3`: Table 3 and Figure 3, the sepsis population (diabetic and not); a cell is one
  *   repetition, valued both by a learned PerSim-style simulator (as the paper) and by the true
- *   simulator (which the paper could not).
+ *   simulator (which the paper could not);
+ * and the kit's own experiments:
+ * - `p4l-conflict`: a population whose groups need opposite actions (lib/envs/p4l_conflict.ts),
+ *   with each group's oracle and the best pooled policy as references;
+ * - `p4l-cartpole-ablation`: Table 2's setting A with raw against standardised features;
+ * - `p4l-sepsis-groups`: section 5's K heuristic on the sepsis population as stays grow.
  * Every cell simulates its data, fits every method on the same RBF features (J = 16, K-means
  * centres, median bandwidth), and values each individual's policy by Monte Carlo on that
  * individual's own dynamics. `assembleP4lGrid` turns cell results (any order, any shards) into
@@ -22,6 +27,10 @@
  *   ships), with the paper's gamma = 0.8 and 1000 individuals per repetition, 5 repetitions; its
  *   clinician is the simulator's, epsilon-soft around the optimal policy that sees diabetes.
  *   Rewards are the simulator's (+1 discharge, -1 death) rather than -SOFA.
+ * - Table 2 standardises the states before the RBF features (the paper: raw states): on raw
+ *   CartPole states the median-distance bandwidth cannot resolve the pole angle, and every
+ *   learner fell below the behaviour policy (measured by `p4l-cartpole-ablation`). Its P4L runs
+ *   40 outer iterations (unstated in the paper).
  * - VL is given the true behaviour probabilities where the simulator knows them (Figure 1: 1/2;
  *   Table 2: the epsilon-mixed sign rule) and estimates them otherwise (Table 3, where the
  *   clinician depends on the hidden diabetes).
