@@ -90,6 +90,8 @@ export {
   type OmgRlResolvedConfig,
   type OmgRlRunOptions,
   type OmgRlState,
+  type PackedAdamState,
+  type PackedParams,
   resolveOmgRlConfig,
   restoreOmgRl,
   rewardBatch,

@@ -18,7 +18,7 @@
  */
 import { tf } from "../core/backend.ts";
 import type { AdamState } from "../core/optim.ts";
-import { namedVariables, paramsFromJson, type ParamsJson, paramsToJson } from "../core/params.ts";
+import { namedVariables, paramsFromJson, type ParamsJson } from "../core/params.ts";
 import { createRng, restoreRng, type Rng, type RngState } from "../core/random.ts";
 import { listEpisodes, type MdpDataset } from "../data/dataset.ts";
 import { gatherBatch } from "../data/preprocess.ts";
