@@ -34,6 +34,7 @@ export {
   type CsvReadOptions,
   decodeUtf8,
   formatStepCsv,
+  isDecimal,
   parseStepCsv,
   readMdpCsv,
   readStepCsv,

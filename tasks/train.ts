@@ -25,6 +25,7 @@ import {
   dynamicsToJson,
   fitNormalizer,
   initBackend,
+  isDecimal,
   keepFeatures,
   NonFiniteLossError,
   normalizeDataset,
@@ -174,7 +175,7 @@ if (mode === "recommend") {
     // Decimal numbers only: Number("") is 0 and Number("0x1") is 1, neither what was meant.
     const num = (text: string, what: string) => {
       const t = text.trim();
-      if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(t)) {
+      if (!isDecimal(t)) {
         throw new RangeError(`--state: ${what} is ${JSON.stringify(t)}, not a number`);
       }
       return Number(t);

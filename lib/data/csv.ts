@@ -107,6 +107,9 @@ function csvColumns(header: readonly string[], options: CsvReadOptions, source: 
 
 /** Plain decimal numbers: an optional sign, digits with an optional point, an optional exponent. */
 const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+/** Whether `text` is a plain decimal number (what the kit's readers accept; not hex, binary or Infinity). */
+export const isDecimal = (text: string): boolean => DECIMAL.test(text);
 const INT32_MAX = 2 ** 31 - 1;
 
 /**
