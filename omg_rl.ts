@@ -109,3 +109,13 @@ export {
   resolveBcConfig,
   trainBehaviourCloning,
 } from "./lib/algos/bc.ts";
+export {
+  CQL_DEFAULTS,
+  type CqlConfig,
+  type CqlLosses,
+  type CqlState,
+  cqlStep,
+  initCql,
+  resolveCqlConfig,
+  trainCql,
+} from "./lib/algos/cql.ts";

@@ -14,7 +14,13 @@
  * @module
  */
 export {
+  type ComparisonRow,
+  comparisonSummary,
   EVALUATION_SEEDS,
+  HEPARIN_METHODS,
+  type HeparinComparison,
+  heparinComparison,
+  heparinGreedyPolicy,
   heparinNetworkPolicy,
   heparinOmgRlRun,
   type HeparinSetup,

@@ -2,7 +2,8 @@
  * Trains OMG-RL on your own data in the kit's CSV format (README), with progress, checkpoints and
  * resume; then recommends dose bins from the saved policy.
  *
- *   deno task train omg-rl --data my.csv [--out dir] [--num-actions 6] [--drop aptt] [--episodes 200]
+ *   deno task train omg-rl --data my.csv [--out dir] [--num-actions 6] [--preset paper|clinical] [--drop aptt]
+ *                          [--episodes 200]
  *                          [--checkpoint-every 5] [--seed 0] [--fresh] [--quick] [--stop-after k]
  *   deno task train recommend --policy dir/policy.json --state "age=70,gender=1,..."   (or --state v1,v2,...)
  *
@@ -24,6 +25,8 @@ import {
   type DynamicsJson,
   dynamicsToJson,
   fitNormalizer,
+  HEPARIN_CONTEXT_FEATURES,
+  heparinStatePreset,
   initBackend,
   isDecimal,
   keepFeatures,
@@ -46,7 +49,8 @@ import {
 } from "../mod.ts";
 
 const USAGE = `usage:
-  deno task train omg-rl --data my.csv [--out dir] [--num-actions 6] [--drop aptt] [--episodes 200]
+  deno task train omg-rl --data my.csv [--out dir] [--num-actions 6] [--preset paper|clinical] [--drop aptt]
+                         [--episodes 200]
                          [--checkpoint-every 5] [--seed 0] [--fresh]
   deno task train recommend --policy dir/policy.json --state "name=value,..." | --state v1,v2,...`;
 
@@ -65,6 +69,7 @@ try {
       out: { type: "string", default: "out/train" },
       "num-actions": { type: "string", default: "6" },
       drop: { type: "string", default: "" },
+      preset: { type: "string" },
       episodes: { type: "string", default: "200" },
       "checkpoint-every": { type: "string", default: "5" },
       seed: { type: "string", default: "0" },
@@ -229,6 +234,28 @@ const drop = new Set(values.drop!.split(",").map((s) => s.trim()).filter(Boolean
 for (const d of drop) {
   if (!raw.featureNames.includes(d)) fail(`--drop names "${d}", which is not a column of ${values.data}`);
 }
+// A state preset keeps its columns; a variable the cohort builder dropped as too sparse is said,
+// a missing dosing-context column is an error (the clinical preset is that context).
+let presetColumns: readonly string[] | null = null;
+if (values.preset !== undefined) {
+  try {
+    presetColumns = heparinStatePreset(values.preset);
+  } catch (err) {
+    fail(`--preset: ${(err as Error).message}`);
+  }
+  const missing = presetColumns!.filter((f) => !raw.featureNames.includes(f));
+  const context = missing.filter((f) => HEPARIN_CONTEXT_FEATURES.includes(f));
+  if (context.length > 0) {
+    fail(
+      `--preset ${values.preset} needs the dosing context, and ${values.data} lacks ${
+        context.join(", ")
+      }: rebuild it with deno task cohort heparin or deno task simulate heparin`,
+      1,
+    );
+  }
+  if (missing.length > 0) console.error(`train: --preset ${values.preset}: the data lack ${missing.join(", ")}`);
+  presetColumns = presetColumns!.filter((f) => raw.featureNames.includes(f));
+}
 await Deno.mkdir(out, { recursive: true });
 await takeRunLock(out);
 for (const f of await removeStaleTemps(out)) console.error(`train: removed ${f}, left by a killed run`);
@@ -251,6 +278,7 @@ const manifest = {
   options: {
     numActions,
     drop: values.drop!.split(",").map((x) => x.trim()).filter(Boolean).sort(),
+    ...(values.preset === undefined ? {} : { preset: values.preset }),
     episodes,
     seed,
     quick: values.quick,
@@ -282,7 +310,7 @@ if (previous) {
   await writeTextAtomic(`${out}/run.json`, JSON.stringify(manifest, null, 1));
 }
 
-const keep = raw.featureNames.flatMap((f, j) => (drop.has(f) ? [] : [j]));
+const keep = (presetColumns ?? raw.featureNames).filter((f) => !drop.has(f)).map((f) => raw.featureNames.indexOf(f));
 const data = keepFeatures(raw, keep);
 const { train, test } = splitByIndividual(data, { trainFraction: 0.8, seed: seeds.split });
 const normalizer = fitNormalizer(train);

@@ -6,11 +6,17 @@ import {
   drawPopulation,
   evaluatePolicy,
   HEPARIN_BIN_RATES,
+  HEPARIN_CONTEXT_FEATURES,
   HEPARIN_FEATURES,
+  HEPARIN_RECORD_FEATURES,
+  HEPARIN_STATE_PRESETS,
   heparinDoseBin,
   heparinDripStats,
   heparinNomogram,
+  heparinOutcome,
+  heparinRulePolicy,
   type HeparinState,
+  heparinStatePreset,
   listEpisodes,
   MIMIC_DEMO_HEPARIN_STATS,
   simulate,
@@ -108,7 +114,7 @@ Deno.test("heparin: labs are held between draws and aPTT is drawn about every 6 
   const data = simulate(env, { individuals, seed: 42 });
   let changes = 0, hours = 0;
   for (let i = 0; i < data.size; i++) {
-    const a = data.states[i * 17 + APTT], b = data.nextStates[i * 17 + APTT];
+    const S = data.stateDim, a = data.states[i * S + APTT], b = data.nextStates[i * S + APTT];
     if (a !== b) changes++;
     hours++;
   }
@@ -158,4 +164,50 @@ Deno.test("the clinicians' recorded discounted return equals their Monte Carlo r
   const recorded = returns.reduce((a, b) => a + b, 0) / returns.length;
   const mc = evaluatePolicy(env, "behaviour", { individuals, seed: 9 }).overall.discounted.mean;
   assertClose(recorded, mc, { atol: 1e-5 }); // rewards are stored as float32 in the dataset
+});
+
+Deno.test("heparin: the record carries the dosing context, looking back only", () => {
+  const env = createHeparinEnv();
+  assert.deepEqual(env.featureNames, HEPARIN_RECORD_FEATURES);
+  assert.equal(HEPARIN_RECORD_FEATURES.length, 17 + HEPARIN_CONTEXT_FEATURES.length);
+  const col = (n: string) => HEPARIN_RECORD_FEATURES.indexOf(n);
+  const people = drawPopulation(env, createRng(3), 30);
+  const data = simulate(env, { individuals: people, seed: 4 });
+  const S = data.stateDim;
+  let draws = 0;
+  for (let i = 0; i < data.size; i++) {
+    const x = (n: string) => data.states[i * S + col(n)];
+    const next = (n: string) => data.nextStates[i * S + col(n)];
+    assert.equal(x("hours_on_heparin"), data.times[i]);
+    // The next record's previous rate is the rate the action ran; its bin is the action.
+    assert.equal(heparinDoseBin(next("prev_rate")), data.actions[i]);
+    assert.equal(next(`prev_bin_${data.actions[i]}`), 1);
+    // hours_since_aptt restarts at 0 exactly when a new aPTT is on the record, else grows by one.
+    if (next("hours_since_aptt") === 0) draws++;
+    else {
+      assert.equal(next("hours_since_aptt"), x("hours_since_aptt") + 1);
+      assert.equal(next("aptt"), x("aptt"));
+    }
+  }
+  assert.ok(draws > 30, `${draws} draws`);
+});
+
+Deno.test("heparin: the presets are the paper's 16 variables and the clinical 27; an unknown preset is named", () => {
+  assert.equal(HEPARIN_STATE_PRESETS.paper.length, 16);
+  assert.ok(!HEPARIN_STATE_PRESETS.paper.includes("aptt"));
+  assert.deepEqual(HEPARIN_STATE_PRESETS.clinical, HEPARIN_RECORD_FEATURES);
+  assert.throws(() => heparinStatePreset("icu"), /unknown state preset "icu"; presets are paper, clinical/);
+  assert.throws(() => heparinRulePolicy(HEPARIN_STATE_PRESETS.paper), /no column "aptt"/);
+});
+
+Deno.test("heparin: the nomogram rule on the recorded state keeps more patient-hours in range than the clinician", () => {
+  // Measured at the main job's size in docs/omg-rl.md; here 60 patients, so a margin of 0.03.
+  const env = createHeparinEnv();
+  const people = drawPopulation(env, createRng(11), 60);
+  const clinician = heparinOutcome(env, people, { seed: 12 });
+  const rule = heparinOutcome(env, people, { seed: 12, policy: heparinRulePolicy() });
+  assert.ok(
+    rule.timeInRange > clinician.timeInRange + 0.03,
+    `rule ${rule.timeInRange}, clinician ${clinician.timeInRange}`,
+  );
 });

@@ -174,3 +174,50 @@ Deno.test("a MIMIC table cut mid-row is reported, not half-read; a FIFO is refus
     }
   });
 });
+
+Deno.test("the cohort's dosing context is computed from the tables with no look-ahead", async () => {
+  await withTempDir(async (dir) => {
+    await copyDir(FIXTURE, `${dir}/m`);
+    // Patient 40304's bolus at heparin start (10:00) was rewritten in the record; count it as given.
+    await rewriteGz(
+      `${dir}/m/INPUTEVENTS_MV.csv.gz`,
+      (t) => t.replace(/(231434,.*Drug Push,.*,)Rewritten,/, "$1FinishedRunning,"),
+    );
+    const c = await buildHeparinCohort(`${dir}/m`);
+    const { featureNames: names, features, ids, times, actions } = c.table;
+    const F = names.length;
+    const col = (name: string) => {
+      const j = names.indexOf(name);
+      assert.ok(j >= 0, `column ${name}`);
+      return j;
+    };
+    const [rate, since, on, bolus, aptt] = ["prev_rate", "hours_since_aptt", "hours_on_heparin", "bolus", "aptt"].map(
+      col,
+    );
+    const bins = [0, 1, 2, 3, 4, 5].map((b) => col(`prev_bin_${b}`));
+    let fresh = 0, held = 0;
+    for (let r = 0; r < ids.length; r++) {
+      const x = (j: number) => features[r * F + j];
+      assert.equal(x(on), times[r]);
+      assert.equal(bins.reduce((s, j) => s + x(j), 0), 1, "one previous bin");
+      if (times[r] === 0) {
+        assert.equal(x(rate), 0);
+        assert.equal(x(bins[0]), 1);
+        continue;
+      }
+      // The previous hour's bin is the previous row's action: the context looks back, never ahead.
+      assert.equal(x(bins[actions[r - 1]]), 1, `row ${r}: previous bin`);
+      assert.ok(x(since) >= 0 && x(since) <= 48);
+      // Between draws the held aPTT does not change.
+      if (x(since) >= 1 && x(since) < 48 && features[(r - 1) * F + since] === x(since) - 1) {
+        assert.equal(x(aptt), features[(r - 1) * F + aptt], `row ${r}: aPTT held`);
+        held++;
+      }
+      if (x(since) === 0) fresh++;
+    }
+    assert.ok(fresh > 0 && held > 0, `${fresh} fresh and ${held} held aPTT hours`);
+    const first = ids.indexOf("icu-261743");
+    assert.equal(features[first * F + bolus], 1, "the bolus at heparin start");
+    assert.equal(features[(first + 1) * F + bolus], 0);
+  });
+});

@@ -32,7 +32,7 @@ Deno.test("deno task simulate rejects an unknown environment or bad option with 
 
 Deno.test("deno task simulate writes heparin and sepsis cohorts with their features and actions", async () => {
   await withTempDir(async (dir) => {
-    for (const [env, numActions, features] of [["heparin", 6, 17], ["sepsis", 8, 7]] as const) {
+    for (const [env, numActions, features] of [["heparin", 6, 27], ["sepsis", 8, 7]] as const) {
       const res = await runTask("simulate.ts", [env, "--episodes", "5", "--seed", "1", "--out", `${dir}/${env}.csv`]);
       assert.equal(res.code, 0, res.stderr);
       const ds = await readMdpCsv(`${dir}/${env}.csv`, { numActions });
@@ -61,15 +61,36 @@ Deno.test("deno task repro --quick writes the figure's JSON and an HTML page tha
   });
 });
 
-Deno.test("deno task main --quick trains OMG-RL and prints true outcomes beside the clinician's", async () => {
+Deno.test("deno task main --quick trains every learner on both state presets and prints one table of true outcomes", async () => {
   await withTempDir(async (dir) => {
     const res = await runTask("main.ts", ["--quick", "--out", dir]);
     assert.equal(res.code, 0, res.stderr);
-    assert.match(res.stdout, /\| simulated clinician \| 0\.\d{3} \|/);
-    assert.match(res.stdout, /\| OMG-RL \(learned r_psi\) \| 0\.\d{3} \|/);
-    assert.match(res.stderr, /OMG-RL episode 10\/10/);
+    for (const preset of ["paper", "clinical"]) {
+      for (
+        const m of [
+          "simulated clinician",
+          "behaviour cloning",
+          "OMG-RL \\(learned r_psi\\)",
+          "COMBO \\(r_p\\)",
+          "discrete CQL \\(r_p\\)",
+          "uniform random",
+        ]
+      ) {
+        assert.match(res.stdout, new RegExp(`\\| ${preset} \\| ${m} \\| 0\\.\\d{3} \\|`), `${preset} ${m}`);
+      }
+    }
+    assert.match(res.stdout, /\| clinical \| nomogram rule \(recorded state\) \| 0\.\d{3} \|/);
+    assert.doesNotMatch(res.stdout, /\| paper \| nomogram rule/);
+    assert.match(res.stderr, /clinical seed 0 OMG-RL episode 10\/10/);
     const json = JSON.parse(await Deno.readTextFile(`${dir}/main.json`));
-    assert.ok(json.values.outcomes["simulated clinician"].timeInRange > 0);
+    assert.deepEqual(json.values.presets, ["paper", "clinical"]);
+    const rows = json.values.summary as { preset: string; method: string; timeInRange: { mean: number } }[];
+    // The clinician and the uniform policy do not read the state: the same on both presets.
+    const tir = (p: string, m: string) => rows.find((r) => r.preset === p && r.method === m)!.timeInRange.mean;
+    assert.equal(tir("paper", "simulated clinician"), tir("clinical", "simulated clinician"));
+    assert.equal(tir("paper", "uniform random"), tir("clinical", "uniform random"));
+    assert.equal(json.values.runs[1].stateFeatures.length, 27);
+    assert.equal(json.values.runs[0].stateFeatures.length, 16);
   });
 });
 

@@ -14,8 +14,8 @@ Deno.test("deno task train omg-rl resumes after a crash and ends exactly like an
       "4",
       "--checkpoint-every",
       "2",
-      "--drop",
-      "aptt",
+      "--preset",
+      "paper",
     ];
     const straight = await runTask("train.ts", [...common, "--out", `${dir}/a`]);
     assert.equal(straight.code, 0, straight.stderr);

@@ -219,6 +219,8 @@ interface Stay {
   /** Heparin rate intervals [start, end) in hours, rate in units/h, weight (kg, NaN if none). */
   readonly drips: { start: number; end: number; rate: number; weight: number }[];
   cvRates: { time: number; rate: number }[];
+  /** Times (h) of heparin boluses. */
+  readonly boluses: number[];
   start: number;
   end: number;
   age: number;
@@ -226,6 +228,8 @@ interface Stay {
 }
 
 const LOOKBACK_HOURS = 24;
+/** `hours_since_aptt` when no aPTT was measured yet (and its cap): two days. */
+const NO_APTT_HOURS = 48;
 
 /** What every stage of the cohort builder reads with: the folder's layout and a streaming reader. */
 interface CohortContext {
@@ -264,6 +268,7 @@ async function readStaysAndDrips(ctx: CohortContext): Promise<{ stays: Map<strin
       outtime: mimicHours(o),
       drips: [],
       cvRates: [],
+      boluses: [],
       start: NaN,
       end: NaN,
       age: NaN,
@@ -288,10 +293,17 @@ async function readStaysAndDrips(ctx: CohortContext): Promise<{ stays: Map<strin
       "rateuom",
       "patientweight",
       "statusdescription",
+      "amount",
+      "amountuom",
     ],
-    ([st, hadm, subject, item, start, end, rate, uom, weight, status]) => {
+    ([st, hadm, subject, item, start, end, rate, uom, weight, status, amount, amountUom]) => {
       if (Number(item) !== HEPARIN_ITEMS.metavision) return false;
       if (status.trim().toLowerCase() === "rewritten") return false;
+      if (rate === "" && Number(amount) > 0 && /^units?$/i.test(amountUom.trim())) {
+        // A bolus ("Drug Push"): an amount with no rate.
+        stays.get(st)?.boluses.push(mimicHours(start));
+        return true;
+      }
       const r = Number(rate);
       if (rate === "" || !(r > 0) || !/units?\/h/i.test(uom)) return false;
       const stay = stays.get(st);
@@ -312,6 +324,8 @@ async function readStaysAndDrips(ctx: CohortContext): Promise<{ stays: Map<strin
       "inputevents_cv",
       ["icustay_id", "itemid", "charttime", "rate", "rateuom"],
       ([st, item, t, rate, uom]) => {
+        // CareVue's rows without a rate are the drip's charted hourly amounts (from a 25,000 U
+        // bag), not boluses: CareVue boluses cannot be told apart, so `bolus` is 0 there.
         if (Number(item) !== HEPARIN_ITEMS.carevue || rate === "" || !/u/i.test(uom)) return false;
         const r = Number(rate);
         if (!(r >= 0)) return false;
@@ -473,6 +487,8 @@ function hourlyGrid(cohort: readonly Stay[], measurements: Map<string, Measureme
   const ids: string[] = [], times: number[] = [];
   // Per row: heparin units given over [t, t + 1) (NaN on a stay's last row) and the weight used.
   const units: number[] = [], doseWeights: number[] = [];
+  // Per row: hours since the last aPTT (whole hours, capped at NO_APTT_HOURS) and a bolus in (t - 1, t].
+  const sinceAptt: number[] = [], bolus: number[] = [];
   const rows: number[][] = [];
   const windowAptt: number[] = [];
   for (const s of cohort) {
@@ -481,10 +497,17 @@ function hourlyGrid(cohort: readonly Stay[], measurements: Map<string, Measureme
     for (const m of list) if (m.variable === apttJ && m.time >= s.start && m.time <= s.end) windowAptt.push(m.value);
     const orderWeight = s.drips.find((d) => d.weight > 0)?.weight ?? NaN;
     const last = new Float64Array(F).fill(NaN);
-    let k = 0;
+    let k = 0, lastApttTime = NaN;
     for (let h = 0; h <= hours; h++) {
       const t = s.start + h;
-      while (k < list.length && list[k].time <= t) last[list[k].variable] = list[k++].value;
+      while (k < list.length && list[k].time <= t) {
+        if (list[k].variable === apttJ) lastApttTime = list[k].time;
+        last[list[k].variable] = list[k++].value;
+      }
+      sinceAptt.push(
+        Number.isFinite(lastApttTime) ? Math.min(NO_APTT_HOURS, Math.floor(t - lastApttTime)) : NO_APTT_HOURS,
+      );
+      bolus.push(s.boluses.some((b) => b > t - 1 && b <= t) ? 1 : 0);
       const row = Array.from(last);
       row[ageJ] = s.age;
       row[genderJ] = s.male;
@@ -501,7 +524,7 @@ function hourlyGrid(cohort: readonly Stay[], measurements: Map<string, Measureme
       doseWeights.push(row[weightJ]);
     }
   }
-  return { ids, times, rows, units, doseWeights, windowAptt };
+  return { ids, times, rows, units, doseWeights, windowAptt, sinceAptt, bolus };
 }
 
 /**
@@ -560,7 +583,34 @@ function encodeCohort(
     actions[r] = bin(doses[r]);
     rewards[r] = apttReward(imputed.features[(r + 1) * Fk + aptt]);
   }
-  const table: StepTable = { ...imputed, actions, rewards };
+  // The dosing context (HEPARIN_CONTEXT_FEATURES), never imputed: the previous hour's dose and
+  // its bin one-hot, hours since the last aPTT, hours on heparin, a bolus in the previous hour.
+  const C = 4 + numBins, Fc = Fk + C;
+  const features = new Float64Array(ids.length * Fc);
+  for (let r = 0; r < ids.length; r++) {
+    features.set(imputed.features.subarray(r * Fk, (r + 1) * Fk), r * Fc);
+    const prev = times[r] > 0 ? doses[r - 1] : 0;
+    const o = r * Fc + Fk;
+    features[o] = prev;
+    features[o + 1] = grid.sinceAptt[r];
+    features[o + 2] = times[r];
+    features[o + 3] = grid.bolus[r];
+    features[o + 4 + bin(prev)] = 1;
+  }
+  const contextNames = [
+    "prev_rate",
+    "hours_since_aptt",
+    "hours_on_heparin",
+    "bolus",
+    ...Array.from({ length: numBins }, (_, b) => `prev_bin_${b}`),
+  ];
+  const table: StepTable = {
+    ...imputed,
+    featureNames: [...imputed.featureNames, ...contextNames],
+    features,
+    actions,
+    rewards,
+  };
 
   return { table, missing, doseEdges, hourlyDoses: Float64Array.from(doses.filter((_, r) => !lastOf[r])) };
 }

@@ -35,6 +35,7 @@ import {
   type Environment,
   episodeLengthOf,
   type Individual,
+  type Policy,
   type PolicyChoice,
   runEpisode,
   type StepResult,
@@ -61,6 +62,56 @@ export const HEPARIN_FEATURES: readonly string[] = Object.freeze([
   "weight",
 ]);
 const F = Object.fromEntries(HEPARIN_FEATURES.map((n, i) => [n, i])) as Record<string, number>;
+
+/**
+ * The dosing context any EHR holds beside the 17 variables (issue 16; not in the paper's state):
+ * the infusion rate that ran in the previous hour (U/kg/h), hours since the last measured aPTT,
+ * hours since heparin started, whether a bolus was given in the previous hour (1 or 0; at hour 0,
+ * the starting bolus), and the previous hour's dose bin one-hot (`prev_bin_0` ... `prev_bin_5`,
+ * the bin of `prev_rate`: a network learns "keep the running dose" from it far more easily than
+ * from the bin edges of a continuous rate; measured in docs/omg-rl.md). The MIMIC cohort builder
+ * computes the same columns from the tables (lib/data/heparin_cohort.ts).
+ */
+export const HEPARIN_CONTEXT_FEATURES: readonly string[] = Object.freeze([
+  "prev_rate",
+  "hours_since_aptt",
+  "hours_on_heparin",
+  "bolus",
+  ...[0, 1, 2, 3, 4, 5].map((b) => `prev_bin_${b}`),
+]);
+
+/** What the simulator records each hour: the 17 variables, then the dosing context. */
+export const HEPARIN_RECORD_FEATURES: readonly string[] = Object.freeze([
+  ...HEPARIN_FEATURES,
+  ...HEPARIN_CONTEXT_FEATURES,
+]);
+
+/**
+ * Named state presets (column lists of the records):
+ * - `paper`: OMG-RL's state, the 17 variables of section V-A less aPTT (which r_p scores) - 16;
+ * - `clinical`: what a clinician doses from - the 16, the last measured aPTT, and the dosing
+ *   context (HEPARIN_CONTEXT_FEATURES) - 27.
+ */
+export const HEPARIN_STATE_PRESETS: Readonly<Record<HeparinStatePreset, readonly string[]>> = Object.freeze({
+  paper: Object.freeze(HEPARIN_FEATURES.filter((f) => f !== "aptt")),
+  clinical: Object.freeze([...HEPARIN_FEATURES, ...HEPARIN_CONTEXT_FEATURES]),
+});
+
+/** Names of the heparin state presets. */
+export type HeparinStatePreset = "paper" | "clinical";
+
+/** The columns of a preset; an unknown name is an error listing the presets. */
+export function heparinStatePreset(name: string): readonly string[] {
+  const cols = (HEPARIN_STATE_PRESETS as Record<string, readonly string[]>)[name];
+  if (cols === undefined) {
+    throw new RangeError(
+      `heparin: unknown state preset ${JSON.stringify(name)}; presets are ${
+        Object.keys(HEPARIN_STATE_PRESETS).join(", ")
+      }`,
+    );
+  }
+  return cols;
+}
 
 /** Rate-bin edges (U/kg/h): the MIMIC-III demo's sextiles of heparin drip rates. */
 export const HEPARIN_DOSE_EDGES: readonly number[] = Object.freeze([10.5, 12.2, 14.2, 17.0, 20.1]);
@@ -208,6 +259,10 @@ export interface HeparinState {
   readonly inRangeStreak: number;
   /** The aPTT drawn this hour (NaN when none was). */
   readonly apttDrawn: number;
+  /** Hour of the last measured aPTT (the baseline draw at hour 0). */
+  readonly lastApttAt: number;
+  /** 1 when a bolus was given in the hour just ended (at hour 0: the starting bolus), else 0. */
+  readonly bolusGiven: number;
 }
 
 /** Lab panels drawn on their own schedules: aPTT, blood count, chemistry, coagulation, blood gas, GCS. */
@@ -412,6 +467,8 @@ function heparinReset(rng: Rng, ind: Individual<HeparinParams>, pop: HeparinPopu
     pending: null,
     inRangeStreak: 0,
     apttDrawn: NaN,
+    lastApttAt: 0,
+    bolusGiven: p.initialBolus ? 1 : 0,
   };
 }
 
@@ -491,6 +548,7 @@ function heparinStep(
   let pending = s.pending;
   let inRangeStreak = s.inRangeStreak;
   let apttDrawn = NaN;
+  let lastApttAt = s.lastApttAt;
   if (t >= nextDraw.aptt) {
     if (rng.uniform() < pop.missedDraw) {
       nextDraw.aptt = t + 2 + rng.int(3);
@@ -498,6 +556,7 @@ function heparinStep(
       const aptt = measureAptt(rng, pop, trueAptt);
       observed[F.aptt] = aptt;
       apttDrawn = aptt;
+      lastApttAt = t;
       const inRange = aptt >= 60 && aptt <= 100;
       inRangeStreak = inRange ? inRangeStreak + 1 : 0;
       let at = t + 1; // an hour's turnaround
@@ -535,9 +594,24 @@ function heparinStep(
     pending,
     inRangeStreak,
     apttDrawn,
+    lastApttAt,
+    bolusGiven: bolus > 0 ? 1 : 0,
   };
   const reward = apttReward(rewardOn === "true" ? trueAptt : observed[F.aptt]);
   return { state, reward, terminal: false };
+}
+
+/** What the record shows at the state: the 17 variables, then the dosing context (HEPARIN_RECORD_FEATURES). */
+function heparinRecord(s: HeparinState): Float64Array {
+  const n = HEPARIN_FEATURES.length;
+  const out = new Float64Array(n + HEPARIN_CONTEXT_FEATURES.length);
+  out.set(s.observed);
+  out[n] = s.rate;
+  out[n + 1] = s.t - s.lastApttAt;
+  out[n + 2] = s.t;
+  out[n + 3] = s.bolusGiven;
+  out[n + 4 + heparinDoseBin(s.rate)] = 1;
+  return out;
 }
 
 /** The simulated clinician: the standing order's bin, or a neighbouring bin with probability `deviation`. */
@@ -556,6 +630,31 @@ function heparinClinician(settings: HeparinSettings): BehaviourPolicy<HeparinSta
   };
 }
 
+/**
+ * A fixed rule on the recorded state alone (no simulator state, no learning): in the hour an aPTT
+ * is recorded (hours_since_aptt < 1), the nomogram's new rate from that aPTT and the previous
+ * hour's rate (a hold becomes the rate cut, since a dose bin cannot express a one-hour hold);
+ * otherwise the previous hour's bin; at hour 0, the standard nomogram's 18 U/kg/h. It reads
+ * the columns `aptt`, `prev_rate`, `hours_since_aptt` and `hours_on_heparin` by name from
+ * observations laid out as `featureNames` (the simulator's record by default, or a CSV's columns).
+ */
+export function heparinRulePolicy(featureNames: readonly string[] = HEPARIN_RECORD_FEATURES): Policy {
+  const col = (name: string) => {
+    const j = featureNames.indexOf(name);
+    if (j < 0) throw new RangeError(`heparin rule: the state has no column "${name}" (it needs the clinical preset)`);
+    return j;
+  };
+  const aptt = col("aptt"), prev = col("prev_rate"), since = col("hours_since_aptt"), on = col("hours_on_heparin");
+  return (obs) => {
+    const probs = new Array(HEPARIN_BIN_RATES.length).fill(0);
+    let rate = obs[prev];
+    if (obs[on] === 0) rate = 18;
+    else if (obs[since] < 1) rate = heparinNomogram(obs[aptt], rate, "standard").rate;
+    probs[heparinDoseBin(rate)] = 1;
+    return probs;
+  };
+}
+
 /** The heparin cohort as an environment (one group, "icu": heterogeneity is continuous). */
 export function createHeparinEnv(options: HeparinOptions = {}): Environment<HeparinState, HeparinParams> {
   const settings = heparinSettings(options);
@@ -563,7 +662,7 @@ export function createHeparinEnv(options: HeparinOptions = {}): Environment<Hepa
   const clinician = heparinClinician(settings);
   const env: Environment<HeparinState, HeparinParams> = {
     name: "heparin",
-    featureNames: HEPARIN_FEATURES,
+    featureNames: HEPARIN_RECORD_FEATURES,
     numActions: binRates.length,
     discount: options.discount ?? 0.99,
     horizon,
@@ -576,7 +675,7 @@ export function createHeparinEnv(options: HeparinOptions = {}): Environment<Hepa
     },
     episodeLength: (ind) => ind.params.hours,
     reset: (rng, ind) => heparinReset(rng, ind, pop),
-    observe: (s) => Float64Array.from(s.observed),
+    observe: (s) => heparinRecord(s),
     step: (rng, ind, s, action) => heparinStep(settings, rng, ind, s, action),
     behaviourPolicy: () => clinician,
   };

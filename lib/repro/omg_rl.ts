@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { type MlpParams, mlpVariables } from "../core/mlp.ts";
+import { mlpForward, type MlpParams, mlpVariables } from "../core/mlp.ts";
 import { createRng, deriveSeeds } from "../core/random.ts";
 import { tf } from "../core/backend.ts";
 import { keepFeatures, type MdpDataset, selectIndividuals } from "../data/dataset.ts";
@@ -19,12 +19,17 @@ import { fitNormalizer, normalizeDataset, type Normalizer, splitByIndividual } f
 import { drawPopulation, type Individual, type Policy, simulate } from "../envs/env.ts";
 import {
   createHeparinEnv,
-  HEPARIN_FEATURES,
+  HEPARIN_RECORD_FEATURES,
+  HEPARIN_STATE_PRESETS,
   type HeparinOutcome,
   heparinOutcome,
   type HeparinParams,
+  heparinRulePolicy,
+  type HeparinStatePreset,
+  heparinStatePreset,
 } from "../envs/heparin.ts";
 import { type BehaviourCloningConfig, resolveBcConfig, trainBehaviourCloning } from "../algos/bc.ts";
+import { type CqlConfig, resolveCqlConfig, trainCql } from "../algos/cql.ts";
 import {
   disposeDynamics,
   type DynamicsConfig,
@@ -63,6 +68,8 @@ export interface OmgRlSizes {
   readonly omg: OmgRlConfig;
   /** Behaviour-cloning steps. */
   readonly bcSteps: number;
+  /** Overrides of discrete CQL's config (the model-free offline baseline). */
+  readonly cql?: CqlConfig;
   /** Table II's expert-set sizes. */
   readonly expertCounts: readonly number[];
 }
@@ -75,6 +82,7 @@ export const OMG_RL_FULL: OmgRlSizes = Object.freeze({
   dynamics: {},
   omg: { episodes: 200, evaluateEvery: 5 },
   bcSteps: 3000,
+  cql: { steps: 10000 },
   expertCounts: [100, 300, 500, 1000, 1500],
 });
 
@@ -98,6 +106,7 @@ export const OMG_RL_QUICK: OmgRlSizes = Object.freeze({
     reward: { hiddenSizes: [64, 64] },
   },
   bcSteps: 300,
+  cql: { steps: 300, hiddenSizes: [64, 64] },
   expertCounts: [10, 30, 50],
 });
 
@@ -109,6 +118,7 @@ export const OMG_RL_MAIN: OmgRlSizes = Object.freeze({
   dynamics: { maxEpochs: 15 },
   omg: { episodes: 60, evaluateEvery: 10, criticSteps: 15, rolloutBatch: 48 },
   bcSteps: 1500,
+  cql: { steps: 3000 },
   expertCounts: [],
 });
 
@@ -120,7 +130,7 @@ export interface HeparinSetup {
   readonly validation: MdpDataset;
   /** The normaliser fitted on the training split. */
   readonly normalizer: Normalizer;
-  /** Indices of the state features within the 17 observed variables. */
+  /** Indices of the state features within the simulator's record (HEPARIN_RECORD_FEATURES). */
   readonly featureIndex: readonly number[];
   /** The evaluation patients of the true simulator. */
   readonly evalIndividuals: readonly Individual<HeparinParams>[];
@@ -138,24 +148,26 @@ export const EVALUATION_SEEDS: Readonly<Record<"population" | "outcomes", number
 
 /** A reproduction run's named streams, all split from its one seed (never `seed + k`). */
 function runSeeds(seed: number) {
-  return deriveSeeds(seed, ["setup", "dynamics", "agent", "behaviourCloning", "rollouts"]);
+  return deriveSeeds(seed, ["setup", "dynamics", "agent", "behaviourCloning", "rollouts", "cql"]);
 }
 
 /**
  * The resolved config of each algorithm a reproduction at `sizes` trains: the dynamics ensemble,
- * OMG-RL, COMBO (the same loop on the data's reward) and behaviour cloning.
+ * OMG-RL, COMBO (the same loop on the data's reward), behaviour cloning and discrete CQL.
  */
 export function omgRlResolvedConfigs(sizes: OmgRlSizes): {
   dynamics: Readonly<Required<DynamicsConfig>>;
   omgRl: OmgRlResolvedConfig;
   combo: OmgRlResolvedConfig;
   behaviourCloning: Readonly<Required<BehaviourCloningConfig>>;
+  cql: Readonly<Required<CqlConfig>>;
 } {
   return {
     dynamics: resolveDynamicsConfig(sizes.dynamics),
     omgRl: resolveOmgRlConfig({ ...sizes.omg, rewardSource: "learned" }),
     combo: resolveOmgRlConfig({ ...sizes.omg, rewardSource: "data" }),
     behaviourCloning: resolveBcConfig(bcConfigOf(sizes)),
+    cql: resolveCqlConfig(sizes.cql),
   };
 }
 
@@ -172,11 +184,11 @@ export function heparinSetup(
   patients: number,
   evalPatients: number,
   seed: number,
-  stateFeatures: readonly string[] = HEPARIN_FEATURES.filter((f) => f !== "aptt"),
+  stateFeatures: readonly string[] = HEPARIN_STATE_PRESETS.paper,
 ): HeparinSetup {
   const env = createHeparinEnv();
   const featureIndex = stateFeatures.map((f) => {
-    const j = HEPARIN_FEATURES.indexOf(f);
+    const j = HEPARIN_RECORD_FEATURES.indexOf(f);
     if (j < 0) throw new RangeError(`heparin: unknown state feature ${JSON.stringify(f)}`);
     return j;
   });
@@ -304,7 +316,12 @@ function helpers(sizes: OmgRlSizes, progress: Progress) {
 export type OmgRlUnit =
   | { readonly kind: "curves"; readonly seed: number }
   | { readonly kind: "table2"; readonly seed: number; readonly n: number; readonly patients: number }
-  | { readonly kind: "compare"; readonly seed: number; readonly id: "omg-fig4" | "omg-beyond" };
+  | {
+    readonly kind: "compare";
+    readonly seed: number;
+    readonly id: "omg-fig4" | "omg-beyond" | "main";
+    readonly preset?: HeparinStatePreset;
+  };
 
 /** Runs one unit; the result is plain JSON, identical wherever it runs (all randomness from the seed). */
 export async function runOmgRlUnit(
@@ -342,41 +359,150 @@ export async function runOmgRlUnit(
     disposeDynamics(model);
     return { rPsi: last.learnedRewardReturn, trueRp: last.external!.trueRpReturn, tir: last.external!.trueTimeInRange };
   }
+  if (unit.id !== "omg-fig4") return await heparinComparison(unit.preset ?? "paper", sizes, seed, progress);
   const setup = setupFor(seed);
   const { model } = dynamicsFor(setup, seed);
   const omg = await heparinOmgRlRun(setup, model, sizes, runSeeds(seed).agent, "learned", tick(`OMG-RL seed ${seed}`));
   const combo = await heparinOmgRlRun(setup, model, sizes, runSeeds(seed).agent, "data", tick(`COMBO seed ${seed}`));
-  const out: Record<string, number> = {};
-  if (unit.id === "omg-fig4") {
-    // Both final policies roll out in the same model from the same held-out start states, and
-    // OMG-RL's r_psi scores both (the paper compares each method's best instance).
-    const starts = setup.validation.states.slice(0, Math.min(40, setup.validation.size) * setup.validation.stateDim);
-    const judge = (s: OmgRlState) => {
-      const r = modelRollouts(model, s.agent, starts, s.config.rolloutHorizon, createRng(runSeeds(seed).rollouts));
-      const rew = rewardValues(omg.rewardModel!, r.states, r.actions);
-      return rew.reduce((a, b) => a + b, 0) / r.count;
-    };
-    out.omgRlByRpsi = judge(omg);
-    out.comboByRpsi = judge(combo);
-  } else {
-    const bc = trainBehaviourCloning(setup.train, createRng(runSeeds(seed).behaviourCloning), bcConfigOf(sizes));
-    const outcomes: Record<string, HeparinOutcome> = {
-      clinician: heparinTrueOutcome(setup),
-      "behaviour cloning": heparinTrueOutcome(setup, heparinNetworkPolicy(setup, bc.actor)),
-      "OMG-RL (r_psi)": heparinTrueOutcome(setup, heparinNetworkPolicy(setup, omg.agent.actor)),
-      "COMBO (r_p)": heparinTrueOutcome(setup, heparinNetworkPolicy(setup, combo.agent.actor)),
-      "uniform random": heparinTrueOutcome(setup, () => new Array(6).fill(1 / 6)),
-    };
-    for (const [k, o] of Object.entries(outcomes)) {
-      out[`${k}|timeInRange`] = o.timeInRange;
-      out[`${k}|rpReturn`] = o.rpReturn;
-    }
-    tf.dispose(mlpVariables(bc.actor));
-  }
+  // Both final policies roll out in the same model from the same held-out start states, and
+  // OMG-RL's r_psi scores both (the paper compares each method's best instance).
+  const starts = setup.validation.states.slice(0, Math.min(40, setup.validation.size) * setup.validation.stateDim);
+  const judge = (s: OmgRlState) => {
+    const r = modelRollouts(model, s.agent, starts, s.config.rolloutHorizon, createRng(runSeeds(seed).rollouts));
+    const rew = rewardValues(omg.rewardModel!, r.states, r.actions);
+    return rew.reduce((a, b) => a + b, 0) / r.count;
+  };
+  const out = { omgRlByRpsi: judge(omg), comboByRpsi: judge(combo) };
   disposeOmgRl(omg);
   disposeOmgRl(combo);
   disposeDynamics(model);
   return out;
+}
+
+/** What one comparison run measures on one state preset (see {@linkcode heparinComparison}). */
+export interface HeparinComparison {
+  /** The state preset. */
+  readonly preset: HeparinStatePreset;
+  /** Its columns, in the order the networks read them. */
+  readonly stateFeatures: readonly string[];
+  /** Each policy's true outcome on the evaluation patients (common random numbers). */
+  readonly outcomes: Record<string, HeparinOutcome>;
+  /** OMG-RL's evaluations over episodes (in the model and on the true simulator). */
+  readonly omgRl: readonly OmgRlEvaluation[];
+  /** COMBO's evaluations over episodes. */
+  readonly combo: readonly OmgRlEvaluation[];
+  /** The dynamics ensemble's validation NLL per epoch and member, and its elites. */
+  readonly dynamics: { readonly validation: readonly (readonly number[])[]; readonly elites: readonly number[] };
+  /** Share of held-out patient-hours where behaviour cloning's most likely bin is the clinician's recorded bin. */
+  readonly bcAgreement: number;
+}
+
+/** The methods a comparison judges, in the order tables list them. */
+export const HEPARIN_METHODS: readonly string[] = Object.freeze([
+  "simulated clinician",
+  "nomogram rule (recorded state)",
+  "behaviour cloning",
+  "OMG-RL (learned r_psi)",
+  "COMBO (r_p)",
+  "discrete CQL (r_p)",
+  "uniform random",
+]);
+
+/** A greedy policy on a Q-network (selected and normalised observations). */
+export function heparinGreedyPolicy(setup: HeparinSetup, q: MlpParams): Policy {
+  const K = setup.featureIndex.length;
+  const { mean, std } = setup.normalizer;
+  return (obs) => {
+    const s = new Float32Array(K);
+    for (let k = 0; k < K; k++) s[k] = (obs[setup.featureIndex[k]] - mean[k]) / std[k];
+    const v = tf.tidy(() => mlpForward(q, tf.tensor2d(s, [1, K])).dataSync());
+    let best = 0;
+    for (let a = 1; a < v.length; a++) if (v[a] > v[best]) best = a;
+    const p = new Array(v.length).fill(0);
+    p[best] = 1;
+    return p;
+  };
+}
+
+/** Share of rows of `data` where the actor's most likely action is the recorded one. */
+function agreement(actor: MlpParams, data: MdpDataset): number {
+  const p = policyProbabilities(actor, data.states, data.stateDim), A = data.numActions;
+  let hits = 0;
+  for (let i = 0; i < data.size; i++) {
+    let best = 0;
+    for (let a = 1; a < A; a++) if (p[i * A + a] > p[i * A + best]) best = a;
+    if (best === data.actions[i]) hits++;
+  }
+  return hits / data.size;
+}
+
+/**
+ * One seed of the comparison beyond the paper on one state preset: the cohort, the dynamics
+ * ensemble, OMG-RL (learned r_psi) and COMBO (r_p) on the same model, behaviour cloning and
+ * discrete CQL on the same data; then every policy, the simulated clinician, the fixed nomogram
+ * rule (clinical preset: it reads the recorded context) and a uniform policy judged on the same
+ * evaluation patients of the true simulator.
+ */
+export async function heparinComparison(
+  preset: HeparinStatePreset,
+  sizes: OmgRlSizes,
+  seed: number,
+  progress: Progress = () => {},
+): Promise<HeparinComparison> {
+  const stateFeatures = heparinStatePreset(preset);
+  const seeds = runSeeds(seed);
+  const setup = heparinSetup(sizes.patients, sizes.evalPatients, seeds.setup, stateFeatures);
+  const label = `${preset} seed ${seed}`;
+  const { model, curves } = trainDynamics(
+    setup.train,
+    createRng(seeds.dynamics),
+    sizes.dynamics,
+    (e, _t, v) => progress(`${label} dynamics epoch ${e + 1}: best validation NLL ${Math.min(...v).toFixed(3)}`),
+  );
+  const tick = (name: string) => (s: OmgRlState) => {
+    const ev = s.evaluations[s.evaluations.length - 1];
+    progress(
+      `${label} ${name} episode ${s.episode}/${s.config.episodes}` +
+        (ev?.episode === s.episode ? `: true time in range ${ev.external!.trueTimeInRange.toFixed(3)}` : ""),
+    );
+  };
+  const omg = await heparinOmgRlRun(setup, model, sizes, seeds.agent, "learned", tick("OMG-RL"));
+  const combo = await heparinOmgRlRun(setup, model, sizes, seeds.agent, "data", tick("COMBO"));
+  progress(`${label} behaviour cloning and discrete CQL`);
+  const bc = trainBehaviourCloning(setup.train, createRng(seeds.behaviourCloning), bcConfigOf(sizes));
+  const cql = trainCql(setup.train, createRng(seeds.cql), sizes.cql);
+  const outcomes: Record<string, HeparinOutcome> = {};
+  for (const m of HEPARIN_METHODS) {
+    if (m === "nomogram rule (recorded state)" && preset !== "clinical") continue;
+    const policy = m === "simulated clinician"
+      ? undefined
+      : m === "nomogram rule (recorded state)"
+      ? heparinRulePolicy()
+      : m === "behaviour cloning"
+      ? heparinNetworkPolicy(setup, bc.actor)
+      : m === "OMG-RL (learned r_psi)"
+      ? heparinNetworkPolicy(setup, omg.agent.actor)
+      : m === "COMBO (r_p)"
+      ? heparinNetworkPolicy(setup, combo.agent.actor)
+      : m === "discrete CQL (r_p)"
+      ? heparinGreedyPolicy(setup, cql.q)
+      : () => new Array(setup.train.numActions).fill(1 / setup.train.numActions);
+    outcomes[m] = heparinTrueOutcome(setup, policy);
+  }
+  const result: HeparinComparison = {
+    preset,
+    stateFeatures,
+    outcomes,
+    omgRl: omg.evaluations,
+    combo: combo.evaluations,
+    dynamics: { validation: curves.validation, elites: model.elites },
+    bcAgreement: agreement(bc.actor, setup.validation),
+  };
+  disposeOmgRl(omg);
+  disposeOmgRl(combo);
+  disposeDynamics(model);
+  tf.dispose([...mlpVariables(bc.actor), ...mlpVariables(cql.q)]);
+  return result;
 }
 
 /**
@@ -588,9 +714,25 @@ async function expertCountTable(
 
 /** Figure 4 and the comparison beyond the paper: OMG-RL and COMBO on the same data and model. */
 async function comparison({ id, sizes, seeds, progress, parallel }: ReproductionArgs): Promise<ReproductionParts> {
-  // omg-fig4 and omg-beyond: OMG-RL and COMBO trained on the same data and model.
+  if (id === "omg-beyond") {
+    const runs = await runUnits<HeparinComparison>(
+      HEPARIN_PRESET_NAMES.flatMap((preset) => seeds.map((seed) => ({ kind: "compare", seed, id, preset }))),
+      sizes,
+      progress,
+      parallel,
+    );
+    return {
+      id,
+      title: "Beyond OMG-RL: every policy's true time in range and r_p return, on both state presets",
+      sizes,
+      seeds,
+      values: comparisonValues(runs),
+      figures: comparisonFigures(runs),
+    };
+  }
+  // omg-fig4: OMG-RL and COMBO trained on the same data and model, judged by r_psi.
   const perSeed = await runUnits<Record<string, number>>(
-    seeds.map((seed) => ({ kind: "compare", seed, id: id as "omg-fig4" | "omg-beyond" })),
+    seeds.map((seed) => ({ kind: "compare", seed, id: "omg-fig4" })),
     sizes,
     progress,
     parallel,
@@ -600,53 +742,125 @@ async function comparison({ id, sizes, seeds, progress, parallel }: Reproduction
     const m = meanSe(perSeed.map((p) => [p[k]]));
     return [k, { mean: m.mean[0], se: m.se[0] }];
   }));
-  if (id === "omg-fig4") {
-    return {
-      id,
-      title: "OMG-RL Figure 4: COMBO (trained on r_p) and OMG-RL (trained on r_psi), both judged by r_psi",
-      sizes,
-      seeds,
-      values: { perSeed, summary },
-      figures: [
-        barFigure(
-          "Cumulative r_psi of each final policy (model rollouts from held-out states; mean ± s.e.)",
-          "policy",
-          "cumulative r_psi",
-          [{
-            name: "judged by OMG-RL's r_psi",
-            x: ["COMBO (r_p)", "OMG-RL (r_psi)"],
-            y: [summary.comboByRpsi.mean, summary.omgRlByRpsi.mean],
-            error: [summary.comboByRpsi.se, summary.omgRlByRpsi.se],
-          }],
-        ),
-      ],
-    };
-  }
-  const methods = [...new Set(keys.map((k) => k.split("|")[0]))];
   return {
     id,
-    title: "Beyond OMG-RL: true time in range and r_p return on the simulator",
+    title: "OMG-RL Figure 4: COMBO (trained on r_p) and OMG-RL (trained on r_psi), both judged by r_psi",
     sizes,
     seeds,
     values: { perSeed, summary },
     figures: [
-      barFigure("True time in aPTT 60-100 s (mean ± s.e. over seeds)", "policy", "share of patient-hours", [{
-        name: "time in range",
-        x: methods,
-        y: methods.map((m) => summary[`${m}|timeInRange`].mean),
-        error: methods.map((m) => summary[`${m}|timeInRange`].se),
-      }]),
-      tableFigure(
-        "True outcomes on the evaluation patients",
-        ["policy", "time in range", "r_p return per stay"],
-        methods.map((m) => [
-          m,
-          `${summary[`${m}|timeInRange`].mean.toFixed(3)} ± ${summary[`${m}|timeInRange`].se.toFixed(3)}`,
-          `${summary[`${m}|rpReturn`].mean.toFixed(2)} ± ${summary[`${m}|rpReturn`].se.toFixed(2)}`,
-        ]),
+      barFigure(
+        "Cumulative r_psi of each final policy (model rollouts from held-out states; mean ± s.e.)",
+        "policy",
+        "cumulative r_psi",
+        [{
+          name: "judged by OMG-RL's r_psi",
+          x: ["COMBO (r_p)", "OMG-RL (r_psi)"],
+          y: [summary.comboByRpsi.mean, summary.omgRlByRpsi.mean],
+          error: [summary.comboByRpsi.se, summary.omgRlByRpsi.se],
+        }],
       ),
     ],
   };
+}
+
+/** The state presets every comparison runs, in order. */
+const HEPARIN_PRESET_NAMES: readonly HeparinStatePreset[] = ["paper", "clinical"];
+
+/** One row of a comparison summary: a preset, a method, and its outcomes as mean ± s.e. over seeds. */
+export interface ComparisonRow {
+  /** The state preset. */
+  readonly preset: HeparinStatePreset;
+  /** The policy. */
+  readonly method: string;
+  /** Seeds averaged. */
+  readonly seeds: number;
+  /** True time in aPTT 60-100 s. */
+  readonly timeInRange: { readonly mean: number; readonly se: number };
+  /** True r_p return per stay (mean over seeds of each seed's mean over patients). */
+  readonly rpReturn: { readonly mean: number; readonly se: number };
+}
+
+/** Mean ± s.e. over seeds of each preset's and method's outcomes. */
+export function comparisonSummary(runs: readonly HeparinComparison[]): ComparisonRow[] {
+  const rows: ComparisonRow[] = [];
+  for (const preset of HEPARIN_PRESET_NAMES) {
+    const mine = runs.filter((r) => r.preset === preset);
+    if (mine.length === 0) continue;
+    for (const method of HEPARIN_METHODS) {
+      const got = mine.map((r) => r.outcomes[method]).filter((o) => o !== undefined);
+      if (got.length === 0) continue;
+      const stat = (v: number[]) => {
+        const m = meanSe(v.map((x) => [x]));
+        return { mean: m.mean[0], se: m.se[0] };
+      };
+      rows.push({
+        preset,
+        method,
+        seeds: got.length,
+        timeInRange: stat(got.map((o) => o.timeInRange)),
+        rpReturn: stat(got.map((o) => o.rpReturn)),
+      });
+    }
+  }
+  return rows;
+}
+
+/** The values a comparison records: every run, and the summary per preset and method. */
+function comparisonValues(runs: readonly HeparinComparison[]): Record<string, unknown> {
+  return {
+    summary: comparisonSummary(runs),
+    bcAgreement: Object.fromEntries(
+      HEPARIN_PRESET_NAMES.map((p) => [p, runs.filter((r) => r.preset === p).map((r) => r.bcAgreement)]),
+    ),
+    runs,
+  };
+}
+
+/** The comparison's figures: the table, time in range per preset and method, OMG-RL's curves in the model and on the truth. */
+function comparisonFigures(runs: readonly HeparinComparison[]): Figure[] {
+  const rows = comparisonSummary(runs);
+  const pm = (x: { mean: number; se: number }, d: number) => `${x.mean.toFixed(d)} ± ${x.se.toFixed(d)}`;
+  const figures: Figure[] = [
+    tableFigure(
+      "True outcomes on the evaluation patients (mean ± s.e. over seeds)",
+      ["state preset", "policy", "time in aPTT 60-100 s", "r_p return per stay"],
+      rows.map((r) => [r.preset, r.method, pm(r.timeInRange, 3), pm(r.rpReturn, 2)]),
+    ),
+    barFigure(
+      "True time in aPTT 60-100 s by policy and state preset (mean ± s.e. over seeds)",
+      "policy",
+      "share of patient-hours",
+      HEPARIN_PRESET_NAMES.filter((p) => rows.some((r) => r.preset === p)).map((p) => {
+        const mine = rows.filter((r) => r.preset === p);
+        return {
+          name: `${p} state`,
+          x: mine.map((r) => r.method),
+          y: mine.map((r) => r.timeInRange.mean),
+          error: mine.map((r) => r.timeInRange.se),
+        };
+      }),
+    ),
+  ];
+  for (const preset of HEPARIN_PRESET_NAMES) {
+    const mine = runs.filter((r) => r.preset === preset);
+    if (mine.length === 0) continue;
+    const x = mine[0].omgRl.map((e) => e.episode);
+    const band = (pick: (e: OmgRlEvaluation) => number, name: string, dash?: "dash") => {
+      const { mean, se } = meanSe(mine.map((r) => r.omgRl.map(pick)));
+      return { name, x, y: mean, lower: mean.map((m, t) => m - se[t]), upper: mean.map((m, t) => m + se[t]), dash };
+    };
+    figures.push(lineFigure(
+      `OMG-RL on the ${preset} state: r_p per stay inside the learned model and on the true simulator`,
+      "episode",
+      "cumulative r_p",
+      [
+        band((e) => e.modelRewardReturn, "in the model (h-step rollouts)"),
+        band((e) => e.external!.trueRpReturn, "on the true simulator (whole stays)", "dash"),
+      ],
+    ));
+  }
+  return figures;
 }
 
 /** Runs one reproduction; `parallel` workers share its independent seeds. */
@@ -667,103 +881,47 @@ export async function runOmgRlReproduction(
   return { ...(await run({ id, sizes, seeds, progress, parallel })), config: omgRlResolvedConfigs(sizes) };
 }
 
-/** The main job's figures: true outcomes, learning curves (in the model and on the simulator), dynamics curves. */
-function mainFigures(
-  outcomes: Record<string, HeparinOutcome>,
-  evals: readonly OmgRlEvaluation[],
-  curves: DynamicsCurves,
-  elites: readonly number[],
-): Figure[] {
-  const x = evals.map((e) => e.episode);
-  const methods = Object.keys(outcomes);
-  return [
-    tableFigure(
-      "True outcomes on the evaluation patients",
-      ["policy", "time in aPTT 60-100 s", "r_p return per stay (± s.e.)"],
-      methods.map((m) => [
-        m,
-        outcomes[m].timeInRange.toFixed(3),
-        `${outcomes[m].rpReturn.toFixed(2)} ± ${outcomes[m].rpReturnStandardError.toFixed(2)}`,
-      ]),
-    ),
-    lineFigure("Learning curves", "episode", "cumulative reward", [
-      { name: "r_psi in the model", x, y: evals.map((e) => e.learnedRewardReturn) },
-      { name: "r_p in the model", x, y: evals.map((e) => e.modelRewardReturn) },
-      {
-        name: "r_p on the true simulator (whole stays)",
-        x,
-        y: evals.map((e) => e.external!.trueRpReturn),
-        dash: "dash",
-      },
-    ]),
-    lineFigure(
-      "Dynamics ensemble: validation NLL (elites solid)",
-      "epoch",
-      "validation NLL",
-      curves.validation[0].map((_, m) => ({
-        name: `member ${m}`,
-        x: curves.validation.map((_, e) => e + 1),
-        y: curves.validation.map((v) => v[m]),
-        dash: elites.includes(m) ? "solid" as const : "dot" as const,
-      })),
-    ),
-  ];
-}
-
 /**
- * The kit's main job: OMG-RL trained on the bundled heparin simulator (one seed), then judged on
- * the true simulator beside the clinician, behaviour cloning and a uniform policy.
+ * The kit's main job: on each state preset (the paper's and the clinical one), OMG-RL, COMBO,
+ * behaviour cloning and discrete CQL trained on the bundled heparin simulator (one seed), then
+ * judged on the true simulator beside the clinician, the fixed nomogram rule and a uniform
+ * policy. `parallel` workers run the presets side by side (same numbers either way).
  */
 export async function runOmgRlMain(
   sizes: OmgRlSizes,
   seed: number,
   progress: Progress = () => {},
-  stateFeatures?: readonly string[],
+  presets: readonly HeparinStatePreset[] = HEPARIN_PRESET_NAMES,
+  parallel = 1,
 ): Promise<Reproduction> {
-  const setup = heparinSetup(sizes.patients, sizes.evalPatients, runSeeds(seed).setup, stateFeatures);
-  progress(
-    `cohort: ${setup.train.individualIds.length} training patients (${setup.train.size} hours), ${setup.validation.individualIds.length} validation`,
+  presets.forEach((p) => heparinStatePreset(p));
+  const runs = await runUnits<HeparinComparison>(
+    presets.map((preset) => ({ kind: "compare", seed, id: "main", preset })),
+    sizes,
+    progress,
+    parallel,
   );
-  const { model, curves } = trainDynamics(
-    setup.train,
-    createRng(runSeeds(seed).dynamics),
-    sizes.dynamics,
-    (e, _t, v) => progress(`dynamics epoch ${e + 1}: best validation NLL ${Math.min(...v).toFixed(3)}`),
-  );
-  progress(`dynamics: ${curves.validation.length} epochs, elites ${model.elites.join(", ")}`);
-  const started = performance.now();
-  const omg = await heparinOmgRlRun(setup, model, sizes, runSeeds(seed).agent, "learned", (s) => {
-    const l = s.logs[s.logs.length - 1];
-    const done = s.episode / s.config.episodes;
-    const secs = (performance.now() - started) / 1000;
-    const ev = s.evaluations[s.evaluations.length - 1];
-    progress(
-      `OMG-RL episode ${s.episode}/${s.config.episodes}: critic ${l.sac.criticLoss.toFixed(3)}, actor ${
-        l.sac.actorLoss.toFixed(3)
-      }, reward ${l.reward?.loss.toFixed(3)}` +
-        (ev?.episode === s.episode ? `, true time in range ${ev.external!.trueTimeInRange.toFixed(3)}` : "") +
-        `; ${secs.toFixed(0)} s elapsed, ~${(secs / done - secs).toFixed(0)} s left`,
-    );
-  });
-  const bc = trainBehaviourCloning(setup.train, createRng(runSeeds(seed).behaviourCloning), bcConfigOf(sizes));
-  const outcomes: Record<string, HeparinOutcome> = {
-    "simulated clinician": heparinTrueOutcome(setup),
-    "OMG-RL (learned r_psi)": heparinTrueOutcome(setup, heparinNetworkPolicy(setup, omg.agent.actor)),
-    "behaviour cloning": heparinTrueOutcome(setup, heparinNetworkPolicy(setup, bc.actor)),
-    "uniform random": heparinTrueOutcome(setup, () => new Array(6).fill(1 / 6)),
-  };
-  const evals = omg.evaluations;
-  const result: Reproduction = {
+  const first = runs[0];
+  return {
     id: "main",
-    title: "OMG-RL on the simulated heparin cohort",
+    title: "Heparin dosing on the simulated cohort: OMG-RL and the baselines, judged on the truth",
     sizes,
     config: omgRlResolvedConfigs(sizes),
     seeds: [seed],
-    values: { outcomes, evaluations: evals, dynamics: { validation: curves.validation, elites: model.elites } },
-    figures: mainFigures(outcomes, omg.evaluations, curves, model.elites),
+    values: { presets, ...comparisonValues(runs) },
+    figures: [
+      ...comparisonFigures(runs),
+      lineFigure(
+        `Dynamics ensemble on the ${first.preset} state: validation NLL (elites solid)`,
+        "epoch",
+        "validation NLL",
+        first.dynamics.validation[0].map((_, m) => ({
+          name: `member ${m}`,
+          x: first.dynamics.validation.map((_, e) => e + 1),
+          y: first.dynamics.validation.map((v) => v[m]),
+          dash: first.dynamics.elites.includes(m) ? "solid" as const : "dot" as const,
+        })),
+      ),
+    ],
   };
-  disposeOmgRl(omg);
-  disposeDynamics(model);
-  tf.dispose(mlpVariables(bc.actor));
-  return result;
 }
