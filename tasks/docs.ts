@@ -8,7 +8,7 @@
  *   deno task docs [--check]
  */
 import { parseArgs } from "node:util";
-import { type GridSummary, p4lSummaryMarkdown } from "../mod.ts";
+import { type GridSummary, omgRlSummaryMarkdown, p4lSummaryMarkdown } from "../mod.ts";
 
 const { values } = parseArgs({ args: Deno.args, options: { check: { type: "boolean", default: false } } });
 const root = new URL("..", import.meta.url).pathname;
@@ -16,6 +16,8 @@ const MARK = /<!-- results:([\w-]+) -->\n[\s\S]*?<!-- \/results:\1 -->/g;
 
 interface Recorded {
   readonly quick: boolean;
+  readonly sizeName?: "quick" | "main" | "full";
+  readonly seeds: readonly number[];
   readonly values: { summary: GridSummary; facts?: Record<string, { mean: number; n: number }> };
   readonly provenance: { version: string; seconds: number; computePath?: { description?: string } };
 }
@@ -31,12 +33,15 @@ async function render(id: string): Promise<string> {
   }
   if (record.quick) throw new Error(`docs: ${path} holds a quick run; the docs quote full-size results only`);
   const p = record.provenance;
+  const sizes = record.sizeName === "main" ? ", the main job's sizes" : "";
   return [
-    `From \`${path}\` (kit ${p.version}, ${p.computePath?.description ?? "compute path not recorded"}, ${
+    `From \`${path}\` (kit ${p.version}${sizes}, ${p.computePath?.description ?? "compute path not recorded"}, ${
       Math.round(p.seconds)
     } s of compute):`,
     "",
-    p4lSummaryMarkdown(record.values),
+    id.startsWith("omg-")
+      ? omgRlSummaryMarkdown(id, record.values as unknown as Record<string, unknown>)
+      : p4lSummaryMarkdown(record.values),
   ].join("\n");
 }
 

@@ -1,11 +1,12 @@
 /**
  * Reproduces a figure or table of the papers.
  *
- *   deno task repro <id> [--quick] [--seeds n] [--workers 2] [--out dir]
+ *   deno task repro <id> [--quick | --main-sizes] [--seeds n] [--workers 2] [--out dir]
  *
  * Writes <out>/<id>.json (the frozen sizes and config, the seeds, the series or table values) and
  * <out>/<id>.html (the Plotly figures, rendering offline with plotly.js copied beside them).
  * --quick runs the same pipeline at CI sizes (each under 2 minutes); without it, the paper's.
+ * --main-sizes runs an OMG-RL reproduction at the main job's sizes (a few minutes a seed).
  * Independent seeds run in --workers parallel workers (default 2, the machine's cores); the
  * numbers are the same for any worker count.
  * Ids: omg-fig1 omg-fig2 omg-fig3 omg-table2 omg-fig4 omg-beyond p4l-fig1 p4l-table2 p4l-table3 p4l-conflict p4l-cartpole-ablation p4l-sepsis-groups
@@ -17,6 +18,7 @@ import {
   assembleP4lGrid,
   initBackend,
   OMG_RL_FULL,
+  OMG_RL_MAIN,
   OMG_RL_QUICK,
   OMG_RL_REPRODUCTIONS,
   type OmgRlSizes,
@@ -33,11 +35,14 @@ import {
 } from "../mod.ts";
 
 const IDS: readonly string[] = [...OMG_RL_REPRODUCTIONS, ...Object.keys(P4L_GRIDS), "ope-validation"];
-const USAGE = `usage: deno task repro <id> [--quick] [--seeds n] [--workers n] [--out dir]\n  ids: ${IDS.join(" ")}`;
+const USAGE = `usage: deno task repro <id> [--quick | --main-sizes] [--seeds n] [--workers n] [--out dir]\n  ids: ${
+  IDS.join(" ")
+}`;
 const { values, positionals } = parseCli("repro", USAGE, {
   allowPositionals: true,
   options: {
     quick: { type: "boolean", default: false },
+    "main-sizes": { type: "boolean", default: false },
     seeds: { type: "string" },
     workers: { type: "string", default: "2" },
     out: { type: "string", default: "out" },
@@ -53,7 +58,12 @@ if (!id || !IDS.includes(id)) {
   console.error(`repro: ${id ? `unknown id ${JSON.stringify(id)}` : "name a reproduction"}\n${USAGE}`);
   Deno.exit(2);
 }
-let sizes: OmgRlSizes = values.quick ? OMG_RL_QUICK : OMG_RL_FULL;
+if (values["main-sizes"] && (values.quick || !id.startsWith("omg-"))) {
+  console.error(`repro: --main-sizes is for the OMG-RL reproductions, without --quick\n${USAGE}`);
+  Deno.exit(2);
+}
+const sizeName = values.quick ? "quick" : values["main-sizes"] ? "main" : "full";
+let sizes: OmgRlSizes = values.quick ? OMG_RL_QUICK : values["main-sizes"] ? OMG_RL_MAIN : OMG_RL_FULL;
 if (values.seeds !== undefined) {
   const n = Number(values.seeds);
   if (!Number.isInteger(n) || n < 1) {
@@ -135,6 +145,7 @@ const record = runRecord({
   id,
   title: result.title,
   quick: values.quick,
+  sizeName,
   sizes: result.sizes,
   config: result.config,
   seeds: result.seeds,

@@ -185,8 +185,11 @@ export function heparinSetup(
   evalPatients: number,
   seed: number,
   stateFeatures: readonly string[] = HEPARIN_STATE_PRESETS.paper,
+  options: { readonly reward?: "observed" | "true" } = {},
 ): HeparinSetup {
-  const env = createHeparinEnv();
+  // The reward of the records: r_p on the recorded (held) aPTT, as from an EHR; "true" scores
+  // the noise-free aPTT instead (a controlled experiment only: no record holds it).
+  const env = createHeparinEnv({ reward: options.reward ?? "observed" });
   const featureIndex = stateFeatures.map((f) => {
     const j = HEPARIN_RECORD_FEATURES.indexOf(f);
     if (j < 0) throw new RangeError(`heparin: unknown state feature ${JSON.stringify(f)}`);
@@ -279,6 +282,7 @@ export const OMG_RL_REPRODUCTIONS = [
   "omg-table2",
   "omg-fig4",
   "omg-beyond",
+  "omg-diagnosis",
 ] as const;
 
 /** Receives one line of progress. */
@@ -316,6 +320,7 @@ function helpers(sizes: OmgRlSizes, progress: Progress) {
 export type OmgRlUnit =
   | { readonly kind: "curves"; readonly seed: number }
   | { readonly kind: "table2"; readonly seed: number; readonly n: number; readonly patients: number }
+  | { readonly kind: "diagnosis"; readonly seed: number }
   | {
     readonly kind: "compare";
     readonly seed: number;
@@ -359,6 +364,7 @@ export async function runOmgRlUnit(
     disposeDynamics(model);
     return { rPsi: last.learnedRewardReturn, trueRp: last.external!.trueRpReturn, tir: last.external!.trueTimeInRange };
   }
+  if (unit.kind === "diagnosis") return await heparinDiagnosis(sizes, seed, progress);
   if (unit.id !== "omg-fig4") return await heparinComparison(unit.preset ?? "paper", sizes, seed, progress);
   const setup = setupFor(seed);
   const { model } = dynamicsFor(setup, seed);
@@ -503,6 +509,118 @@ export async function heparinComparison(
   disposeDynamics(model);
   tf.dispose([...mlpVariables(bc.actor), ...mlpVariables(cql.q)]);
   return result;
+}
+
+/** The controlled experiments of one seed on the clinical preset (see {@linkcode heparinDiagnosis}). */
+export interface HeparinDiagnosis {
+  /** True time in range of fixed policies: the clinician, the nomogram rule, "hold bin b" for each b. */
+  readonly fixed: Record<string, number>;
+  /** Behaviour cloning against the clinician's recorded bins, on held-out and training patients. */
+  readonly imitation: {
+    /** Share of held-out hours where BC's most likely bin is the recorded one. */
+    readonly agreement: number;
+    /** The same on the hours where the clinician kept the previous hour's bin. */
+    readonly keepAgreement: number;
+    /** The same on the hours where the clinician moved to another bin (held out, then training). */
+    readonly moveRecall: number;
+    /** Move recall on the training patients (what the network fits). */
+    readonly trainMoveRecall: number;
+    /** Share of recorded hours (after the first) that move to another bin. */
+    readonly moveShare: number;
+    /** BC's true time in range. */
+    readonly timeInRange: number;
+  };
+  /** Discrete CQL trained on r_p of the recorded (held) aPTT and, on the same patients, of the noise-free aPTT. */
+  readonly cqlReward: { readonly recorded: number; readonly noiseFree: number };
+  /** COMBO (r_p) by entropy temperature: true time in range and the final policy entropy (nats; uniform is ln 6). */
+  readonly comboTemperature: Record<string, { readonly timeInRange: number; readonly entropy: number }>;
+}
+
+/** COMBO temperatures the diagnosis compares: the paper's fixed 1, tuned towards half the maximal entropy, and 0.05. */
+const DIAGNOSIS_TEMPERATURES: readonly (number | "auto")[] = [1, "auto", 0.05];
+
+/**
+ * Controlled experiments on why the learners do not beat the clinician on the clinical state
+ * (issue 16's suspects), one seed: what fixed policies reach; how well behaviour cloning copies
+ * the clinician's bin on hours that keep it and on hours that move; discrete CQL on the recorded
+ * reward against the noise-free reward (same patients, seeds and settings); COMBO at three
+ * entropy temperatures on the same dynamics model.
+ */
+export async function heparinDiagnosis(
+  sizes: OmgRlSizes,
+  seed: number,
+  progress: Progress = () => {},
+): Promise<HeparinDiagnosis> {
+  const cols = HEPARIN_STATE_PRESETS.clinical;
+  const seeds = runSeeds(seed);
+  const setup = heparinSetup(sizes.patients, sizes.evalPatients, seeds.setup, cols);
+  const label = `diagnosis seed ${seed}`;
+  const tir = (p?: Policy) => heparinTrueOutcome(setup, p).timeInRange;
+  const fixed: Record<string, number> = { "simulated clinician": tir(), "nomogram rule": tir(heparinRulePolicy()) };
+  for (let b = 0; b < setup.train.numActions; b++) {
+    const probs = Array.from({ length: setup.train.numActions }, (_, a) => (a === b ? 1 : 0));
+    fixed[`hold bin ${b}`] = tir(() => probs);
+  }
+  // Imitation: keep hours against move hours (the previous bin read from the one-hot columns).
+  progress(`${label}: behaviour cloning`);
+  const bc = trainBehaviourCloning(setup.train, createRng(seeds.behaviourCloning), bcConfigOf(sizes));
+  const prevBin = cols.map((c, j) => [c, j] as const).filter(([c]) => c.startsWith("prev_bin_")).map(([, j]) => j);
+  const split = (data: MdpDataset) => {
+    const A = data.numActions, S = data.stateDim;
+    const p = policyProbabilities(bc.actor, data.states, S);
+    const out = { all: [0, 0], keep: [0, 0], move: [0, 0] };
+    for (let i = 0; i < data.size; i++) {
+      let best = 0;
+      for (let a = 1; a < A; a++) if (p[i * A + a] > p[i * A + best]) best = a;
+      const hit = best === data.actions[i] ? 1 : 0;
+      out.all[0]++, out.all[1] += hit;
+      // Hour 0 has no previous bin to keep (its normalised hours_on_heparin is the minimum).
+      if (data.times[i] === 0) continue;
+      let prev = 0;
+      for (let b = 1; b < prevBin.length; b++) {
+        if (data.states[i * S + prevBin[b]] > data.states[i * S + prevBin[prev]]) prev = b;
+      }
+      const kind = data.actions[i] === prev ? out.keep : out.move;
+      kind[0]++, kind[1] += hit;
+    }
+    return out;
+  };
+  const held = split(setup.validation), seen = split(setup.train);
+  const imitation = {
+    agreement: held.all[1] / held.all[0],
+    keepAgreement: held.keep[1] / held.keep[0],
+    moveRecall: held.move[1] / held.move[0],
+    trainMoveRecall: seen.move[1] / seen.move[0],
+    moveShare: seen.move[0] / (seen.move[0] + seen.keep[0]),
+    timeInRange: tir(heparinNetworkPolicy(setup, bc.actor)),
+  };
+  tf.dispose(mlpVariables(bc.actor));
+  // CQL on the recorded reward and on the noise-free one (same patients: the same seeds).
+  progress(`${label}: discrete CQL on the recorded and the noise-free reward`);
+  const cqlOn = (reward: "observed" | "true") => {
+    const s = heparinSetup(sizes.patients, sizes.evalPatients, seeds.setup, cols, { reward });
+    const { q } = trainCql(s.train, createRng(seeds.cql), sizes.cql);
+    const value = heparinTrueOutcome(s, heparinGreedyPolicy(s, q)).timeInRange;
+    tf.dispose(mlpVariables(q));
+    return value;
+  };
+  const cqlReward = { recorded: cqlOn("observed"), noiseFree: cqlOn("true") };
+  // COMBO at three temperatures on one dynamics model.
+  const { model } = trainDynamics(setup.train, createRng(seeds.dynamics), sizes.dynamics);
+  const comboTemperature: Record<string, { timeInRange: number; entropy: number }> = {};
+  for (const temperature of DIAGNOSIS_TEMPERATURES) {
+    progress(`${label}: COMBO at temperature ${temperature}`);
+    const sized = { ...sizes, omg: { ...sizes.omg, sac: { ...sizes.omg.sac, temperature } } };
+    const st = await heparinOmgRlRun(setup, model, sized, seeds.agent, "data");
+    const last = st.logs.slice(-5);
+    comboTemperature[String(temperature)] = {
+      timeInRange: st.evaluations[st.evaluations.length - 1].external!.trueTimeInRange,
+      entropy: last.reduce((a, l) => a + l.sac.entropy, 0) / last.length,
+    };
+    disposeOmgRl(st);
+  }
+  disposeDynamics(model);
+  return { fixed, imitation, cqlReward, comboTemperature };
 }
 
 /**
@@ -764,6 +882,67 @@ async function comparison({ id, sizes, seeds, progress, parallel }: Reproduction
   };
 }
 
+/** The controlled experiments on the clinical preset, per seed, and their means. */
+async function diagnosis({ id, sizes, seeds, progress, parallel }: ReproductionArgs): Promise<ReproductionParts> {
+  const runs = await runUnits<HeparinDiagnosis>(
+    seeds.map((seed) => ({ kind: "diagnosis", seed })),
+    sizes,
+    progress,
+    parallel,
+  );
+  const mean = (pick: (d: HeparinDiagnosis) => number) => {
+    const m = meanSe(runs.map((r) => [pick(r)]));
+    return { mean: m.mean[0], se: m.se[0] };
+  };
+  const fixed = Object.keys(runs[0].fixed).map((k) => [k, mean((d) => d.fixed[k])] as const);
+  const imitation = (Object.keys(runs[0].imitation) as (keyof HeparinDiagnosis["imitation"])[])
+    .map((k) => [k, mean((d) => d.imitation[k])] as const);
+  const temps = Object.keys(runs[0].comboTemperature);
+  const pm = (x: { mean: number; se: number }) => `${x.mean.toFixed(3)} ± ${x.se.toFixed(3)}`;
+  const summary = {
+    fixed: Object.fromEntries(fixed),
+    imitation: Object.fromEntries(imitation),
+    cqlReward: {
+      recorded: mean((d) => d.cqlReward.recorded),
+      noiseFree: mean((d) => d.cqlReward.noiseFree),
+    },
+    comboTemperature: Object.fromEntries(temps.map((t) => [t, {
+      timeInRange: mean((d) => d.comboTemperature[t].timeInRange),
+      entropy: mean((d) => d.comboTemperature[t].entropy),
+    }])),
+  };
+  return {
+    id,
+    title: "Why the learners do not beat the clinician: controlled experiments on the clinical state",
+    sizes,
+    seeds,
+    values: { runs, summary },
+    figures: [
+      tableFigure(
+        "Fixed policies: true time in range (mean ± s.e. over seeds)",
+        ["policy", "time in range"],
+        fixed.map((
+          [k, v],
+        ) => [k, pm(v)]),
+      ),
+      tableFigure(
+        "Behaviour cloning against the recorded bins",
+        ["measure", "value"],
+        imitation.map(([k, v]) => [k, pm(v)]),
+      ),
+      tableFigure("Discrete CQL by reward", ["reward", "true time in range"], [
+        ["r_p on the recorded (held) aPTT", pm(summary.cqlReward.recorded)],
+        ["r_p on the noise-free aPTT", pm(summary.cqlReward.noiseFree)],
+      ]),
+      tableFigure(
+        "COMBO (r_p) by entropy temperature",
+        ["temperature", "true time in range", "policy entropy (ln 6 = 1.792)"],
+        temps.map((t) => [t, pm(summary.comboTemperature[t].timeInRange), pm(summary.comboTemperature[t].entropy)]),
+      ),
+    ],
+  };
+}
+
 /** The state presets every comparison runs, in order. */
 const HEPARIN_PRESET_NAMES: readonly HeparinStatePreset[] = ["paper", "clinical"];
 
@@ -877,6 +1056,8 @@ export async function runOmgRlReproduction(
     ? learningCurves
     : id === "omg-table2"
     ? expertCountTable
+    : id === "omg-diagnosis"
+    ? diagnosis
     : comparison;
   return { ...(await run({ id, sizes, seeds, progress, parallel })), config: omgRlResolvedConfigs(sizes) };
 }
@@ -924,4 +1105,69 @@ export async function runOmgRlMain(
       ),
     ],
   };
+}
+
+/**
+ * The Markdown tables of a recorded OMG-RL reproduction's values, for the docs (`deno task docs`):
+ * omg-beyond's outcomes per preset and method, or omg-diagnosis's controlled experiments.
+ */
+export function omgRlSummaryMarkdown(id: string, values: Record<string, unknown>): string {
+  const pm = (x: { mean: number; se: number }, d = 3) => `${x.mean.toFixed(d)} ± ${x.se.toFixed(d)}`;
+  const table = (head: string[], rows: string[][]) =>
+    [`| ${head.join(" | ")} |`, `| ${head.map(() => "---").join(" | ")} |`, ...rows.map((r) => `| ${r.join(" | ")} |`)]
+      .join("\n");
+  if (id.startsWith("omg-beyond")) {
+    const rows = values.summary as ComparisonRow[];
+    const agreement = values.bcAgreement as Record<string, number[]>;
+    const seeds = Math.max(...rows.map((r) => r.seeds));
+    return [
+      table(
+        ["state preset", "policy", "true time in aPTT 60-100 s", "true r_p return per stay"],
+        rows.map((r) => [r.preset, r.method, pm(r.timeInRange), pm(r.rpReturn, 2)]),
+      ),
+      "",
+      `Mean ± standard error over ${seeds} seeds. Behaviour cloning's held-out agreement with the clinician's recorded bin: ${
+        Object.entries(agreement).map(([p, v]) => `${p} ${pm(meanSeOf(v))}`).join(", ")
+      }.`,
+    ].join("\n");
+  }
+  if (id.startsWith("omg-diagnosis")) {
+    type S = { mean: number; se: number };
+    const s = values.summary as {
+      fixed: Record<string, S>;
+      imitation: Record<string, S>;
+      cqlReward: { recorded: S; noiseFree: S };
+      comboTemperature: Record<string, { timeInRange: S; entropy: S }>;
+    };
+    const labels: Record<string, string> = {
+      agreement: "agreement with the recorded bin, held-out patients",
+      keepAgreement: "agreement on hours the clinician kept the previous bin",
+      moveRecall: "agreement on hours the clinician moved to another bin (held out)",
+      trainMoveRecall: "agreement on move hours of the training patients",
+      moveShare: "share of recorded hours that move to another bin",
+      timeInRange: "behaviour cloning's true time in range",
+    };
+    return [
+      table(["fixed policy", "true time in range"], Object.entries(s.fixed).map(([k, v]) => [k, pm(v)])),
+      "",
+      table(["behaviour cloning", "value"], Object.entries(s.imitation).map(([k, v]) => [labels[k] ?? k, pm(v)])),
+      "",
+      table(["discrete CQL trained on", "true time in range"], [
+        ["r_p of the recorded (held) aPTT", pm(s.cqlReward.recorded)],
+        ["r_p of the noise-free aPTT (no record has it)", pm(s.cqlReward.noiseFree)],
+      ]),
+      "",
+      table(
+        ["COMBO (r_p) entropy temperature", "true time in range", "policy entropy (uniform: 1.792)"],
+        Object.entries(s.comboTemperature).map(([k, v]) => [k, pm(v.timeInRange), pm(v.entropy)]),
+      ),
+    ].join("\n");
+  }
+  throw new RangeError(`omgRlSummaryMarkdown: no docs table for ${id}`);
+}
+
+/** Mean and standard error of a list (standard error 0 for one value). */
+function meanSeOf(v: readonly number[]): { mean: number; se: number } {
+  const m = meanSe(v.map((x) => [x]));
+  return { mean: m.mean[0], se: m.se[0] };
 }

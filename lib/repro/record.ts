@@ -30,6 +30,8 @@ export interface RunRecord {
   readonly title: string;
   /** Quick (CI) sizes rather than the paper's. */
   readonly quick: boolean;
+  /** Which named sizes ran: "quick", "main" (the main job's) or "full" (the paper's); absent in older records. */
+  readonly sizeName?: "quick" | "main" | "full";
   /** The sizes it ran at. */
   readonly sizes: unknown;
   /** The resolved config of every algorithm involved (every hyper-parameter). */
