@@ -1,12 +1,12 @@
 /**
  * The kit's main job: heparin dosing on the bundled simulator with defaults that finish in about
- * five minutes on 2 cores. On each state preset (the paper's 16 variables, and the clinical state
- * with the last aPTT and the dosing context) it trains OMG-RL, COMBO, behaviour cloning and
+ * five minutes on 2 cores. On each state preset (the paper's 16 variables; the clinical state with
+ * the last aPTT and the dosing context; the compact dosing state) it trains OMG-RL, COMBO, behaviour cloning and
  * discrete CQL, then prints every policy's true time in the aPTT range and r_p return beside the
  * simulated clinician's, the fixed nomogram rule's and a uniform policy's; it writes
  * out/main/main.json and out/main/main.html.
  *
- *   deno task main [--out out/main] [--seed 0] [--quick] [--preset paper|clinical|both] [--parallel 2]
+ *   deno task main [--out out/main] [--seed 0] [--quick] [--preset paper|clinical|dosing|all] [--parallel 2]
  */
 import { parseCli } from "./cli.ts";
 import {
@@ -23,13 +23,14 @@ import {
   writeTextAtomic,
 } from "../mod.ts";
 
-const USAGE = "usage: deno task main [--out dir] [--seed n] [--quick] [--preset paper|clinical|both] [--parallel n]";
+const USAGE =
+  "usage: deno task main [--out dir] [--seed n] [--quick] [--preset paper|clinical|dosing|all] [--parallel n]";
 const { values } = parseCli("main", USAGE, {
   options: {
     out: { type: "string", default: "out/main" },
     seed: { type: "string", default: "0" },
     quick: { type: "boolean", default: false },
-    preset: { type: "string", default: "both" },
+    preset: { type: "string", default: "all" },
     parallel: { type: "string", default: "2" },
   },
 });
@@ -42,9 +43,9 @@ if (!Number.isInteger(seed)) fail(`--seed needs an integer, got ${values.seed}`)
 const parallel = Number(values.parallel);
 if (!Number.isInteger(parallel) || parallel < 1) fail(`--parallel needs an integer >= 1, got ${values.parallel}`);
 const presets =
-  (values.preset === "both" ? Object.keys(HEPARIN_STATE_PRESETS) : [values.preset!]) as HeparinStatePreset[];
+  (values.preset === "all" ? Object.keys(HEPARIN_STATE_PRESETS) : [values.preset!]) as HeparinStatePreset[];
 for (const p of presets) {
-  if (!(p in HEPARIN_STATE_PRESETS)) fail(`--preset must be paper, clinical or both, got ${values.preset}`);
+  if (!(p in HEPARIN_STATE_PRESETS)) fail(`--preset must be paper, clinical, dosing or all, got ${values.preset}`);
 }
 await initBackend();
 const started = performance.now();

@@ -192,11 +192,12 @@ Deno.test("heparin: the record carries the dosing context, looking back only", (
   assert.ok(draws > 30, `${draws} draws`);
 });
 
-Deno.test("heparin: the presets are the paper's 16 variables and the clinical 27; an unknown preset is named", () => {
+Deno.test("heparin: the presets are the paper's 16 variables, the clinical 27 and the dosing 12; an unknown one is named", () => {
   assert.equal(HEPARIN_STATE_PRESETS.paper.length, 16);
   assert.ok(!HEPARIN_STATE_PRESETS.paper.includes("aptt"));
   assert.deepEqual(HEPARIN_STATE_PRESETS.clinical, HEPARIN_RECORD_FEATURES);
-  assert.throws(() => heparinStatePreset("icu"), /unknown state preset "icu"; presets are paper, clinical/);
+  assert.deepEqual(HEPARIN_STATE_PRESETS.dosing, ["aptt", "weight", ...HEPARIN_CONTEXT_FEATURES]);
+  assert.throws(() => heparinStatePreset("icu"), /unknown state preset "icu"; presets are paper, clinical, dosing/);
   assert.throws(() => heparinRulePolicy(HEPARIN_STATE_PRESETS.paper), /no column "aptt"/);
 });
 

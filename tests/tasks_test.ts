@@ -61,11 +61,11 @@ Deno.test("deno task repro --quick writes the figure's JSON and an HTML page tha
   });
 });
 
-Deno.test("deno task main --quick trains every learner on both state presets and prints one table of true outcomes", async () => {
+Deno.test("deno task main --quick trains every learner on each state preset and prints one table of true outcomes", async () => {
   await withTempDir(async (dir) => {
     const res = await runTask("main.ts", ["--quick", "--out", dir]);
     assert.equal(res.code, 0, res.stderr);
-    for (const preset of ["paper", "clinical"]) {
+    for (const preset of ["paper", "clinical", "dosing"]) {
       for (
         const m of [
           "simulated clinician",
@@ -80,10 +80,11 @@ Deno.test("deno task main --quick trains every learner on both state presets and
       }
     }
     assert.match(res.stdout, /\| clinical \| nomogram rule \(recorded state\) \| 0\.\d{3} \|/);
+    assert.match(res.stdout, /\| dosing \| nomogram rule \(recorded state\) \| 0\.\d{3} \|/);
     assert.doesNotMatch(res.stdout, /\| paper \| nomogram rule/);
     assert.match(res.stderr, /clinical seed 0 OMG-RL episode 10\/10/);
     const json = JSON.parse(await Deno.readTextFile(`${dir}/main.json`));
-    assert.deepEqual(json.values.presets, ["paper", "clinical"]);
+    assert.deepEqual(json.values.presets, ["paper", "clinical", "dosing"]);
     const rows = json.values.summary as { preset: string; method: string; timeInRange: { mean: number } }[];
     // The clinician and the uniform policy do not read the state: the same on both presets.
     const tir = (p: string, m: string) => rows.find((r) => r.preset === p && r.method === m)!.timeInRange.mean;
@@ -91,6 +92,7 @@ Deno.test("deno task main --quick trains every learner on both state presets and
     assert.equal(tir("paper", "uniform random"), tir("clinical", "uniform random"));
     assert.equal(json.values.runs[1].stateFeatures.length, 27);
     assert.equal(json.values.runs[0].stateFeatures.length, 16);
+    assert.equal(json.values.runs[2].stateFeatures.length, 12);
   });
 });
 

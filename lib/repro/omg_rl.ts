@@ -82,7 +82,7 @@ export const OMG_RL_FULL: OmgRlSizes = Object.freeze({
   dynamics: {},
   omg: { episodes: 200, evaluateEvery: 5 },
   bcSteps: 3000,
-  cql: { steps: 10000 },
+  cql: {},
   expertCounts: [100, 300, 500, 1000, 1500],
 });
 
@@ -118,7 +118,7 @@ export const OMG_RL_MAIN: OmgRlSizes = Object.freeze({
   dynamics: { maxEpochs: 15 },
   omg: { episodes: 60, evaluateEvery: 10, criticSteps: 15, rolloutBatch: 48 },
   bcSteps: 1500,
-  cql: { steps: 3000 },
+  cql: {},
   expertCounts: [],
 });
 
@@ -446,7 +446,7 @@ function agreement(actor: MlpParams, data: MdpDataset): number {
  * One seed of the comparison beyond the paper on one state preset: the cohort, the dynamics
  * ensemble, OMG-RL (learned r_psi) and COMBO (r_p) on the same model, behaviour cloning and
  * discrete CQL on the same data; then every policy, the simulated clinician, the fixed nomogram
- * rule (clinical preset: it reads the recorded context) and a uniform policy judged on the same
+ * rule (on the presets with the dosing context, which it reads) and a uniform policy judged on the same
  * evaluation patients of the true simulator.
  */
 export async function heparinComparison(
@@ -479,7 +479,7 @@ export async function heparinComparison(
   const cql = trainCql(setup.train, createRng(seeds.cql), sizes.cql);
   const outcomes: Record<string, HeparinOutcome> = {};
   for (const m of HEPARIN_METHODS) {
-    if (m === "nomogram rule (recorded state)" && preset !== "clinical") continue;
+    if (m === "nomogram rule (recorded state)" && preset === "paper") continue;
     const policy = m === "simulated clinician"
       ? undefined
       : m === "nomogram rule (recorded state)"
@@ -944,7 +944,7 @@ async function diagnosis({ id, sizes, seeds, progress, parallel }: ReproductionA
 }
 
 /** The state presets every comparison runs, in order. */
-const HEPARIN_PRESET_NAMES: readonly HeparinStatePreset[] = ["paper", "clinical"];
+const HEPARIN_PRESET_NAMES: readonly HeparinStatePreset[] = ["paper", "clinical", "dosing"];
 
 /** One row of a comparison summary: a preset, a method, and its outcomes as mean ± s.e. over seeds. */
 export interface ComparisonRow {
