@@ -23,7 +23,8 @@ interface Recorded {
 }
 
 async function render(id: string): Promise<string> {
-  const path = `results/${id}/${id}.json`;
+  // A reproduction at the main job's sizes lives in results/<id>-main/<id>.json.
+  const path = `results/${id}/${id.replace(/-main$/, "")}.json`;
   let record: Recorded;
   try {
     record = JSON.parse(await Deno.readTextFile(`${root}${path}`));
@@ -31,7 +32,9 @@ async function render(id: string): Promise<string> {
     if (err instanceof Deno.errors.NotFound) return `_Not run at full size yet (\`${path}\` is absent)._\n`;
     throw new Error(`docs: ${path} is not a readable run record: ${(err as Error).message}`);
   }
-  if (record.quick) throw new Error(`docs: ${path} holds a quick run; the docs quote full-size results only`);
+  if (record.quick) {
+    throw new Error(`docs: ${path} holds a quick run; the docs quote full-size (or main-size) results only`);
+  }
   const p = record.provenance;
   const sizes = record.sizeName === "main" ? ", the main job's sizes" : "";
   return [

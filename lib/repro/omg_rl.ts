@@ -530,8 +530,12 @@ export interface HeparinDiagnosis {
     /** BC's true time in range. */
     readonly timeInRange: number;
   };
-  /** Discrete CQL trained on r_p of the recorded (held) aPTT and, on the same patients, of the noise-free aPTT. */
+  /** Discrete CQL (dosing state) trained on r_p of the recorded (held) aPTT and, on the same patients, of the noise-free aPTT. */
   readonly cqlReward: { readonly recorded: number; readonly noiseFree: number };
+  /** Discrete CQL's true time in range by state preset (the kit's defaults). */
+  readonly cqlState: Record<string, number>;
+  /** Discrete CQL's true time in range on the dosing state by conservative weight alpha_CQL. */
+  readonly cqlWeight: Record<string, number>;
   /** COMBO (r_p) by entropy temperature: true time in range and the final policy entropy (nats; uniform is ln 6). */
   readonly comboTemperature: Record<string, { readonly timeInRange: number; readonly entropy: number }>;
 }
@@ -542,9 +546,10 @@ const DIAGNOSIS_TEMPERATURES: readonly (number | "auto")[] = [1, "auto", 0.05];
 /**
  * Controlled experiments on why the learners do not beat the clinician on the clinical state
  * (issue 16's suspects), one seed: what fixed policies reach; how well behaviour cloning copies
- * the clinician's bin on hours that keep it and on hours that move; discrete CQL on the recorded
- * reward against the noise-free reward (same patients, seeds and settings); COMBO at three
- * entropy temperatures on the same dynamics model.
+ * the clinician's bin on hours that keep it and on hours that move; discrete CQL on the clinical
+ * against the compact dosing state, by conservative weight, and on the recorded against the
+ * noise-free reward (same patients, seeds and settings); COMBO (clinical state) at three entropy
+ * temperatures on the same dynamics model.
  */
 export async function heparinDiagnosis(
   sizes: OmgRlSizes,
@@ -595,16 +600,23 @@ export async function heparinDiagnosis(
     timeInRange: tir(heparinNetworkPolicy(setup, bc.actor)),
   };
   tf.dispose(mlpVariables(bc.actor));
-  // CQL on the recorded reward and on the noise-free one (same patients: the same seeds).
-  progress(`${label}: discrete CQL on the recorded and the noise-free reward`);
-  const cqlOn = (reward: "observed" | "true") => {
-    const s = heparinSetup(sizes.patients, sizes.evalPatients, seeds.setup, cols, { reward });
-    const { q } = trainCql(s.train, createRng(seeds.cql), sizes.cql);
+  // CQL: by state, by conservative weight, and on the recorded against the noise-free reward
+  // (same patients and streams: the same seeds).
+  const cqlOn = (preset: HeparinStatePreset, reward: "observed" | "true", weight?: number) => {
+    progress(`${label}: discrete CQL, ${preset} state, ${reward} reward, weight ${weight ?? "default"}`);
+    const s = heparinSetup(sizes.patients, sizes.evalPatients, seeds.setup, heparinStatePreset(preset), { reward });
+    const config = weight === undefined ? sizes.cql : { ...sizes.cql, conservativeWeight: weight };
+    const { q } = trainCql(s.train, createRng(seeds.cql), config);
     const value = heparinTrueOutcome(s, heparinGreedyPolicy(s, q)).timeInRange;
     tf.dispose(mlpVariables(q));
     return value;
   };
-  const cqlReward = { recorded: cqlOn("observed"), noiseFree: cqlOn("true") };
+  const base = cqlOn("dosing", "observed");
+  const cqlState = { clinical: cqlOn("clinical", "observed"), dosing: base };
+  const defaultWeight = resolveCqlConfig(sizes.cql).conservativeWeight;
+  const cqlWeight: Record<string, number> = { [String(defaultWeight)]: base };
+  for (const w of [0.1, 1]) if (w !== defaultWeight) cqlWeight[String(w)] = cqlOn("dosing", "observed", w);
+  const cqlReward = { recorded: base, noiseFree: cqlOn("dosing", "true") };
   // COMBO at three temperatures on one dynamics model.
   const { model } = trainDynamics(setup.train, createRng(seeds.dynamics), sizes.dynamics);
   const comboTemperature: Record<string, { timeInRange: number; entropy: number }> = {};
@@ -620,7 +632,7 @@ export async function heparinDiagnosis(
     disposeOmgRl(st);
   }
   disposeDynamics(model);
-  return { fixed, imitation, cqlReward, comboTemperature };
+  return { fixed, imitation, cqlReward, cqlState, cqlWeight, comboTemperature };
 }
 
 /**
@@ -906,6 +918,8 @@ async function diagnosis({ id, sizes, seeds, progress, parallel }: ReproductionA
       recorded: mean((d) => d.cqlReward.recorded),
       noiseFree: mean((d) => d.cqlReward.noiseFree),
     },
+    cqlState: Object.fromEntries(Object.keys(runs[0].cqlState).map((k) => [k, mean((d) => d.cqlState[k])])),
+    cqlWeight: Object.fromEntries(Object.keys(runs[0].cqlWeight).map((k) => [k, mean((d) => d.cqlWeight[k])])),
     comboTemperature: Object.fromEntries(temps.map((t) => [t, {
       timeInRange: mean((d) => d.comboTemperature[t].timeInRange),
       entropy: mean((d) => d.comboTemperature[t].entropy),
@@ -913,7 +927,7 @@ async function diagnosis({ id, sizes, seeds, progress, parallel }: ReproductionA
   };
   return {
     id,
-    title: "Why the learners do not beat the clinician: controlled experiments on the clinical state",
+    title: "Why the learners do not beat the clinician, and where one does: controlled experiments",
     sizes,
     seeds,
     values: { runs, summary },
@@ -930,7 +944,17 @@ async function diagnosis({ id, sizes, seeds, progress, parallel }: ReproductionA
         ["measure", "value"],
         imitation.map(([k, v]) => [k, pm(v)]),
       ),
-      tableFigure("Discrete CQL by reward", ["reward", "true time in range"], [
+      tableFigure(
+        "Discrete CQL by state preset",
+        ["state", "true time in range"],
+        Object.entries(summary.cqlState).map(([k, v]) => [k, pm(v)]),
+      ),
+      tableFigure(
+        "Discrete CQL on the dosing state by conservative weight",
+        ["alpha_CQL", "true time in range"],
+        Object.entries(summary.cqlWeight).map(([k, v]) => [k, pm(v)]),
+      ),
+      tableFigure("Discrete CQL (dosing state) by reward", ["reward", "true time in range"], [
         ["r_p on the recorded (held) aPTT", pm(summary.cqlReward.recorded)],
         ["r_p on the noise-free aPTT", pm(summary.cqlReward.noiseFree)],
       ]),
@@ -1137,6 +1161,8 @@ export function omgRlSummaryMarkdown(id: string, values: Record<string, unknown>
       fixed: Record<string, S>;
       imitation: Record<string, S>;
       cqlReward: { recorded: S; noiseFree: S };
+      cqlState: Record<string, S>;
+      cqlWeight: Record<string, S>;
       comboTemperature: Record<string, { timeInRange: S; entropy: S }>;
     };
     const labels: Record<string, string> = {
@@ -1152,7 +1178,17 @@ export function omgRlSummaryMarkdown(id: string, values: Record<string, unknown>
       "",
       table(["behaviour cloning", "value"], Object.entries(s.imitation).map(([k, v]) => [labels[k] ?? k, pm(v)])),
       "",
-      table(["discrete CQL trained on", "true time in range"], [
+      table(
+        ["discrete CQL on the state", "true time in range"],
+        Object.entries(s.cqlState).map(([k, v]) => [k, pm(v)]),
+      ),
+      "",
+      table(
+        ["discrete CQL (dosing state), alpha_CQL", "true time in range"],
+        Object.entries(s.cqlWeight).sort(([a], [b]) => Number(a) - Number(b)).map(([k, v]) => [k, pm(v)]),
+      ),
+      "",
+      table(["discrete CQL (dosing state) trained on", "true time in range"], [
         ["r_p of the recorded (held) aPTT", pm(s.cqlReward.recorded)],
         ["r_p of the noise-free aPTT (no record has it)", pm(s.cqlReward.noiseFree)],
       ]),
