@@ -7,6 +7,8 @@
  * <out>/<id>.html (the Plotly figures, rendering offline with plotly.js copied beside them).
  * --quick runs the same pipeline at CI sizes (each under 2 minutes); without it, the paper's.
  * --main-sizes runs an OMG-RL reproduction at the main job's sizes (a few minutes a seed).
+ * An OMG-RL reproduction keeps each finished unit (one seed, one preset) in <out> as
+ * unit.*.json as it completes; run the same command again and it resumes from them.
  * Independent seeds run in --workers parallel workers (default 2, the machine's cores); the
  * numbers are the same for any worker count.
  * Ids: omg-fig1 omg-fig2 omg-fig3 omg-table2 omg-fig4 omg-beyond p4l-fig1 p4l-table2 p4l-table3 p4l-conflict p4l-cartpole-ablation p4l-sepsis-groups
@@ -133,12 +135,21 @@ if (id in P4L_GRIDS) {
 
 const started = performance.now();
 const elapsed = () => `${((performance.now() - started) / 1000).toFixed(0)} s`;
-const result = await runOmgRlReproduction(
-  id as (typeof OMG_RL_REPRODUCTIONS)[number],
-  sizes,
-  (m) => console.error(`[${elapsed()}] ${id}: ${m}`),
-  workers,
-);
+// Each finished unit (a seed, a preset) is kept in the output folder as it completes, and a
+// rerun reuses it: a full-size run stopped part-way resumes where it stopped.
+let result;
+try {
+  result = await runOmgRlReproduction(
+    id as (typeof OMG_RL_REPRODUCTIONS)[number],
+    sizes,
+    (m) => console.error(`[${elapsed()}] ${id}: ${m}`),
+    workers,
+    out,
+  );
+} catch (err) {
+  console.error(`repro: ${(err as Error).message}`);
+  Deno.exit(1);
+}
 await Deno.mkdir(out, { recursive: true });
 await removeStaleTemps(out);
 const record = runRecord({

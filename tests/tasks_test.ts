@@ -96,6 +96,36 @@ Deno.test("deno task main --quick trains every learner on each state preset and 
   });
 });
 
+Deno.test("an OMG-RL reproduction keeps each finished unit and a rerun resumes from them with the same numbers", async () => {
+  await withTempDir(async (dir) => {
+    const first = await runTask("repro.ts", ["omg-beyond", "--quick", "--seeds", "1", "--workers", "1", "--out", dir]);
+    assert.equal(first.code, 0, first.stderr);
+    const units = [...Deno.readDirSync(dir)].map((e) => e.name).filter((n) => n.startsWith("unit.")).sort();
+    assert.deepEqual(units, [
+      "unit.compare.seed-0.id-omg-beyond.preset-clinical.json",
+      "unit.compare.seed-0.id-omg-beyond.preset-dosing.json",
+      "unit.compare.seed-0.id-omg-beyond.preset-paper.json",
+    ]);
+    const before = JSON.parse(await Deno.readTextFile(`${dir}/omg-beyond.json`)).values;
+    // As if stopped after one unit: the others are rerun, the kept one is reused.
+    await Deno.remove(`${dir}/${units[0]}`);
+    await Deno.remove(`${dir}/${units[1]}`);
+    const again = await runTask("repro.ts", ["omg-beyond", "--quick", "--seeds", "1", "--workers", "1", "--out", dir]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stderr, /compare\.seed-0\.id-omg-beyond\.preset-paper: kept from an earlier run/);
+    assert.doesNotMatch(again.stderr, /preset-clinical: kept/);
+    assert.deepEqual(JSON.parse(await Deno.readTextFile(`${dir}/omg-beyond.json`)).values, before);
+    // A kept unit made at other sizes is refused, not mixed in.
+    const other = await runTask("repro.ts", ["omg-beyond", "--main-sizes", "--seeds", "1", "--out", dir]);
+    assert.equal(other.code, 1);
+    assert.match(
+      other.stderr,
+      /^repro: .*was made at other sizes or for another unit; remove it, or use another --out/m,
+    );
+    assert.doesNotMatch(other.stderr, /\n\s+at /);
+  });
+});
+
 Deno.test("grid shards collected give the same p4l-fig1.json as an unsharded run", async () => {
   await withTempDir(async (dir) => {
     const whole = await runTask("repro.ts", ["p4l-fig1", "--quick", "--out", `${dir}/whole`]);

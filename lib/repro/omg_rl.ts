@@ -53,6 +53,7 @@ import { policyProbabilities } from "../algos/sac.ts";
 import { rewardValues } from "../algos/guided_reward.ts";
 import { barFigure, type Figure, lineFigure, tableFigure } from "../plots/figures.ts";
 import { summarize } from "../core/numeric.ts";
+import { writeTextAtomic } from "../util/files.ts";
 
 /** Sizes of a reproduction. */
 export interface OmgRlSizes {
@@ -644,20 +645,33 @@ export async function runUnits<T>(
   sizes: OmgRlSizes,
   progress: Progress,
   parallel: number,
+  cacheDir?: string,
 ): Promise<T[]> {
-  if (parallel <= 1 || units.length <= 1) {
-    const out: T[] = [];
-    for (const u of units) out.push(await runOmgRlUnit(u, sizes, progress) as T);
-    return out;
-  }
   const results: T[] = new Array(units.length);
+  const todo: number[] = [];
+  for (let k = 0; k < units.length; k++) {
+    const kept = cacheDir ? await readUnit<T>(cacheDir, units[k], sizes) : undefined;
+    if (kept === undefined) todo.push(k);
+    else {
+      results[k] = kept;
+      progress(`${unitName(units[k])}: kept from an earlier run (${cacheDir})`);
+    }
+  }
+  const finish = async (k: number, result: T) => {
+    results[k] = result;
+    if (cacheDir) await writeUnit(cacheDir, units[k], sizes, result);
+  };
+  if (parallel <= 1 || todo.length <= 1) {
+    for (const k of todo) await finish(k, await runOmgRlUnit(units[k], sizes, progress) as T);
+    return results;
+  }
   let next = 0;
   const worker = async () => {
     const w = new Worker(new URL("./omg_rl_worker.ts", import.meta.url), { type: "module" });
     try {
-      while (next < units.length) {
-        const k = next++;
-        results[k] = await new Promise<T>((resolve, reject) => {
+      while (next < todo.length) {
+        const k = todo[next++];
+        const result = await new Promise<T>((resolve, reject) => {
           w.onmessage = (e: MessageEvent) => {
             if (e.data.progress !== undefined) progress(e.data.progress);
             else if (e.data.error !== undefined) reject(new Error(`worker unit ${k}: ${e.data.error}`));
@@ -669,13 +683,47 @@ export async function runUnits<T>(
           };
           w.postMessage({ unit: units[k], sizes });
         });
+        await finish(k, result);
       }
     } finally {
       w.terminate();
     }
   };
-  await Promise.all(Array.from({ length: Math.min(parallel, units.length) }, worker));
+  await Promise.all(Array.from({ length: Math.min(parallel, todo.length) }, worker));
   return results;
+}
+
+/** A unit's file name: its kind and every field that tells it apart. */
+function unitName(unit: OmgRlUnit): string {
+  return Object.entries(unit).map(([k, v]) => (k === "kind" ? String(v) : `${k}-${v}`)).join(".");
+}
+
+/** A kept unit result, if one exists for the same unit at the same sizes (else undefined). */
+async function readUnit<T>(dir: string, unit: OmgRlUnit, sizes: OmgRlSizes): Promise<T | undefined> {
+  const path = `${dir}/unit.${unitName(unit)}.json`;
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return undefined;
+    throw err;
+  }
+  let kept: { unit: OmgRlUnit; sizes: OmgRlSizes; result: T };
+  try {
+    kept = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`${path} is corrupt or truncated (${(err as Error).message}); remove it to rerun that unit`);
+  }
+  if (JSON.stringify(kept.sizes) !== JSON.stringify(sizes) || JSON.stringify(kept.unit) !== JSON.stringify(unit)) {
+    throw new Error(`${path} was made at other sizes or for another unit; remove it, or use another --out`);
+  }
+  return kept.result;
+}
+
+/** Keeps a finished unit's result (atomically) for a later run to reuse. */
+async function writeUnit(dir: string, unit: OmgRlUnit, sizes: OmgRlSizes, result: unknown): Promise<void> {
+  await Deno.mkdir(dir, { recursive: true });
+  await writeTextAtomic(`${dir}/unit.${unitName(unit)}.json`, JSON.stringify({ unit, sizes, result }));
 }
 
 type ReproductionParts = Omit<Reproduction, "config">;
@@ -687,6 +735,8 @@ interface ReproductionArgs {
   readonly seeds: number[];
   readonly progress: Progress;
   readonly parallel: number;
+  /** Folder where each finished unit's result is kept, and reused by a later run (resume). */
+  readonly cacheDir?: string;
 }
 
 /** Figure 1: the dynamics ensemble's validation loss per member (seed 0). */
@@ -726,12 +776,15 @@ function figure1({ id, sizes, progress }: ReproductionArgs): Promise<Reproductio
 }
 
 /** Figures 2 and 3: cumulative r_psi, and r_p in the model and on the true simulator, over episodes. */
-async function learningCurves({ id, sizes, seeds, progress, parallel }: ReproductionArgs): Promise<ReproductionParts> {
+async function learningCurves(
+  { id, sizes, seeds, progress, parallel, cacheDir }: ReproductionArgs,
+): Promise<ReproductionParts> {
   const runs = await runUnits<OmgRlEvaluation[]>(
     seeds.map((seed) => ({ kind: "curves", seed })),
     sizes,
     progress,
     parallel,
+    cacheDir,
   );
   const x = runs[0].map((e) => e.episode);
   const band = (key: Parameters<typeof curvesOf>[1], name: string, dash?: "dash") => {
@@ -790,7 +843,7 @@ async function learningCurves({ id, sizes, seeds, progress, parallel }: Reproduc
 
 /** Table II: OMG-RL trained on N expert trajectories, for each N. */
 async function expertCountTable(
-  { id, sizes, seeds, progress, parallel }: ReproductionArgs,
+  { id, sizes, seeds, progress, parallel, cacheDir }: ReproductionArgs,
 ): Promise<ReproductionParts> {
   const rows: Record<string, unknown>[] = [];
   const maxN = Math.max(...sizes.expertCounts);
@@ -801,7 +854,13 @@ async function expertCountTable(
       n,
       patients: Math.ceil(maxN / 0.8) + 1,
     }));
-    const results = await runUnits<{ rPsi: number; trueRp: number; tir: number }>(units, sizes, progress, parallel);
+    const results = await runUnits<{ rPsi: number; trueRp: number; tir: number }>(
+      units,
+      sizes,
+      progress,
+      parallel,
+      cacheDir,
+    );
     const finals = results.map((r) => r.rPsi), trueRp = results.map((r) => r.trueRp), tir = results.map((r) => r.tir);
     const s = (v: number[]) => meanSe(v.map((x) => [x]));
     rows.push({
@@ -843,13 +902,16 @@ async function expertCountTable(
 }
 
 /** Figure 4 and the comparison beyond the paper: OMG-RL and COMBO on the same data and model. */
-async function comparison({ id, sizes, seeds, progress, parallel }: ReproductionArgs): Promise<ReproductionParts> {
+async function comparison(
+  { id, sizes, seeds, progress, parallel, cacheDir }: ReproductionArgs,
+): Promise<ReproductionParts> {
   if (id === "omg-beyond") {
     const runs = await runUnits<HeparinComparison>(
       HEPARIN_PRESET_NAMES.flatMap((preset) => seeds.map((seed) => ({ kind: "compare", seed, id, preset }))),
       sizes,
       progress,
       parallel,
+      cacheDir,
     );
     return {
       id,
@@ -866,6 +928,7 @@ async function comparison({ id, sizes, seeds, progress, parallel }: Reproduction
     sizes,
     progress,
     parallel,
+    cacheDir,
   );
   const keys = Object.keys(perSeed[0]);
   const summary = Object.fromEntries(keys.map((k) => {
@@ -895,12 +958,15 @@ async function comparison({ id, sizes, seeds, progress, parallel }: Reproduction
 }
 
 /** The controlled experiments on the clinical preset, per seed, and their means. */
-async function diagnosis({ id, sizes, seeds, progress, parallel }: ReproductionArgs): Promise<ReproductionParts> {
+async function diagnosis(
+  { id, sizes, seeds, progress, parallel, cacheDir }: ReproductionArgs,
+): Promise<ReproductionParts> {
   const runs = await runUnits<HeparinDiagnosis>(
     seeds.map((seed) => ({ kind: "diagnosis", seed })),
     sizes,
     progress,
     parallel,
+    cacheDir,
   );
   const mean = (pick: (d: HeparinDiagnosis) => number) => {
     const m = meanSe(runs.map((r) => [pick(r)]));
@@ -1066,12 +1132,17 @@ function comparisonFigures(runs: readonly HeparinComparison[]): Figure[] {
   return figures;
 }
 
-/** Runs one reproduction; `parallel` workers share its independent seeds. */
+/**
+ * Runs one reproduction; `parallel` workers share its independent units (seeds, presets). With
+ * `cacheDir`, each finished unit's result is written there as it completes and a later run with
+ * the same sizes reuses it: a long full-size run resumes where it stopped.
+ */
 export async function runOmgRlReproduction(
   id: (typeof OMG_RL_REPRODUCTIONS)[number],
   sizes: OmgRlSizes,
   progress: Progress = () => {},
   parallel = 1,
+  cacheDir?: string,
 ): Promise<Reproduction> {
   const seeds = Array.from({ length: sizes.seeds }, (_, i) => i);
   const run = id === "omg-fig1"
@@ -1083,7 +1154,7 @@ export async function runOmgRlReproduction(
     : id === "omg-diagnosis"
     ? diagnosis
     : comparison;
-  return { ...(await run({ id, sizes, seeds, progress, parallel })), config: omgRlResolvedConfigs(sizes) };
+  return { ...(await run({ id, sizes, seeds, progress, parallel, cacheDir })), config: omgRlResolvedConfigs(sizes) };
 }
 
 /**
