@@ -10,9 +10,9 @@
  * policy is greedy in Q (a softmax at `policyTemperature` when asked for probabilities).
  * Departures from d3rlpy's defaults (lr 6.25e-5, batch 32, a hard target copy every 8000 steps,
  * alpha_CQL = 1): lr 3e-4, batch 256 and tau 0.005, which train in the 10,000 steps a 2-core
- * budget allows; and alpha_CQL = 0.3, which on the simulated heparin cohort (dosing state, 4
- * training seeds) reached a true time in range of 0.58-0.67 against 0.49-0.54 at 1 (the sweep is
- * in docs/omg-rl.md; alpha = 1 imitates the clinician's dominant "keep the bin" too closely).
+ * budget allows; and alpha_CQL = 0.3, chosen on the simulated heparin cohort's dosing state, where
+ * alpha = 1 imitates the clinician's dominant "keep the bin" too closely (the comparison of 0.1,
+ * 0.3 and 1 is recorded by `deno task repro omg-diagnosis`; docs/omg-rl.md).
  *
  * @module
  */
@@ -135,11 +135,15 @@ export function cqlStep(state: CqlState): CqlLosses {
   }
 }
 
-/** Trains discrete CQL on `data`; returns the Q-network and the loss curve (mean of every 100 steps). */
+/**
+ * Trains discrete CQL on `data`; returns the Q-network and the loss curve (mean of every 100
+ * steps). `onProgress` hears the step and the latest mean loss every 1000 steps.
+ */
 export function trainCql(
   data: MdpDataset,
   rng: Rng,
   config: CqlConfig = {},
+  onProgress?: (step: number, loss: number) => void,
 ): { q: MlpParams; losses: number[] } {
   const state = initCql(data, rng, config);
   const losses: number[] = [];
@@ -149,6 +153,7 @@ export function trainCql(
     if (state.step % 100 === 0) {
       losses.push(sum / 100);
       sum = 0;
+      if (state.step % 1000 === 0) onProgress?.(state.step, losses[losses.length - 1]);
     }
   }
   tf.dispose(mlpVariables(state.target));

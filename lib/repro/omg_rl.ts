@@ -477,7 +477,12 @@ export async function heparinComparison(
   const combo = await heparinOmgRlRun(setup, model, sizes, seeds.agent, "data", tick("COMBO"));
   progress(`${label} behaviour cloning and discrete CQL`);
   const bc = trainBehaviourCloning(setup.train, createRng(seeds.behaviourCloning), bcConfigOf(sizes));
-  const cql = trainCql(setup.train, createRng(seeds.cql), sizes.cql);
+  const cql = trainCql(
+    setup.train,
+    createRng(seeds.cql),
+    sizes.cql,
+    (step, loss) => progress(`${label} discrete CQL step ${step}: loss ${loss.toFixed(3)}`),
+  );
   const outcomes: Record<string, HeparinOutcome> = {};
   for (const m of HEPARIN_METHODS) {
     if (m === "nomogram rule (recorded state)" && preset === "paper") continue;
@@ -1215,13 +1220,18 @@ export function omgRlSummaryMarkdown(id: string, values: Record<string, unknown>
     const rows = values.summary as ComparisonRow[];
     const agreement = values.bcAgreement as Record<string, number[]>;
     const seeds = Math.max(...rows.map((r) => r.seeds));
+    const runs = values.runs as HeparinComparison[];
+    const patientSe = runs.flatMap((r) => Object.values(r.outcomes).map((o) => o.rpReturnStandardError));
+    const patients = runs[0] ? Object.values(runs[0].outcomes)[0].patients : 0;
     return [
       table(
         ["state preset", "policy", "true time in aPTT 60-100 s", "true r_p return per stay"],
         rows.map((r) => [r.preset, r.method, pm(r.timeInRange), pm(r.rpReturn, 2)]),
       ),
       "",
-      `Mean ± standard error over ${seeds} seeds. Behaviour cloning's held-out agreement with the clinician's recorded bin: ${
+      `Mean ± standard error over ${seeds} training seeds, on the same ${patients} evaluation patients (the s.e. of an r_p ` +
+      `return over those patients is ${Math.min(...patientSe).toFixed(1)}-${Math.max(...patientSe).toFixed(1)}). ` +
+      `Behaviour cloning's held-out agreement with the clinician's recorded bin: ${
         Object.entries(agreement).map(([p, v]) => `${p} ${pm(meanSeOf(v))}`).join(", ")
       }.`,
     ].join("\n");
