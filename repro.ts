@@ -32,6 +32,7 @@ export {
   OMG_RL_MAIN,
   OMG_RL_QUICK,
   OMG_RL_REPRODUCTIONS,
+  omgRlFigures,
   omgRlResolvedConfigs,
   type OmgRlSizes,
   omgRlSummaryMarkdown,

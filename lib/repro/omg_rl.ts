@@ -749,34 +749,21 @@ function figure1({ id, sizes, progress }: ReproductionArgs): Promise<Reproductio
   const { setupFor, dynamicsFor } = helpers(sizes, progress);
   const setup = setupFor(0);
   const { model, curves } = dynamicsFor(setup, 0);
-  const epochs = curves.validation.map((_, e) => e + 1);
-  const series = curves.validation[0].map((_, m) => ({
-    name: `member ${m}${model.elites.includes(m) ? " (elite)" : ""}`,
-    x: epochs,
-    y: curves.validation.map((v) => v[m]),
-    dash: model.elites.includes(m) ? "solid" as const : "dot" as const,
-  }));
   disposeDynamics(model);
+  const values = {
+    validation: curves.validation,
+    validationMse: curves.validationMse,
+    train: curves.train,
+    elites: model.elites,
+    bestEpoch: curves.bestEpoch,
+  };
   return Promise.resolve({
     id,
     title: "OMG-RL Figure 1: validation loss of the dynamics ensemble",
     sizes,
     seeds: [0],
-    values: {
-      validation: curves.validation,
-      validationMse: curves.validationMse,
-      train: curves.train,
-      elites: model.elites,
-      bestEpoch: curves.bestEpoch,
-    },
-    figures: [
-      lineFigure(
-        "Dynamics ensemble: validation Gaussian NLL per member (elites solid)",
-        "epoch",
-        "validation NLL (normalised targets)",
-        series,
-      ),
-    ],
+    values,
+    figures: omgRlFigures(id, values),
   });
 }
 
@@ -792,57 +779,34 @@ async function learningCurves(
     cacheDir,
   );
   const x = runs[0].map((e) => e.episode);
-  const band = (key: Parameters<typeof curvesOf>[1], name: string, dash?: "dash") => {
-    const { mean, se } = meanSe(runs.map((r) => curvesOf(r, key)));
-    return {
-      name,
-      x,
-      y: mean,
-      lower: mean.map((m, t) => m - se[t]),
-      upper: mean.map((m, t) => m + se[t]),
-      dash,
-      values: { mean, se },
-    };
-  };
+  const band = (key: Parameters<typeof curvesOf>[1]) => meanSe(runs.map((r) => curvesOf(r, key)));
   if (id === "omg-fig2") {
-    const s = band("learnedRewardReturn", "OMG-RL, cumulative r_psi");
+    const s = band("learnedRewardReturn");
+    const values = { episodes: x, perSeed: runs.map((r) => curvesOf(r, "learnedRewardReturn")), ...s };
     return {
       id,
       title: "OMG-RL Figure 2: cumulative r_psi of the learned policy",
       sizes,
       seeds,
-      values: { episodes: x, perSeed: runs.map((r) => curvesOf(r, "learnedRewardReturn")), ...s.values },
-      figures: [
-        lineFigure(
-          "Cumulative r_psi over episodes (model rollouts, mean ± s.e. over seeds)",
-          "episode",
-          "cumulative r_psi",
-          [s],
-        ),
-      ],
+      values,
+      figures: omgRlFigures(id, values),
     };
   }
-  const inModel = band("modelRewardReturn", "inside the learned model");
-  const onSim = band("trueRpReturn", "on the true simulator", "dash");
+  const values = {
+    episodes: x,
+    inModel: { perSeed: runs.map((r) => curvesOf(r, "modelRewardReturn")), ...band("modelRewardReturn") },
+    trueSimulator: { perSeed: runs.map((r) => curvesOf(r, "trueRpReturn")), ...band("trueRpReturn") },
+    trueTimeInRange: runs.map((r) => r.map((e) => e.external!.trueTimeInRange)),
+    note:
+      "inside the model: h-step rollouts from held-out states; on the simulator: whole stays (7-72 h) of evaluation patients",
+  };
   return {
     id,
     title: "OMG-RL Figure 3: cumulative r_p of the policy learned on r_psi",
     sizes,
     seeds,
-    values: {
-      episodes: x,
-      inModel: { perSeed: runs.map((r) => curvesOf(r, "modelRewardReturn")), ...inModel.values },
-      trueSimulator: { perSeed: runs.map((r) => curvesOf(r, "trueRpReturn")), ...onSim.values },
-      trueTimeInRange: runs.map((r) => r.map((e) => e.external!.trueTimeInRange)),
-      note:
-        "inside the model: h-step rollouts from held-out states; on the simulator: whole stays (7-72 h) of evaluation patients",
-    },
-    figures: [
-      lineFigure("Cumulative r_p over episodes (mean ± s.e. over seeds)", "episode", "cumulative r_p", [
-        inModel,
-        onSim,
-      ]),
-    ],
+    values,
+    figures: omgRlFigures(id, values),
   };
 }
 
@@ -876,33 +840,14 @@ async function expertCountTable(
       perSeed: { rPsi: finals, trueRp, tir },
     });
   }
-  const fmt = (m: { mean: number[]; se: number[] }) => `${m.mean[0].toFixed(2)} ± ${m.se[0].toFixed(2)}`;
-  const r = rows as {
-    n: number;
-    rPsi: ReturnType<typeof meanSe>;
-    trueRp: ReturnType<typeof meanSe>;
-    trueTimeInRange: ReturnType<typeof meanSe>;
-  }[];
+  const values = { rows, paper: { n: [100, 300, 500, 1000, 1500], omgRl: [11.7, 16.7, 19.5, 15.4, 12.74] } };
   return {
     id,
     title: "OMG-RL Table II: cumulative reward by number of expert trajectories",
     sizes,
     seeds,
-    values: { rows, paper: { n: [100, 300, 500, 1000, 1500], omgRl: [11.7, 16.7, 19.5, 15.4, 12.74] } },
-    figures: [
-      tableFigure("Table II (mean ± s.e. over seeds; r_psi is each run's own learned reward)", [
-        "expert trajectories N",
-        "cumulative r_psi",
-        "true r_p return",
-        "true time in range",
-      ], r.map((x) => [String(x.n), fmt(x.rPsi), fmt(x.trueRp), fmt(x.trueTimeInRange)])),
-      barFigure("Cumulative r_psi by N", "expert trajectories N", "cumulative r_psi", [{
-        name: "OMG-RL",
-        x: r.map((x) => String(x.n)),
-        y: r.map((x) => x.rPsi.mean[0]),
-        error: r.map((x) => x.rPsi.se[0]),
-      }]),
-    ],
+    values,
+    figures: omgRlFigures(id, values),
   };
 }
 
@@ -946,19 +891,7 @@ async function comparison(
     sizes,
     seeds,
     values: { perSeed, summary },
-    figures: [
-      barFigure(
-        "Cumulative r_psi of each final policy (model rollouts from held-out states; mean ± s.e.)",
-        "policy",
-        "cumulative r_psi",
-        [{
-          name: "judged by OMG-RL's r_psi",
-          x: ["COMBO (r_p)", "OMG-RL (r_psi)"],
-          y: [summary.comboByRpsi.mean, summary.omgRlByRpsi.mean],
-          error: [summary.comboByRpsi.se, summary.omgRlByRpsi.se],
-        }],
-      ),
-    ],
+    figures: omgRlFigures(id, { perSeed, summary }),
   };
 }
 
@@ -981,7 +914,6 @@ async function diagnosis(
   const imitation = (Object.keys(runs[0].imitation) as (keyof HeparinDiagnosis["imitation"])[])
     .map((k) => [k, mean((d) => d.imitation[k])] as const);
   const temps = Object.keys(runs[0].comboTemperature);
-  const pm = (x: { mean: number; se: number }) => `${x.mean.toFixed(3)} ± ${x.se.toFixed(3)}`;
   const summary = {
     fixed: Object.fromEntries(fixed),
     imitation: Object.fromEntries(imitation),
@@ -1002,39 +934,7 @@ async function diagnosis(
     sizes,
     seeds,
     values: { runs, summary },
-    figures: [
-      tableFigure(
-        "Fixed policies: true time in range (mean ± s.e. over seeds)",
-        ["policy", "time in range"],
-        fixed.map((
-          [k, v],
-        ) => [k, pm(v)]),
-      ),
-      tableFigure(
-        "Behaviour cloning against the recorded bins",
-        ["measure", "value"],
-        imitation.map(([k, v]) => [k, pm(v)]),
-      ),
-      tableFigure(
-        "Discrete CQL by state preset",
-        ["state", "true time in range"],
-        Object.entries(summary.cqlState).map(([k, v]) => [k, pm(v)]),
-      ),
-      tableFigure(
-        "Discrete CQL on the dosing state by conservative weight",
-        ["alpha_CQL", "true time in range"],
-        Object.entries(summary.cqlWeight).map(([k, v]) => [k, pm(v)]),
-      ),
-      tableFigure("Discrete CQL (dosing state) by reward", ["reward", "true time in range"], [
-        ["r_p on the recorded (held) aPTT", pm(summary.cqlReward.recorded)],
-        ["r_p on the noise-free aPTT", pm(summary.cqlReward.noiseFree)],
-      ]),
-      tableFigure(
-        "COMBO (r_p) by entropy temperature",
-        ["temperature", "true time in range", "policy entropy (ln 6 = 1.792)"],
-        temps.map((t) => [t, pm(summary.comboTemperature[t].timeInRange), pm(summary.comboTemperature[t].entropy)]),
-      ),
-    ],
+    figures: omgRlFigures(id, { runs, summary }),
   };
 }
 
@@ -1287,4 +1187,134 @@ export function omgRlSummaryMarkdown(id: string, values: Record<string, unknown>
 function meanSeOf(v: readonly number[]): { mean: number; se: number } {
   const m = meanSe(v.map((x) => [x]));
   return { mean: m.mean[0], se: m.se[0] };
+}
+
+/** A mean and its standard error. */
+type MeanSe = { readonly mean: number; readonly se: number };
+
+/**
+ * The figures of an OMG-RL reproduction drawn from its recorded values (what `<id>.json` holds),
+ * so that a notebook redraws a recorded full-size run without rerunning it.
+ */
+export function omgRlFigures(id: string, values: Record<string, unknown>): Figure[] {
+  const v = values as Record<string, any>; // the shapes each reproduction above records
+  const pm = (x: MeanSe, d = 3) => `${x.mean.toFixed(d)} ± ${x.se.toFixed(d)}`;
+  const band = (x: number[], m: { mean: number[]; se: number[] }, name: string, dash?: "dash") => ({
+    name,
+    x,
+    y: m.mean,
+    lower: m.mean.map((y, t) => y - m.se[t]),
+    upper: m.mean.map((y, t) => y + m.se[t]),
+    dash,
+  });
+  switch (id.replace(/-main$/, "")) {
+    case "omg-fig1": {
+      const validation = v.validation as number[][], elites = v.elites as number[];
+      return [lineFigure(
+        "Dynamics ensemble: validation Gaussian NLL per member (elites solid)",
+        "epoch",
+        "validation NLL (normalised targets)",
+        validation[0].map((_, m) => ({
+          name: `member ${m}${elites.includes(m) ? " (elite)" : ""}`,
+          x: validation.map((_, e) => e + 1),
+          y: validation.map((row) => row[m]),
+          dash: elites.includes(m) ? "solid" as const : "dot" as const,
+        })),
+      )];
+    }
+    case "omg-fig2":
+      return [lineFigure(
+        "Cumulative r_psi over episodes (model rollouts, mean ± s.e. over seeds)",
+        "episode",
+        "cumulative r_psi",
+        [band(v.episodes, v as { mean: number[]; se: number[] }, "OMG-RL, cumulative r_psi")],
+      )];
+    case "omg-fig3":
+      return [lineFigure("Cumulative r_p over episodes (mean ± s.e. over seeds)", "episode", "cumulative r_p", [
+        band(v.episodes, v.inModel, "inside the learned model"),
+        band(v.episodes, v.trueSimulator, "on the true simulator", "dash"),
+      ])];
+    case "omg-table2": {
+      const rows = v.rows as {
+        n: number;
+        rPsi: { mean: number[]; se: number[] };
+        trueRp: { mean: number[]; se: number[] };
+        trueTimeInRange: { mean: number[]; se: number[] };
+      }[];
+      const fmt = (m: { mean: number[]; se: number[] }) => `${m.mean[0].toFixed(2)} ± ${m.se[0].toFixed(2)}`;
+      return [
+        tableFigure("Table II (mean ± s.e. over seeds; r_psi is each run's own learned reward)", [
+          "expert trajectories N",
+          "cumulative r_psi",
+          "true r_p return",
+          "true time in range",
+        ], rows.map((x) => [String(x.n), fmt(x.rPsi), fmt(x.trueRp), fmt(x.trueTimeInRange)])),
+        barFigure("Cumulative r_psi by N", "expert trajectories N", "cumulative r_psi", [{
+          name: "OMG-RL",
+          x: rows.map((x) => String(x.n)),
+          y: rows.map((x) => x.rPsi.mean[0]),
+          error: rows.map((x) => x.rPsi.se[0]),
+        }]),
+      ];
+    }
+    case "omg-fig4": {
+      const summary = v.summary as Record<string, MeanSe>;
+      return [barFigure(
+        "Cumulative r_psi of each final policy (model rollouts from held-out states; mean ± s.e.)",
+        "policy",
+        "cumulative r_psi",
+        [{
+          name: "judged by OMG-RL's r_psi",
+          x: ["COMBO (r_p)", "OMG-RL (r_psi)"],
+          y: [summary.comboByRpsi.mean, summary.omgRlByRpsi.mean],
+          error: [summary.comboByRpsi.se, summary.omgRlByRpsi.se],
+        }],
+      )];
+    }
+    case "omg-beyond":
+    case "main":
+      return comparisonFigures(v.runs as HeparinComparison[]);
+    case "omg-diagnosis": {
+      const s = v.summary as {
+        fixed: Record<string, MeanSe>;
+        imitation: Record<string, MeanSe>;
+        cqlReward: { recorded: MeanSe; noiseFree: MeanSe };
+        cqlState: Record<string, MeanSe>;
+        cqlWeight: Record<string, MeanSe>;
+        comboTemperature: Record<string, { timeInRange: MeanSe; entropy: MeanSe }>;
+      };
+      return [
+        tableFigure(
+          "Fixed policies: true time in range (mean ± s.e. over seeds)",
+          ["policy", "time in range"],
+          Object.entries(s.fixed).map(([k, x]) => [k, pm(x)]),
+        ),
+        tableFigure(
+          "Behaviour cloning against the recorded bins",
+          ["measure", "value"],
+          Object.entries(s.imitation).map(([k, x]) => [k, pm(x)]),
+        ),
+        tableFigure(
+          "Discrete CQL by state preset",
+          ["state", "true time in range"],
+          Object.entries(s.cqlState).map(([k, x]) => [k, pm(x)]),
+        ),
+        tableFigure(
+          "Discrete CQL on the dosing state by conservative weight",
+          ["alpha_CQL", "true time in range"],
+          Object.entries(s.cqlWeight).map(([k, x]) => [k, pm(x)]),
+        ),
+        tableFigure("Discrete CQL (dosing state) by reward", ["reward", "true time in range"], [
+          ["r_p on the recorded (held) aPTT", pm(s.cqlReward.recorded)],
+          ["r_p on the noise-free aPTT", pm(s.cqlReward.noiseFree)],
+        ]),
+        tableFigure(
+          "COMBO (r_p) by entropy temperature",
+          ["temperature", "true time in range", "policy entropy (ln 6 = 1.792)"],
+          Object.entries(s.comboTemperature).map(([t, x]) => [t, pm(x.timeInRange), pm(x.entropy)]),
+        ),
+      ];
+    }
+  }
+  throw new RangeError(`omgRlFigures: unknown reproduction ${JSON.stringify(id)}`);
 }
