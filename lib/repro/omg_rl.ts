@@ -50,7 +50,7 @@ import {
   runOmgRl,
 } from "../algos/omg_rl.ts";
 import { policyProbabilities } from "../algos/sac.ts";
-import { rewardValues } from "../algos/guided_reward.ts";
+import { type RewardModel, rewardValues } from "../algos/guided_reward.ts";
 import { barFigure, type Figure, lineFigure, tableFigure } from "../plots/figures.ts";
 import { summarize } from "../core/numeric.ts";
 import { writeTextAtomic } from "../util/files.ts";
@@ -402,6 +402,48 @@ export interface HeparinComparison {
   readonly dynamics: { readonly validation: readonly (readonly number[])[]; readonly elites: readonly number[] };
   /** Share of held-out patient-hours where behaviour cloning's most likely bin is the clinician's recorded bin. */
   readonly bcAgreement: number;
+  /**
+   * OMG-RL's learned reward on held-out hours: its correlation with the recorded r_p of the same
+   * (state, action), and the share of hours where it ranks the clinician's recorded bin first.
+   */
+  readonly learnedReward?: { readonly correlationWithRp: number; readonly ranksClinicianFirst: number };
+}
+
+/** How OMG-RL's r_psi relates to r_p and to the clinician's choices on `data` (held-out hours). */
+function learnedRewardFacts(
+  model: RewardModel,
+  data: MdpDataset,
+): { correlationWithRp: number; ranksClinicianFirst: number } {
+  const A = data.numActions, S = data.stateDim;
+  const recorded = rewardValues(model, data.states, data.actions);
+  const corr = pearson(recorded, data.rewards);
+  const all = new Float32Array(data.size * A * S), every = new Int32Array(data.size * A);
+  for (let i = 0; i < data.size; i++) {
+    for (let a = 0; a < A; a++) {
+      all.set(data.states.subarray(i * S, (i + 1) * S), (i * A + a) * S);
+      every[i * A + a] = a;
+    }
+  }
+  const r = rewardValues(model, all, every);
+  let first = 0;
+  for (let i = 0; i < data.size; i++) {
+    let best = 0;
+    for (let a = 1; a < A; a++) if (r[i * A + a] > r[i * A + best]) best = a;
+    if (best === data.actions[i]) first++;
+  }
+  return { correlationWithRp: corr, ranksClinicianFirst: first / data.size };
+}
+
+/** Pearson correlation of two equal-length series (NaN when either is constant). */
+function pearson(x: ArrayLike<number>, y: ArrayLike<number>): number {
+  const n = x.length;
+  let mx = 0, my = 0;
+  for (let i = 0; i < n; i++) mx += x[i] / n, my += y[i] / n;
+  let sxy = 0, sxx = 0, syy = 0;
+  for (let i = 0; i < n; i++) {
+    sxy += (x[i] - mx) * (y[i] - my), sxx += (x[i] - mx) ** 2, syy += (y[i] - my) ** 2;
+  }
+  return sxy / Math.sqrt(sxx * syy);
 }
 
 /** The methods a comparison judges, in the order tables list them. */
@@ -509,6 +551,7 @@ export async function heparinComparison(
     combo: combo.evaluations,
     dynamics: { validation: curves.validation, elites: model.elites },
     bcAgreement: agreement(bc.actor, setup.validation),
+    learnedReward: learnedRewardFacts(omg.rewardModel!, setup.validation),
   };
   disposeOmgRl(omg);
   disposeOmgRl(combo);
@@ -1134,6 +1177,20 @@ export function omgRlSummaryMarkdown(id: string, values: Record<string, unknown>
       `Behaviour cloning's held-out agreement with the clinician's recorded bin: ${
         Object.entries(agreement).map(([p, v]) => `${p} ${pm(meanSeOf(v))}`).join(", ")
       }.`,
+      ...(runs.every((r) => r.learnedReward)
+        ? [
+          "",
+          `OMG-RL's learned reward r_ψ on held-out hours, per preset: its correlation with the recorded r_p of the same ` +
+          `(state, action), and the share of hours where it ranks the clinician's recorded bin first (1/6 by chance): ${
+            HEPARIN_PRESET_NAMES.filter((p) => runs.some((r) => r.preset === p)).map((p) => {
+              const mine = runs.filter((r) => r.preset === p).map((r) => r.learnedReward!);
+              return `${p} ${pm(meanSeOf(mine.map((l) => l.correlationWithRp)), 2)} and ${
+                pm(meanSeOf(mine.map((l) => l.ranksClinicianFirst)), 2)
+              }`;
+            }).join("; ")
+          }.`,
+        ]
+        : []),
     ].join("\n");
   }
   if (id.startsWith("omg-diagnosis")) {
