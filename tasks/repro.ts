@@ -1,13 +1,14 @@
 /**
  * Reproduces a figure or table of the papers.
  *
- *   deno task repro <id> [--quick | --main-sizes] [--seeds n] [--workers 2] [--out dir]
+ *   deno task repro <id> [--quick | --main-sizes] [--seeds n] [--workers 2] [--preset paper] [--out dir]
  *
  * Writes <out>/<id>.json (the frozen sizes and config, the seeds, the series or table values) and
  * <out>/<id>.html (the Plotly figures, rendering offline with plotly.js copied beside them).
  * --quick runs the same pipeline at CI sizes (each under 2 minutes); without it, the paper's.
  * --main-sizes runs an OMG-RL reproduction at the main job's sizes (a few minutes a seed).
- * An OMG-RL reproduction keeps each finished unit (one seed, one preset) in <out> as
+ * --preset (paper, clinical or dosing) is the heparin state of omg-fig1..4 and omg-table2
+ * (omg-beyond runs every preset). An OMG-RL reproduction keeps each finished unit (one seed, one preset) in <out> as
  * unit.*.json as it completes; run the same command again and it resumes from them.
  * Independent seeds run in --workers parallel workers (default 2, the machine's cores); the
  * numbers are the same for any worker count.
@@ -18,6 +19,8 @@
 import { parseCli } from "./cli.ts";
 import {
   assembleP4lGrid,
+  HEPARIN_STATE_PRESETS,
+  type HeparinStatePreset,
   initBackend,
   OMG_RL_FULL,
   OMG_RL_MAIN,
@@ -37,14 +40,16 @@ import {
 } from "../mod.ts";
 
 const IDS: readonly string[] = [...OMG_RL_REPRODUCTIONS, ...Object.keys(P4L_GRIDS), "ope-validation"];
-const USAGE = `usage: deno task repro <id> [--quick | --main-sizes] [--seeds n] [--workers n] [--out dir]\n  ids: ${
-  IDS.join(" ")
-}`;
+const USAGE =
+  `usage: deno task repro <id> [--quick | --main-sizes] [--seeds n] [--workers n] [--preset paper] [--out dir]\n  ids: ${
+    IDS.join(" ")
+  }`;
 const { values, positionals } = parseCli("repro", USAGE, {
   allowPositionals: true,
   options: {
     quick: { type: "boolean", default: false },
     "main-sizes": { type: "boolean", default: false },
+    preset: { type: "string", default: "paper" },
     seeds: { type: "string" },
     workers: { type: "string", default: "2" },
     out: { type: "string", default: "out" },
@@ -62,6 +67,12 @@ if (!id || !IDS.includes(id)) {
 }
 if (values["main-sizes"] && (values.quick || !id.startsWith("omg-"))) {
   console.error(`repro: --main-sizes is for the OMG-RL reproductions, without --quick\n${USAGE}`);
+  Deno.exit(2);
+}
+if (!(values.preset! in HEPARIN_STATE_PRESETS) || (values.preset !== "paper" && !/^omg-(fig|table)/.test(id))) {
+  console.error(
+    `repro: --preset is paper, clinical or dosing, for omg-fig1..4 and omg-table2 (got ${values.preset} for ${id})\n${USAGE}`,
+  );
   Deno.exit(2);
 }
 const sizeName = values.quick ? "quick" : values["main-sizes"] ? "main" : "full";
@@ -145,6 +156,7 @@ try {
     (m) => console.error(`[${elapsed()}] ${id}: ${m}`),
     workers,
     out,
+    values.preset as HeparinStatePreset,
   );
 } catch (err) {
   console.error(`repro: ${(err as Error).message}`);

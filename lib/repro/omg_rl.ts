@@ -297,8 +297,8 @@ function curvesOf(
 }
 
 function helpers(sizes: OmgRlSizes, progress: Progress) {
-  const setupFor = (seed: number, patients = sizes.patients) =>
-    heparinSetup(patients, sizes.evalPatients, runSeeds(seed).setup);
+  const setupFor = (seed: number, patients = sizes.patients, preset: HeparinStatePreset = "paper") =>
+    heparinSetup(patients, sizes.evalPatients, runSeeds(seed).setup, heparinStatePreset(preset));
   const dynamicsFor = (setup: HeparinSetup, seed: number): { model: DynamicsModel; curves: DynamicsCurves } =>
     trainDynamics(
       setup.train,
@@ -319,8 +319,14 @@ function helpers(sizes: OmgRlSizes, progress: Progress) {
 
 /** One independent piece of a reproduction (one seed), runnable in a worker. */
 export type OmgRlUnit =
-  | { readonly kind: "curves"; readonly seed: number }
-  | { readonly kind: "table2"; readonly seed: number; readonly n: number; readonly patients: number }
+  | { readonly kind: "curves"; readonly seed: number; readonly preset?: HeparinStatePreset }
+  | {
+    readonly kind: "table2";
+    readonly seed: number;
+    readonly n: number;
+    readonly patients: number;
+    readonly preset?: HeparinStatePreset;
+  }
   | { readonly kind: "diagnosis"; readonly seed: number }
   | {
     readonly kind: "compare";
@@ -338,7 +344,7 @@ export async function runOmgRlUnit(
   const { setupFor, dynamicsFor, tick } = helpers(sizes, progress);
   const seed = unit.seed;
   if (unit.kind === "curves") {
-    const setup = setupFor(seed);
+    const setup = setupFor(seed, sizes.patients, unit.preset);
     const { model } = dynamicsFor(setup, seed);
     const state = await heparinOmgRlRun(setup, model, sizes, runSeeds(seed).agent, "learned", tick(`seed ${seed}`));
     const evaluations = state.evaluations;
@@ -348,7 +354,7 @@ export async function runOmgRlUnit(
   }
   if (unit.kind === "table2") {
     // Enough patients that the training split holds the largest expert set; each N takes the first N.
-    const setup = setupFor(seed, unit.patients);
+    const setup = setupFor(seed, unit.patients, unit.preset);
     const train = selectIndividuals(setup.train, Int32Array.from({ length: unit.n }, (_, i) => i));
     const sub = { ...setup, train };
     const { model } = dynamicsFor(sub, seed);
@@ -367,7 +373,7 @@ export async function runOmgRlUnit(
   }
   if (unit.kind === "diagnosis") return await heparinDiagnosis(sizes, seed, progress);
   if (unit.id !== "omg-fig4") return await heparinComparison(unit.preset ?? "paper", sizes, seed, progress);
-  const setup = setupFor(seed);
+  const setup = setupFor(seed, sizes.patients, unit.preset);
   const { model } = dynamicsFor(setup, seed);
   const omg = await heparinOmgRlRun(setup, model, sizes, runSeeds(seed).agent, "learned", tick(`OMG-RL seed ${seed}`));
   const combo = await heparinOmgRlRun(setup, model, sizes, runSeeds(seed).agent, "data", tick(`COMBO seed ${seed}`));
@@ -785,15 +791,23 @@ interface ReproductionArgs {
   readonly parallel: number;
   /** Folder where each finished unit's result is kept, and reused by a later run (resume). */
   readonly cacheDir?: string;
+  /** The state preset of Figures 1-4 and Table II (omg-beyond runs every preset). */
+  readonly preset: HeparinStatePreset;
+}
+
+/** The preset as a unit field: absent for the paper's (so the paper's units keep their names). */
+function presetField(preset: HeparinStatePreset): { preset?: HeparinStatePreset } {
+  return preset === "paper" ? {} : { preset };
 }
 
 /** Figure 1: the dynamics ensemble's validation loss per member (seed 0). */
-function figure1({ id, sizes, progress }: ReproductionArgs): Promise<ReproductionParts> {
+function figure1({ id, sizes, progress, preset }: ReproductionArgs): Promise<ReproductionParts> {
   const { setupFor, dynamicsFor } = helpers(sizes, progress);
-  const setup = setupFor(0);
+  const setup = setupFor(0, sizes.patients, preset);
   const { model, curves } = dynamicsFor(setup, 0);
   disposeDynamics(model);
   const values = {
+    preset,
     validation: curves.validation,
     validationMse: curves.validationMse,
     train: curves.train,
@@ -812,10 +826,10 @@ function figure1({ id, sizes, progress }: ReproductionArgs): Promise<Reproductio
 
 /** Figures 2 and 3: cumulative r_psi, and r_p in the model and on the true simulator, over episodes. */
 async function learningCurves(
-  { id, sizes, seeds, progress, parallel, cacheDir }: ReproductionArgs,
+  { id, sizes, seeds, progress, parallel, cacheDir, preset }: ReproductionArgs,
 ): Promise<ReproductionParts> {
   const runs = await runUnits<OmgRlEvaluation[]>(
-    seeds.map((seed) => ({ kind: "curves", seed })),
+    seeds.map((seed) => ({ kind: "curves", seed, ...presetField(preset) })),
     sizes,
     progress,
     parallel,
@@ -825,7 +839,7 @@ async function learningCurves(
   const band = (key: Parameters<typeof curvesOf>[1]) => meanSe(runs.map((r) => curvesOf(r, key)));
   if (id === "omg-fig2") {
     const s = band("learnedRewardReturn");
-    const values = { episodes: x, perSeed: runs.map((r) => curvesOf(r, "learnedRewardReturn")), ...s };
+    const values = { preset, episodes: x, perSeed: runs.map((r) => curvesOf(r, "learnedRewardReturn")), ...s };
     return {
       id,
       title: "OMG-RL Figure 2: cumulative r_psi of the learned policy",
@@ -836,6 +850,7 @@ async function learningCurves(
     };
   }
   const values = {
+    preset,
     episodes: x,
     inModel: { perSeed: runs.map((r) => curvesOf(r, "modelRewardReturn")), ...band("modelRewardReturn") },
     trueSimulator: { perSeed: runs.map((r) => curvesOf(r, "trueRpReturn")), ...band("trueRpReturn") },
@@ -855,7 +870,7 @@ async function learningCurves(
 
 /** Table II: OMG-RL trained on N expert trajectories, for each N. */
 async function expertCountTable(
-  { id, sizes, seeds, progress, parallel, cacheDir }: ReproductionArgs,
+  { id, sizes, seeds, progress, parallel, cacheDir, preset }: ReproductionArgs,
 ): Promise<ReproductionParts> {
   const rows: Record<string, unknown>[] = [];
   const maxN = Math.max(...sizes.expertCounts);
@@ -865,6 +880,7 @@ async function expertCountTable(
       seed,
       n,
       patients: Math.ceil(maxN / 0.8) + 1,
+      ...presetField(preset),
     }));
     const results = await runUnits<{ rPsi: number; trueRp: number; tir: number }>(
       units,
@@ -883,7 +899,7 @@ async function expertCountTable(
       perSeed: { rPsi: finals, trueRp, tir },
     });
   }
-  const values = { rows, paper: { n: [100, 300, 500, 1000, 1500], omgRl: [11.7, 16.7, 19.5, 15.4, 12.74] } };
+  const values = { preset, rows, paper: { n: [100, 300, 500, 1000, 1500], omgRl: [11.7, 16.7, 19.5, 15.4, 12.74] } };
   return {
     id,
     title: "OMG-RL Table II: cumulative reward by number of expert trajectories",
@@ -896,7 +912,7 @@ async function expertCountTable(
 
 /** Figure 4 and the comparison beyond the paper: OMG-RL and COMBO on the same data and model. */
 async function comparison(
-  { id, sizes, seeds, progress, parallel, cacheDir }: ReproductionArgs,
+  { id, sizes, seeds, progress, parallel, cacheDir, preset }: ReproductionArgs,
 ): Promise<ReproductionParts> {
   if (id === "omg-beyond") {
     const runs = await runUnits<HeparinComparison>(
@@ -917,7 +933,7 @@ async function comparison(
   }
   // omg-fig4: OMG-RL and COMBO trained on the same data and model, judged by r_psi.
   const perSeed = await runUnits<Record<string, number>>(
-    seeds.map((seed) => ({ kind: "compare", seed, id: "omg-fig4" })),
+    seeds.map((seed) => ({ kind: "compare", seed, id: "omg-fig4", ...presetField(preset) })),
     sizes,
     progress,
     parallel,
@@ -933,7 +949,7 @@ async function comparison(
     title: "OMG-RL Figure 4: COMBO (trained on r_p) and OMG-RL (trained on r_psi), both judged by r_psi",
     sizes,
     seeds,
-    values: { perSeed, summary },
+    values: { preset, perSeed, summary },
     figures: omgRlFigures(id, { perSeed, summary }),
   };
 }
@@ -1083,7 +1099,8 @@ function comparisonFigures(runs: readonly HeparinComparison[]): Figure[] {
 /**
  * Runs one reproduction; `parallel` workers share its independent units (seeds, presets). With
  * `cacheDir`, each finished unit's result is written there as it completes and a later run with
- * the same sizes reuses it: a long full-size run resumes where it stopped.
+ * the same sizes reuses it: a long full-size run resumes where it stopped. `preset` is the state
+ * of Figures 1-4 and Table II (omg-beyond runs every preset, omg-diagnosis its own).
  */
 export async function runOmgRlReproduction(
   id: (typeof OMG_RL_REPRODUCTIONS)[number],
@@ -1091,7 +1108,9 @@ export async function runOmgRlReproduction(
   progress: Progress = () => {},
   parallel = 1,
   cacheDir?: string,
+  preset: HeparinStatePreset = "paper",
 ): Promise<Reproduction> {
+  heparinStatePreset(preset);
   const seeds = Array.from({ length: sizes.seeds }, (_, i) => i);
   const run = id === "omg-fig1"
     ? figure1
@@ -1102,7 +1121,10 @@ export async function runOmgRlReproduction(
     : id === "omg-diagnosis"
     ? diagnosis
     : comparison;
-  return { ...(await run({ id, sizes, seeds, progress, parallel, cacheDir })), config: omgRlResolvedConfigs(sizes) };
+  return {
+    ...(await run({ id, sizes, seeds, progress, parallel, cacheDir, preset })),
+    config: omgRlResolvedConfigs(sizes),
+  };
 }
 
 /**
