@@ -916,7 +916,7 @@ async function comparison(
 ): Promise<ReproductionParts> {
   if (id === "omg-beyond") {
     const runs = await runUnits<HeparinComparison>(
-      HEPARIN_PRESET_NAMES.flatMap((preset) => seeds.map((seed) => ({ kind: "compare", seed, id, preset }))),
+      seeds.flatMap((seed) => HEPARIN_PRESET_NAMES.map((preset) => ({ kind: "compare", seed, id, preset }))),
       sizes,
       progress,
       parallel,
