@@ -78,7 +78,9 @@ export {
   shardCells,
 } from "./lib/repro/p4l.ts";
 export {
+  OPE_VALIDATION_ENVS,
   OPE_VALIDATION_FULL,
+  OPE_VALIDATION_MAIN,
   OPE_VALIDATION_QUICK,
   opeValidationConfigs,
   type OpeValidationEnv,

@@ -14,7 +14,8 @@
  * numbers are the same for any worker count.
  * Ids: omg-fig1 omg-fig2 omg-fig3 omg-table2 omg-fig4 omg-beyond p4l-fig1 p4l-table2 p4l-table3 p4l-conflict p4l-cartpole-ablation p4l-sepsis-groups
  * (the p4l ids are also shardable grids: deno task grid / deno task collect), and ope-validation
- * (the off-policy estimators against simulator ground truth, docs/ope.md).
+ * (the off-policy estimators against simulator ground truth, docs/ope.md; --env picks its settings,
+ * e.g. --env heparin-paper,heparin-clinical, and --main-sizes runs it at 300 patients x 10 datasets).
  */
 import { parseCli } from "./cli.ts";
 import {
@@ -27,9 +28,12 @@ import {
   OMG_RL_QUICK,
   OMG_RL_REPRODUCTIONS,
   type OmgRlSizes,
+  OPE_VALIDATION_ENVS,
   OPE_VALIDATION_FULL,
+  OPE_VALIDATION_MAIN,
   OPE_VALIDATION_QUICK,
   opeValidationConfigs,
+  type OpeValidationEnv,
   P4L_GRIDS,
   removeStaleTemps,
   runOmgRlReproduction,
@@ -41,7 +45,7 @@ import {
 
 const IDS: readonly string[] = [...OMG_RL_REPRODUCTIONS, ...Object.keys(P4L_GRIDS), "ope-validation"];
 const USAGE =
-  `usage: deno task repro <id> [--quick | --main-sizes] [--seeds n] [--workers n] [--preset paper] [--out dir]\n  ids: ${
+  `usage: deno task repro <id> [--quick | --main-sizes] [--seeds n] [--workers n] [--preset paper] [--env e] [--out dir]\n  ids: ${
     IDS.join(" ")
   }`;
 const { values, positionals } = parseCli("repro", USAGE, {
@@ -50,6 +54,7 @@ const { values, positionals } = parseCli("repro", USAGE, {
     quick: { type: "boolean", default: false },
     "main-sizes": { type: "boolean", default: false },
     preset: { type: "string", default: "paper" },
+    env: { type: "string" },
     seeds: { type: "string" },
     workers: { type: "string", default: "2" },
     out: { type: "string", default: "out" },
@@ -65,8 +70,13 @@ if (!id || !IDS.includes(id)) {
   console.error(`repro: ${id ? `unknown id ${JSON.stringify(id)}` : "name a reproduction"}\n${USAGE}`);
   Deno.exit(2);
 }
-if (values["main-sizes"] && (values.quick || !id.startsWith("omg-"))) {
-  console.error(`repro: --main-sizes is for the OMG-RL reproductions, without --quick\n${USAGE}`);
+if (values["main-sizes"] && (values.quick || !(id.startsWith("omg-") || id === "ope-validation"))) {
+  console.error(`repro: --main-sizes is for the OMG-RL reproductions and ope-validation, without --quick\n${USAGE}`);
+  Deno.exit(2);
+}
+const envs = values.env?.split(",").map((e) => e.trim()) as OpeValidationEnv[] | undefined;
+if (envs && (id !== "ope-validation" || envs.some((e) => !OPE_VALIDATION_ENVS.includes(e)))) {
+  console.error(`repro: --env names settings of ope-validation: ${OPE_VALIDATION_ENVS.join(", ")}\n${USAGE}`);
   Deno.exit(2);
 }
 if (!(values.preset! in HEPARIN_STATE_PRESETS) || (values.preset !== "paper" && !/^omg-(fig|table)/.test(id))) {
@@ -93,7 +103,8 @@ if (!Number.isInteger(workers) || workers < 1) {
 await initBackend();
 const out = values.out!;
 if (id === "ope-validation") {
-  const sizes = values.quick ? OPE_VALIDATION_QUICK : OPE_VALIDATION_FULL;
+  const base = values.quick ? OPE_VALIDATION_QUICK : values["main-sizes"] ? OPE_VALIDATION_MAIN : OPE_VALIDATION_FULL;
+  const sizes = envs ? { ...base, envs } : base;
   const started = performance.now();
   const { rows, figures } = runOpeValidation(
     sizes,
@@ -103,7 +114,16 @@ if (id === "ope-validation") {
   await removeStaleTemps(out);
   const title = "Off-policy estimators against ground truth";
   const record = runRecord(
-    { id, title, quick: values.quick, sizes, config: opeValidationConfigs(sizes), seeds: [0], values: { rows } },
+    {
+      id,
+      title,
+      quick: values.quick,
+      sizeName,
+      sizes,
+      config: opeValidationConfigs(sizes),
+      seeds: [0],
+      values: { rows },
+    },
     started,
   );
   await writeTextAtomic(`${out}/${id}.json`, JSON.stringify(record, null, 1));

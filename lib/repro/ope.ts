@@ -14,9 +14,9 @@
  */
 import { createRng, deriveSeeds } from "../core/random.ts";
 import { drawPopulation, evaluatePolicy, simulate } from "../envs/env.ts";
-import type { Environment } from "../envs/env.ts";
+import type { Environment, Individual } from "../envs/env.ts";
 import { createSepsisEnv } from "../envs/sepsis.ts";
-import { createHeparinEnv } from "../envs/heparin.ts";
+import { createHeparinEnv, HEPARIN_STATE_PRESETS } from "../envs/heparin.ts";
 import { type FeatureMap, fitRbfFeatures, levelFeatures } from "../algos/features.ts";
 import { fittedQIteration, linearQValues } from "../algos/fqi.ts";
 import { evaluatePolicies, type EvaluationPolicy, fitBehaviourPolicy, type OpeRow } from "../algos/ope.ts";
@@ -27,7 +27,15 @@ import { FQI_DEFAULTS } from "../algos/fqi.ts";
 import { RBF_DEFAULTS } from "../algos/features.ts";
 
 /** The settings the validation can run in. */
-export type OpeValidationEnv = "sepsis" | "sepsis-observed" | "heparin";
+export type OpeValidationEnv = "sepsis" | "sepsis-observed" | "heparin-paper" | "heparin-clinical";
+
+/** The settings `--env` may name. */
+export const OPE_VALIDATION_ENVS: readonly OpeValidationEnv[] = Object.freeze([
+  "sepsis-observed",
+  "sepsis",
+  "heparin-paper",
+  "heparin-clinical",
+]);
 
 /** Sizes of the validation. */
 export interface OpeValidationSizes {
@@ -35,7 +43,9 @@ export interface OpeValidationSizes {
    * "sepsis": Oberst & Sontag's simulator, whose clinician sees the hidden diabetes (unobserved
    * confounding: importance weights from a state-only behaviour model are biased, by design of
    * the check); "sepsis-observed": the same with no diabetics, so the clinician depends on the
-   * recorded state only; "heparin": the calibrated heparin cohort.
+   * recorded state only; "heparin-paper": the calibrated heparin cohort on the paper's 16
+   * variables; "heparin-clinical": the same on the clinical record (the last aPTT and the dosing
+   * context, 27 columns), where the clinician's dose is close to a function of the recorded state.
    */
   readonly envs: readonly OpeValidationEnv[];
   /** Individuals per recorded dataset. */
@@ -50,9 +60,19 @@ export interface OpeValidationSizes {
   readonly sepsisEpsilon: number;
 }
 
+/** The main job's scale for one or two settings: 300 patients, 10 datasets, 50 resamples (`--main-sizes`). */
+export const OPE_VALIDATION_MAIN: OpeValidationSizes = Object.freeze<OpeValidationSizes>({
+  envs: ["heparin-paper", "heparin-clinical"],
+  individuals: 300,
+  datasets: 10,
+  bootstrap: 50,
+  truthIndividuals: 4000,
+  sepsisEpsilon: 0.5,
+});
+
 /** The full-size validation (about an hour). */
 export const OPE_VALIDATION_FULL: OpeValidationSizes = Object.freeze<OpeValidationSizes>({
-  envs: ["sepsis-observed", "sepsis", "heparin"],
+  envs: ["sepsis-observed", "sepsis", "heparin-paper", "heparin-clinical"],
   individuals: 500,
   datasets: 30,
   bootstrap: 100,
@@ -80,7 +100,10 @@ export function opeValidationConfigs(sizes: OpeValidationSizes): Record<string, 
     behaviour: BEHAVIOUR_DEFAULTS,
     evaluation: { ...OPE_DEFAULTS, bootstrap: sizes.bootstrap, discount: "the environment's" },
     fqi: { ...FQI_DEFAULTS, discount: "min(the environment's, 0.95)" },
-    features: { heparin: { kind: "rbf", ...RBF_DEFAULTS, centres: 16 }, sepsis: { kind: "levels" } },
+    features: {
+      heparin: { kind: "rbf", ...RBF_DEFAULTS, centres: 16, standardize: true },
+      sepsis: { kind: "levels" },
+    },
   };
 }
 
@@ -106,8 +129,23 @@ export interface OpeValidationRow {
   readonly datasets: number;
 }
 
+/** `env` observed through `names` only (its other columns dropped; the behaviour policy still reads the state). */
+function withColumns<S, P>(env: Environment<S, P>, names: readonly string[]): Environment<S, P> {
+  const idx = names.map((n) => env.featureNames.indexOf(n));
+  const { observeInto: _, ...rest } = env;
+  return Object.freeze({
+    ...rest,
+    featureNames: names,
+    observe: (s: S, ind: Individual<P>) => {
+      const o = env.observe(s, ind);
+      return Float64Array.from(idx, (j) => o[j]);
+    },
+  });
+}
+
 function makeEnv(name: OpeValidationEnv, sizes: OpeValidationSizes): Environment<any, any> {
-  if (name === "heparin") return createHeparinEnv();
+  if (name === "heparin-paper") return withColumns(createHeparinEnv(), HEPARIN_STATE_PRESETS.paper);
+  if (name === "heparin-clinical") return createHeparinEnv();
   return createSepsisEnv({
     clinicianEpsilon: sizes.sepsisEpsilon,
     ...(name === "sepsis-observed" ? { diabetesProbability: 0 } : {}),
@@ -130,8 +168,9 @@ function validationPolicies(
   const trainInd = drawPopulation(env, createRng(seeds.population), sizes.individuals);
   const train = simulate(env, { individuals: trainInd, seed: seeds.simulation });
   // Sepsis states are small integers (levels of 3 vitals, glucose, 3 treatments): indicators.
-  const features: FeatureMap = name === "heparin"
-    ? fitRbfFeatures(train.states, train.stateDim, { centres: 16, seed: seeds.features })
+  const features: FeatureMap = name.startsWith("heparin")
+    // Standardised first: the record mixes scales (platelets in the hundreds, one-hot bins).
+    ? fitRbfFeatures(train.states, train.stateDim, { centres: 16, seed: seeds.features, standardize: true })
     : levelFeatures([3, 3, 2, 5, 2, 2, 2]);
   const bc = fitBehaviourPolicy(train, features, { seed: seeds.behaviourCloning });
   const q = fittedQIteration(train, features, { discount: Math.min(gamma, 0.95) });
