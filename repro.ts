@@ -84,6 +84,7 @@ export {
   OPE_VALIDATION_QUICK,
   opeValidationConfigs,
   type OpeValidationEnv,
+  opeValidationMarkdown,
   type OpeValidationRow,
   type OpeValidationSizes,
   runOpeValidation,

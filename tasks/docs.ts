@@ -8,7 +8,13 @@
  *   deno task docs [--check]
  */
 import { parseArgs } from "node:util";
-import { type GridSummary, omgRlSummaryMarkdown, p4lSummaryMarkdown } from "../mod.ts";
+import {
+  type GridSummary,
+  omgRlSummaryMarkdown,
+  opeValidationMarkdown,
+  type OpeValidationRow,
+  p4lSummaryMarkdown,
+} from "../mod.ts";
 
 const { values } = parseArgs({ args: Deno.args, options: { check: { type: "boolean", default: false } } });
 const root = new URL("..", import.meta.url).pathname;
@@ -44,6 +50,8 @@ async function render(id: string): Promise<string> {
     "",
     id.startsWith("omg-")
       ? omgRlSummaryMarkdown(id, record.values as unknown as Record<string, unknown>)
+      : id.startsWith("ope-")
+      ? opeValidationMarkdown((record.values as unknown as { rows: OpeValidationRow[] }).rows)
       : p4lSummaryMarkdown(record.values),
   ].join("\n");
 }

@@ -334,3 +334,19 @@ export function runOpeValidation(
   }
   return { rows, figures: validationFigures(rows, sizes) };
 }
+
+/** The validation's table as Markdown, for the docs (`deno task docs`). */
+export function opeValidationMarkdown(rows: readonly OpeValidationRow[]): string {
+  const f = (x: number) => x.toFixed(3);
+  return [
+    "| setting | policy | estimator | truth | bias | RMSE | coverage | mean ESS |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ...rows.map((r) =>
+      `| ${r.env} | ${r.policy} | ${r.estimator} | ${f(r.truth)} | ${f(r.bias)} | ${f(r.rmse)} | ${
+        r.coverage.toFixed(2)
+      } | ${r.meanEss.toFixed(1)} |`
+    ),
+    "",
+    `Over ${rows[0]?.datasets ?? 0} independent recorded datasets per setting.`,
+  ].join("\n");
+}
