@@ -120,3 +120,25 @@ Deno.test("on sepsis with a state-only clinician, DR and FQE intervals cover the
   const spread = Math.max(...truths) - Math.min(...truths);
   assert.ok(spread > 1.5 * dr, `truth spread ${spread} against mean WDR RMSE ${dr}`);
 });
+
+Deno.test("the heparin validation reads the paper's 16 columns or the clinical 27, and the clinicians' truth is the same on both", () => {
+  const { rows } = runOpeValidation({
+    envs: ["heparin-paper", "heparin-clinical"],
+    individuals: 30,
+    datasets: 1,
+    bootstrap: 3,
+    truthIndividuals: 40,
+    sepsisEpsilon: 0.5,
+  });
+  const truth = (env: string, policy: string) => rows.find((r) => r.env === env && r.policy === policy)!.truth;
+  // The clinician reads the simulator's state, not the record: which columns a learner sees cannot change its value.
+  assert.equal(truth("heparin-paper", "clinicians (recorded)"), truth("heparin-clinical", "clinicians (recorded)"));
+  assert.equal(truth("heparin-paper", "uniform"), truth("heparin-clinical", "uniform"));
+  // The behaviour-cloning policy does read the record, so its value differs between the two.
+  assert.notEqual(truth("heparin-paper", "behaviour cloning"), truth("heparin-clinical", "behaviour cloning"));
+  // An estimate is there, or its divergence is counted: never a silent NaN.
+  for (const r of rows) {
+    assert.ok(Number.isFinite(r.bias) || r.diverged === r.datasets, `${r.env} ${r.policy} ${r.estimator}`);
+    assert.ok(r.meanEss >= 0);
+  }
+});

@@ -127,6 +127,11 @@ export interface OpeValidationRow {
   readonly meanEss: number;
   /** Datasets the row averages over. */
   readonly datasets: number;
+  /**
+   * Datasets where the estimator gave no estimate (FQE's linear fixed point diverged, and WDR with
+   * it): bias and RMSE are over the others, and a diverged dataset counts as not covering.
+   */
+  readonly diverged: number;
 }
 
 /** `env` observed through `names` only (its other columns dropped; the behaviour policy still reads the state). */
@@ -263,17 +268,18 @@ function summarizeEstimates(
     const [policy, estimator] = key.split("\u0000");
     const mine = results.map((rs) => rs.find((r) => r.policy === policy && r.estimator === estimator)!);
     const t = truth[policy];
-    const err = mine.map((r) => r.estimate - t);
+    const err = mine.filter((r) => Number.isFinite(r.estimate)).map((r) => r.estimate - t);
     rows.push({
       env: name,
       policy,
       estimator,
       truth: t,
-      bias: err.reduce((a, b) => a + b, 0) / err.length,
-      rmse: Math.sqrt(err.reduce((a, b) => a + b * b, 0) / err.length),
+      bias: err.length > 0 ? err.reduce((a, b) => a + b, 0) / err.length : NaN,
+      rmse: err.length > 0 ? Math.sqrt(err.reduce((a, b) => a + b * b, 0) / err.length) : NaN,
       coverage: mine.filter((r) => r.lower <= t && t <= r.upper).length / mine.length,
       meanEss: mine.reduce((a, r) => a + r.ess, 0) / mine.length,
       datasets: mine.length,
+      diverged: mine.length - err.length,
     });
   }
   return rows;
@@ -347,6 +353,7 @@ export function opeValidationMarkdown(rows: readonly OpeValidationRow[]): string
       } | ${r.meanEss.toFixed(1)} |`
     ),
     "",
-    `Over ${rows[0]?.datasets ?? 0} independent recorded datasets per setting.`,
+    `Over ${rows[0]?.datasets ?? 0} independent recorded datasets per setting; "diverged" counts the datasets where ` +
+    "FQE's linear fixed point diverged (no FQE or WDR estimate); bias and RMSE are over the others.",
   ].join("\n");
 }
