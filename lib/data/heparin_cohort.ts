@@ -26,7 +26,11 @@
  * after Nemati et al. 2016). Variables missing at more than `maxMissingRate` of the hours
  * (after the hold) are dropped (aPTT never is); the remaining gaps are filled by KNN imputation
  * (the kit's knnImpute). Measurements outside plausible ranges (HEPARIN_VARIABLES) are charting
- * errors and ignored.
+ * errors and ignored. After them come the dosing context columns of the simulator's record
+ * (HEPARIN_CONTEXT_FEATURES; never imputed, from the past only): the previous hour's rate per kg
+ * and its bin one-hot, whole hours since the last aPTT (48 when none), hours on heparin, and a
+ * MetaVision "Drug Push" bolus in the previous hour (CareVue's cannot be told from its charted
+ * hourly drip amounts: 0 there).
  *
  * @module
  */
