@@ -83,3 +83,11 @@ export {
   type HeparinVariable,
 } from "./lib/data/heparin_cohort.ts";
 export { removeStaleTemps, writeFileAtomic, writeTextAtomic } from "./lib/util/files.ts";
+export {
+  applyPcaReduction,
+  fitPcaReduction,
+  type PcaOptions,
+  type PcaReduction,
+  pcaReductionFromJson,
+  pcaReductionToJson,
+} from "./lib/data/pca.ts";
