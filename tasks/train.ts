@@ -1,11 +1,16 @@
 /**
- * Trains OMG-RL on your own data in the kit's CSV format (README), with progress, checkpoints and
- * resume; then recommends dose bins from the saved policy.
+ * Trains OMG-RL, or the model-free discrete CQL, on your own data in the kit's CSV format
+ * (README), with progress, checkpoints and resume; then recommends dose bins from the saved policy.
  *
- *   deno task train omg-rl --data my.csv [--out dir] [--num-actions 6] [--preset paper|clinical] [--drop aptt]
- *                          [--episodes 200]
- *                          [--checkpoint-every 5] [--seed 0] [--fresh] [--quick] [--stop-after k]
+ *   deno task train omg-rl --data my.csv [--out dir] [--num-actions 6] [--preset paper|clinical|dosing]
+ *                          [--drop aptt] [--episodes 200] [--checkpoint-every 5] [--seed 0] [--fresh] [--quick]
+ *                          [--stop-after k]
+ *   deno task train cql --data my.csv [--out dir] [--preset dosing] [--steps 10000] [--conservative-weight 0.3]
+ *                       [--seed 0] [--fresh] [--quick]
  *   deno task train recommend --policy dir/policy.json --state "age=70,gender=1,..."   (or --state v1,v2,...)
+ *
+ * CQL trains in one go (about a minute; a killed run starts again) and writes a greedy policy
+ * (the argmax of its Q-network), history.json and provenance.json beside run.json.
  *
  * The run writes <out>/dynamics.json (the trained ensemble, reused on resume), <out>/checkpoint.json
  * (every few episodes, atomically), <out>/history.json and, at the end, <out>/policy.json. A run
@@ -18,6 +23,7 @@
 import { parseArgs } from "node:util";
 import { createHash } from "node:crypto";
 import {
+  CQL_DEFAULTS,
   createOmgRlState,
   createRng,
   deriveSeeds,
@@ -41,17 +47,19 @@ import {
   provenance,
   readMdpCsv,
   removeStaleTemps,
+  resolveCqlConfig,
   restoreOmgRl,
   runOmgRl,
   splitByIndividual,
+  trainCql,
   trainDynamics,
   writeTextAtomic,
 } from "../mod.ts";
 
 const USAGE = `usage:
-  deno task train omg-rl --data my.csv [--out dir] [--num-actions 6] [--preset paper|clinical] [--drop aptt]
-                         [--episodes 200]
-                         [--checkpoint-every 5] [--seed 0] [--fresh]
+  deno task train omg-rl --data my.csv [--out dir] [--num-actions 6] [--preset paper|clinical|dosing] [--drop aptt]
+                         [--episodes 200] [--checkpoint-every 5] [--seed 0] [--fresh]
+  deno task train cql --data my.csv [--out dir] [--preset dosing] [--steps 10000] [--conservative-weight 0.3] [--seed 0]
   deno task train recommend --policy dir/policy.json --state "name=value,..." | --state v1,v2,...`;
 
 function fail(message: string, code = 2): never {
@@ -79,6 +87,8 @@ try {
       "dynamics-epochs": { type: "string" },
       quick: { type: "boolean", default: false },
       "stop-after": { type: "string" },
+      steps: { type: "string" },
+      "conservative-weight": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -203,8 +213,24 @@ if (mode === "recommend") {
   }
   Deno.exit(0);
 }
-if (mode !== "omg-rl") fail(mode ? `unknown mode ${JSON.stringify(mode)}` : "name a mode (omg-rl or recommend)");
+if (mode !== "omg-rl" && mode !== "cql") {
+  fail(mode ? `unknown mode ${JSON.stringify(mode)}` : "name a mode (omg-rl, cql or recommend)");
+}
 if (!values.data) fail("--data is required");
+// A flag of the other mode is a mistake, said before any work.
+const cqlFlags = ["steps", "conservative-weight"],
+  omgFlags = ["episodes", "checkpoint-every", "dynamics-epochs", "stop-after"];
+for (const f of mode === "cql" ? omgFlags : cqlFlags) {
+  const given = Deno.args.some((a) => a === `--${f}` || a.startsWith(`--${f}=`));
+  if (given) fail(`--${f} is a flag of train ${mode === "cql" ? "omg-rl" : "cql"}, not of train ${mode}`);
+}
+const cqlSteps = values.steps === undefined ? (values.quick ? 300 : CQL_DEFAULTS.steps) : int("steps", values.steps, 1);
+const cqlWeight = values["conservative-weight"] === undefined
+  ? CQL_DEFAULTS.conservativeWeight
+  : Number(values["conservative-weight"]);
+if (!(cqlWeight >= 0) || !isDecimal(values["conservative-weight"] ?? "0")) {
+  fail(`--conservative-weight needs a number >= 0, got ${values["conservative-weight"]}`);
+}
 
 // Every flag is checked before any work, so a mistake costs nothing.
 const out = values.out!;
@@ -272,17 +298,16 @@ if (values.fresh) { for (const f of OUTPUTS) await Deno.remove(`${out}/${f}`).ca
 // What made this run folder: resuming with anything else would stitch two runs together.
 const manifest = {
   format: "clinical-rl-run/1",
-  task: "train omg-rl",
+  task: `train ${mode}`,
   kit: provenance(performance.now()).version,
   data: { sha256: await sha256File(values.data!), bytes: dataInfo.size },
   options: {
     numActions,
     drop: values.drop!.split(",").map((x) => x.trim()).filter(Boolean).sort(),
     ...(values.preset === undefined ? {} : { preset: values.preset }),
-    episodes,
+    ...(mode === "cql" ? { steps: cqlSteps, conservativeWeight: cqlWeight } : { episodes, dynamicsEpochs }),
     seed,
     quick: values.quick,
-    dynamicsEpochs,
   },
 };
 const previous = await readJson<typeof manifest>(`${out}/run.json`);
@@ -323,6 +348,31 @@ console.error(
 
 const started = performance.now();
 const stamp = () => `[${((performance.now() - started) / 1000).toFixed(0)} s]`;
+if (mode === "cql") {
+  // Discrete CQL trains in one go (about a minute at 10,000 steps); a killed run starts again.
+  const config = { steps: cqlSteps, conservativeWeight: cqlWeight, ...(values.quick ? { hiddenSizes: [64, 64] } : {}) };
+  const { q, losses } = trainCql(trainZ, createRng(seeds.agent), config, (step, loss) => {
+    const secs = (performance.now() - started) / 1000;
+    console.error(
+      `${stamp()} cql step ${step}/${cqlSteps}: loss ${loss.toFixed(3)}; ~${
+        (secs / step * (cqlSteps - step)).toFixed(0)
+      } s left`,
+    );
+    if (!Number.isFinite(loss)) fail(`cql: the loss is ${loss} at step ${step}; nothing was written`, 1);
+  });
+  await writeTextAtomic(
+    `${out}/history.json`,
+    JSON.stringify({ config: resolveCqlConfig(config), seed, seeds, losses }),
+  );
+  await writeTextAtomic(`${out}/provenance.json`, JSON.stringify(provenance(started), null, 1));
+  await writeTextAtomic(`${out}/policy.json`, JSON.stringify(policyToJson(q, normalizer, { greedy: true })));
+  console.log(
+    `cql: ${cqlSteps} steps, final loss ${
+      losses[losses.length - 1]?.toFixed(3)
+    }; wrote ${out}/policy.json (greedy in Q)`,
+  );
+  Deno.exit(0);
+}
 let dynJson = await readJson<DynamicsJson>(`${out}/dynamics.json`);
 if (!dynJson) {
   const dynConfig = dynamicsEpochs === null ? OMG_RL_QUICK.dynamics : { maxEpochs: dynamicsEpochs };

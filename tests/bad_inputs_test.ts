@@ -88,6 +88,11 @@ Deno.test("the bad-input catalogue: malformed policy files and states are refuse
       ["a zero std", JSON.stringify({ ...policy, std: [1, 0] }), /std\[1\] \(y\) must be a positive finite number/],
       ["a short mean", JSON.stringify({ ...policy, mean: [0] }), /mean must hold one number per feature/],
       [
+        "a greedy flag that is not a boolean",
+        JSON.stringify({ ...policy, greedy: "yes" }),
+        /greedy must be true or false/,
+      ],
+      [
         "a null weight",
         JSON.stringify({
           ...policy,

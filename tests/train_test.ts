@@ -228,3 +228,82 @@ Deno.test("kill -9 through the CLI, during the dynamics and after a checkpoint: 
     }
   });
 });
+
+Deno.test("deno task train cql learns a greedy dosing policy on the dosing preset that recommend and evaluate read", async () => {
+  await withTempDir(async (dir) => {
+    const sim = await runTask("simulate.ts", ["heparin", "--episodes", "30", "--seed", "3", "--out", `${dir}/h.csv`]);
+    assert.equal(sim.code, 0, sim.stderr);
+    const run = await runTask("train.ts", [
+      "cql",
+      "--data",
+      `${dir}/h.csv`,
+      "--preset",
+      "dosing",
+      "--quick",
+      "--steps",
+      "1000",
+      "--out",
+      `${dir}/c`,
+    ]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stderr, /cql step 1000\/1000: loss/);
+    const policy = JSON.parse(await Deno.readTextFile(`${dir}/c/policy.json`));
+    assert.equal(policy.greedy, true);
+    assert.deepEqual(policy.featureNames.slice(0, 2), ["aptt", "weight"]);
+    const manifest = JSON.parse(await Deno.readTextFile(`${dir}/c/run.json`));
+    assert.equal(manifest.task, "train cql");
+    assert.equal(manifest.options.preset, "dosing");
+    // A greedy policy recommends with probability 1.
+    const rec = await runTask("train.ts", [
+      "recommend",
+      "--policy",
+      `${dir}/c/policy.json`,
+      "--state",
+      policy.mean.join(","),
+    ]);
+    assert.equal(rec.code, 0, rec.stderr);
+    const r = JSON.parse(rec.stdout);
+    assert.equal(r.probabilities[r.action], 1);
+    assert.equal(r.probabilities.reduce((a: number, b: number) => a + b, 0), 1);
+    // Off-policy evaluation reads it as the deterministic policy it is.
+    const ev = await runTask("evaluate.ts", [
+      "--data",
+      `${dir}/h.csv`,
+      "--policy",
+      `${dir}/c/policy.json`,
+      "--bootstrap",
+      "10",
+      "--out",
+      `${dir}/ev`,
+    ]);
+    assert.equal(ev.code, 0, ev.stderr);
+    const table = JSON.parse(await Deno.readTextFile(`${dir}/ev/evaluation.json`));
+    assert.ok(
+      table.rows.some((row: { policy: string; estimator: string }) => row.policy === "c" && row.estimator === "WIS"),
+    );
+    // A flag of the other mode is refused before any work.
+    const wrong = await runTask("train.ts", ["cql", "--data", `${dir}/h.csv`, "--episodes", "5", "--out", `${dir}/d`]);
+    assert.equal(wrong.code, 2);
+    assert.match(wrong.stderr, /--episodes is a flag of train omg-rl, not of train cql/);
+    await assert.rejects(Deno.stat(`${dir}/d`));
+    // A CSV without the dosing context cannot give the dosing preset.
+    const csv = (await Deno.readTextFile(`${dir}/h.csv`)).split("\n");
+    const header = csv[0].split(","),
+      keep = header.map((h, j) => (h.startsWith("prev_") ? -1 : j)).filter((j) => j >= 0);
+    await Deno.writeTextFile(
+      `${dir}/old.csv`,
+      csv.map((line) => line === "" ? line : keep.map((j) => line.split(",")[j]).join(",")).join("\n"),
+    );
+    const old = await runTask("train.ts", [
+      "cql",
+      "--data",
+      `${dir}/old.csv`,
+      "--preset",
+      "dosing",
+      "--out",
+      `${dir}/e`,
+    ]);
+    assert.equal(old.code, 1);
+    assert.match(old.stderr, /--preset dosing needs the dosing context, and .* lacks prev_rate, prev_bin_0/);
+  });
+});

@@ -312,12 +312,18 @@ export interface PolicyJson {
   readonly std: number[];
   /** The network's weights. */
   readonly params: ParamsJson;
+  /**
+   * When true the network's outputs are action values Q(s, .) and the policy takes their argmax
+   * (a deterministic policy: probability 1 on that action); otherwise they are a softmax's logits.
+   */
+  readonly greedy?: boolean;
 }
 
-/** The actor and normalisation as JSON. */
+/** The actor (or, with `greedy`, a Q-network whose argmax is the policy) and normalisation as JSON. */
 export function policyToJson(
   actor: MlpParams,
   normalizer: { featureNames: readonly string[]; mean: ArrayLike<number>; std: ArrayLike<number> },
+  options: { readonly greedy?: boolean } = {},
 ): PolicyJson {
   return {
     format: "softmax-policy/1",
@@ -327,6 +333,7 @@ export function policyToJson(
     mean: Array.from(normalizer.mean),
     std: Array.from(normalizer.std),
     params: paramsToJson(namedVariables({ actor })),
+    ...(options.greedy ? { greedy: true } : {}),
   };
 }
 
@@ -365,6 +372,9 @@ export function validatePolicyJson(json: unknown, source = "policy file"): asser
   }
   if (!Array.isArray(j.hiddenSizes) || j.hiddenSizes.length > 64 || !j.hiddenSizes.every((h) => isCount(h, 1 << 16))) {
     bad("hiddenSizes must be a list of positive integers");
+  }
+  if (j.greedy !== undefined && typeof j.greedy !== "boolean") {
+    bad(`greedy must be true or false, got ${JSON.stringify(j.greedy)}`);
   }
   const finite32 = (v: unknown) => typeof v === "number" && Number.isFinite(Math.fround(v));
   for (const [key, positive] of [["mean", false], ["std", true]] as const) {
@@ -419,7 +429,10 @@ export function policyFromJson(json: PolicyJson, source = "policy file"): {
         z[j] = (state[j] - json.mean[j]) / json.std[j];
       }
       const probabilities = Array.from(policyProbabilities(actor, z, S));
-      return { probabilities, action: probabilities.indexOf(Math.max(...probabilities)) };
+      const action = probabilities.indexOf(Math.max(...probabilities));
+      // A greedy (Q-network) policy puts all its probability on the argmax.
+      if (json.greedy) return { probabilities: probabilities.map((_, a) => (a === action ? 1 : 0)), action };
+      return { probabilities, action };
     },
   };
 }
