@@ -1083,8 +1083,9 @@ function comparisonFigures(runs: readonly HeparinComparison[]): Figure[] {
       const { mean, se } = meanSe(mine.map((r) => r.omgRl.map(pick)));
       return { name, x, y: mean, lower: mean.map((m, t) => m - se[t]), upper: mean.map((m, t) => m + se[t]), dash };
     };
+    // Figure 3's curves on this preset: r_p in the model beside r_p on the true simulator.
     figures.push(lineFigure(
-      `OMG-RL on the ${preset} state: r_p per stay inside the learned model and on the true simulator`,
+      `OMG-RL on the ${preset} state (Figure 3): r_p per stay inside the learned model and on the true simulator`,
       "episode",
       "cumulative r_p",
       [
@@ -1093,6 +1094,24 @@ function comparisonFigures(runs: readonly HeparinComparison[]): Figure[] {
       ],
     ));
   }
+  // Figure 2's curve on every preset: OMG-RL's cumulative r_psi in the model.
+  figures.push(lineFigure(
+    "OMG-RL's cumulative r_psi over episodes, by state preset (Figure 2; model rollouts, mean ± s.e. over seeds)",
+    "episode",
+    "cumulative r_psi",
+    HEPARIN_PRESET_NAMES.filter((p) => runs.some((r) => r.preset === p)).map((preset) => {
+      const mine = runs.filter((r) => r.preset === preset);
+      const { mean, se } = meanSe(mine.map((r) => r.omgRl.map((e) => e.learnedRewardReturn)));
+      const x = mine[0].omgRl.map((e) => e.episode);
+      return {
+        name: `${preset} state`,
+        x,
+        y: mean,
+        lower: mean.map((m, t) => m - se[t]),
+        upper: mean.map((m, t) => m + se[t]),
+      };
+    }),
+  ));
   return figures;
 }
 
