@@ -343,14 +343,14 @@ export function runOpeValidation(
 
 /** The validation's table as Markdown, for the docs (`deno task docs`). */
 export function opeValidationMarkdown(rows: readonly OpeValidationRow[]): string {
-  const f = (x: number) => x.toFixed(3);
+  const f = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : "-");
   return [
-    "| setting | policy | estimator | truth | bias | RMSE | coverage | mean ESS |",
-    "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    "| setting | policy | estimator | truth | bias | RMSE | coverage | mean ESS | diverged |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ...rows.map((r) =>
       `| ${r.env} | ${r.policy} | ${r.estimator} | ${f(r.truth)} | ${f(r.bias)} | ${f(r.rmse)} | ${
         r.coverage.toFixed(2)
-      } | ${r.meanEss.toFixed(1)} |`
+      } | ${r.meanEss.toFixed(1)} | ${r.diverged ?? "not recorded"} |`
     ),
     "",
     `Over ${rows[0]?.datasets ?? 0} independent recorded datasets per setting; "diverged" counts the datasets where ` +
