@@ -713,6 +713,96 @@ const cartpoleAblation: P4lGrid<P4lCartPoleAblationSizes> = {
   },
 };
 
+// ---------------------------------------------------------------- critic ablation (the kit's own)
+
+/** Sizes of the critic ablation. */
+export interface P4lCriticAblationSizes {
+  /** Repetitions (fresh data each). */
+  readonly repetitions: number;
+  /** Outer iterations of every P4L fit. */
+  readonly p4lIterations: number;
+  /** Monte Carlo trajectories per individual. */
+  readonly trajectories: number;
+}
+
+/** Ten repetitions at Figure 1's budget (60 iterations, 100 trajectories per individual). */
+export const P4L_CRITIC_ABLATION_FULL: P4lCriticAblationSizes = Object.freeze({
+  repetitions: 10,
+  p4lIterations: 60,
+  trajectories: 100,
+});
+
+/** CI sizes. */
+export const P4L_CRITIC_ABLATION_QUICK: P4lCriticAblationSizes = Object.freeze({
+  repetitions: 1,
+  p4lIterations: 10,
+  trajectories: 5,
+});
+
+/** The P4L variants the critic ablation fits: the paper's stochastic game, the neural class, the exact critic by lambda. */
+const CRITIC_VARIANTS: readonly (readonly [string, Record<string, unknown>])[] = [
+  ["P4L, stochastic critic, λ = 1", { critic: "stochastic", initialMultiplier: 1 }],
+  ["P4L, neural class", { functionClass: "neural" }],
+  ["P4L, exact critic, λ = 1", { critic: "exact", initialMultiplier: 1 }],
+  ["P4L, exact critic, λ = 5", { critic: "exact", initialMultiplier: 5 }],
+  ["P4L, exact critic, λ = 20 (default)", { critic: "exact", initialMultiplier: 20 }],
+  ["P4L, exact critic, λ = 100", { critic: "exact", initialMultiplier: 100 }],
+];
+
+/**
+ * What changed in P4L's optimiser, measured (docs/p4l.md): on section 6.1's environment at N = 30,
+ * T = 50 and the true K = 3, Algorithm 1's three stochastic steps (f, Q, pi) against the exact
+ * linear critic (both inner problems solved in closed form) at several lambda, the neural class,
+ * and FQI for scale, all on the same data of each repetition.
+ */
+const criticAblation: P4lGrid<P4lCriticAblationSizes> = {
+  id: "p4l-critic-ablation",
+  title: "P4L's critic and lambda on the simple environment (N = 30, T = 50, K = 3)",
+  full: P4L_CRITIC_ABLATION_FULL,
+  quick: P4L_CRITIC_ABLATION_QUICK,
+  figures: ["table"],
+  valueLabel: "discounted value",
+  config: (sizes) => ({
+    features: resolveConfig("fitRbfFeatures", RBF_DEFAULTS, { centres: 16 }),
+    fqi: resolveFqiConfig({ discount: 0.8 }),
+    p4l: Object.fromEntries(CRITIC_VARIANTS.map(([label, o]) => [
+      label,
+      (({ groups: _, ...rest }) => rest)(
+        resolveP4lConfig({ groups: 3, iterations: sizes.p4lIterations, discount: 0.8, ...o }, 3),
+      ),
+    ])),
+  }),
+  cells: (sizes) => gridCells([{ perGroup: 10, horizon: 50 }], () => "N=30, T=50, K=3", sizes.repetitions),
+  run(cell, sizes) {
+    const env = createP4lSimpleEnv({ horizon: 50 });
+    const seeds = cellSeeds(cell, 61);
+    const individuals = drawPopulation(env, createRng(seeds.population), 30, env.groups);
+    const data = simulate(env, { individuals, horizon: 50, seed: seeds.simulation });
+    const features = fitRbfFeatures(data.states, 2, { centres: 16, seed: seeds.features });
+    const policies: Record<string, RolloutPolicy> = {
+      FQI: greedyBatchPolicy(fittedQIteration(data, features, { discount: 0.8 })),
+      Behaviour: () => [0.5, 0.5],
+    };
+    for (const [label, options] of CRITIC_VARIANTS) {
+      const model = fitP4l(data, features, {
+        groups: 3,
+        seed: seeds.fit,
+        iterations: sizes.p4lIterations,
+        discount: 0.8,
+        ...options,
+      });
+      policies[label] = p4lBatchPolicy(model);
+    }
+    const values = valueMethods(env, individuals, policies, {
+      trajectories: sizes.trajectories,
+      horizon: 50,
+      discount: 0.8,
+      seed: seeds.evaluation,
+    });
+    return { cell, values, facts: {} };
+  },
+};
+
 // ---------------------------------------------------------------- conflicting groups (the kit's own)
 
 /** Sizes of the conflicting-groups grid. */
@@ -839,6 +929,7 @@ export const P4L_GRIDS: Readonly<Record<string, P4lGrid<any>>> = Object.freeze({
   "p4l-conflict": conflict,
   "p4l-cartpole-ablation": cartpoleAblation,
   "p4l-sepsis-groups": sepsisGroups,
+  "p4l-critic-ablation": criticAblation,
 });
 
 /** A grid's recorded summary: per setting, per method, per column, mean +- s.e. over repetitions. */
