@@ -12,7 +12,8 @@
  * unit.*.json as it completes; run the same command again and it resumes from them.
  * Independent seeds run in --workers parallel workers (default 2, the machine's cores); the
  * numbers are the same for any worker count.
- * Ids: omg-fig1 omg-fig2 omg-fig3 omg-table2 omg-fig4 omg-beyond p4l-fig1 p4l-table2 p4l-table3 p4l-conflict p4l-cartpole-ablation p4l-sepsis-groups
+ * Ids: omg-fig1 omg-fig2 omg-fig3 omg-table2 omg-fig4 omg-beyond omg-diagnosis p4l-fig1 p4l-table2 p4l-table3
+ * p4l-conflict p4l-cartpole-ablation p4l-sepsis-groups p4l-critic-ablation
  * (the p4l ids are also shardable grids: deno task grid / deno task collect), and ope-validation
  * (the off-policy estimators against simulator ground truth, docs/ope.md; --env picks its settings,
  * e.g. --env heparin-paper,heparin-clinical, and --main-sizes runs it at 300 patients x 10 datasets).

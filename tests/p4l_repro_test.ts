@@ -137,3 +137,16 @@ Deno.test("pairwise agreement counts the pairs two labelings treat alike", () =>
   assert.equal(pairwiseAgreement([0, 0, 0, 0], ["a", "a", "b", "b"]), 2 / 6);
   assert.throws(() => pairwiseAgreement([0], ["a"]), /two labelings/);
 });
+
+Deno.test("the critic ablation values every P4L variant and FQI on one repetition's data", () => {
+  const grid = P4L_GRIDS["p4l-critic-ablation"];
+  const [cell] = grid.cells(grid.quick);
+  const r = grid.run(cell, grid.quick);
+  const labels = Object.keys(r.values);
+  assert.ok(labels.includes("FQI") && labels.includes("Behaviour"));
+  assert.equal(labels.filter((l) => l.startsWith("P4L, exact critic")).length, 4);
+  assert.ok(labels.includes("P4L, stochastic critic, λ = 1") && labels.includes("P4L, neural class"));
+  for (const l of labels) assert.ok(Object.values(r.values[l]).every(Number.isFinite), l);
+  // The same data and streams give the same numbers.
+  assert.deepEqual(grid.run(cell, grid.quick).values, r.values);
+});
