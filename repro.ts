@@ -70,6 +70,7 @@ export {
   type P4lConflictSizes,
   type P4lFig1Sizes,
   type P4lGrid,
+  p4lGroupCountMarkdown,
   type P4lSepsisGroupsSizes,
   p4lSummaryMarkdown,
   type P4lTable2Sizes,

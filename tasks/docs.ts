@@ -13,6 +13,7 @@ import {
   omgRlSummaryMarkdown,
   opeValidationMarkdown,
   type OpeValidationRow,
+  p4lGroupCountMarkdown,
   p4lSummaryMarkdown,
 } from "../mod.ts";
 
@@ -28,9 +29,16 @@ interface Recorded {
   readonly provenance: { version: string; seconds: number; computePath?: { description?: string } };
 }
 
+/** Markers drawn from another reproduction's record: the record's id and the renderer. */
+const DERIVED: Readonly<Record<string, { record: string; render: (values: never) => string }>> = {
+  "p4l-fig1-groups": { record: "p4l-fig1", render: p4lGroupCountMarkdown as (values: never) => string },
+};
+
 async function render(id: string): Promise<string> {
   // A reproduction at the main job's sizes lives in results/<id>-main/<id>.json.
-  const path = `results/${id}/${id.replace(/-main$/, "")}.json`;
+  const derived = DERIVED[id];
+  const base = derived?.record ?? id;
+  const path = `results/${base}/${base.replace(/-main$/, "")}.json`;
   let record: Recorded;
   try {
     record = JSON.parse(await Deno.readTextFile(`${root}${path}`));
@@ -48,7 +56,9 @@ async function render(id: string): Promise<string> {
       Math.round(p.seconds)
     } s of compute):`,
     "",
-    id.startsWith("omg-")
+    derived
+      ? derived.render(record.values as never)
+      : id.startsWith("omg-")
       ? omgRlSummaryMarkdown(id, record.values as unknown as Record<string, unknown>)
       : id.startsWith("ope-")
       ? opeValidationMarkdown((record.values as unknown as { rows: OpeValidationRow[] }).rows)

@@ -1043,3 +1043,29 @@ export function assembleP4lGrid<Sizes>(
   for (const f of Object.values(facts)) f.mean /= f.n;
   return { values: { cells: ordered, summary, facts }, figures };
 }
+
+/**
+ * How often section 5's heuristic chose each K, per setting, from a grid's recorded cells (their
+ * `auto K` fact): the docs' "Choosing K" table, read from the record rather than typed.
+ */
+export function p4lGroupCountMarkdown(values: { cells: readonly GridCellResult[] }): string {
+  const bySetting = new Map<string, number[]>();
+  for (const c of values.cells) {
+    const k = c.facts?.["auto K"];
+    if (typeof k !== "number") continue;
+    const list = bySetting.get(c.cell.setting) ?? [];
+    list.push(k);
+    bySetting.set(c.cell.setting, list);
+  }
+  if (bySetting.size === 0) throw new RangeError("p4lGroupCountMarkdown: the record's cells hold no auto K");
+  const ks = [...new Set([...bySetting.values()].flat())].sort((a, b) => a - b);
+  return [
+    `| setting | repetitions | ${ks.map((k) => `K = ${k}`).join(" | ")} | mean K |`,
+    `| --- | --- | ${ks.map(() => "---").join(" | ")} | --- |`,
+    ...[...bySetting].map(([setting, list]) =>
+      `| ${setting} | ${list.length} | ${ks.map((k) => list.filter((x) => x === k).length).join(" | ")} | ${
+        (list.reduce((a, b) => a + b, 0) / list.length).toFixed(2)
+      } |`
+    ),
+  ].join("\n");
+}
