@@ -965,10 +965,7 @@ async function diagnosis(
     parallel,
     cacheDir,
   );
-  const mean = (pick: (d: HeparinDiagnosis) => number) => {
-    const m = meanSe(runs.map((r) => [pick(r)]));
-    return { mean: m.mean[0], se: m.se[0] };
-  };
+  const mean = (pick: (d: HeparinDiagnosis) => number) => meanSeOf(runs.map(pick));
   const fixed = Object.keys(runs[0].fixed).map((k) => [k, mean((d) => d.fixed[k])] as const);
   const imitation = (Object.keys(runs[0].imitation) as (keyof HeparinDiagnosis["imitation"])[])
     .map((k) => [k, mean((d) => d.imitation[k])] as const);
@@ -1023,16 +1020,12 @@ export function comparisonSummary(runs: readonly HeparinComparison[]): Compariso
     for (const method of HEPARIN_METHODS) {
       const got = mine.map((r) => r.outcomes[method]).filter((o) => o !== undefined);
       if (got.length === 0) continue;
-      const stat = (v: number[]) => {
-        const m = meanSe(v.map((x) => [x]));
-        return { mean: m.mean[0], se: m.se[0] };
-      };
       rows.push({
         preset,
         method,
         seeds: got.length,
-        timeInRange: stat(got.map((o) => o.timeInRange)),
-        rpReturn: stat(got.map((o) => o.rpReturn)),
+        timeInRange: meanSeOf(got.map((o) => o.timeInRange)),
+        rpReturn: meanSeOf(got.map((o) => o.rpReturn)),
       });
     }
   }
