@@ -68,8 +68,13 @@ export {
 export { apttReward } from "./lib/data/rewards.ts";
 export {
   detectMimicLayout,
+  MIMIC_IV_COLUMNS,
   MimicInputError,
   type MimicLayout,
+  type MimicPatient,
+  type MimicReader,
+  openMimic,
+  readPatients,
   type StreamStats,
   streamTable,
 } from "./lib/data/mimic_tables.ts";
@@ -82,6 +87,25 @@ export {
   type HeparinCohortOptions,
   type HeparinVariable,
 } from "./lib/data/heparin_cohort.ts";
+export {
+  buildSepsisCohort,
+  SEPSIS_ANTIBIOTIC_PATTERN,
+  SEPSIS_EXCLUDED_ROUTES,
+  SEPSIS_FLUID_ITEMS,
+  SEPSIS_URINE_ITEMS,
+  SEPSIS_VARIABLES,
+  SEPSIS_VASOPRESSORS,
+  SEPSIS_VENT_ITEMS,
+  type SepsisCohort,
+  type SepsisCohortOptions,
+  type SepsisCohortStep,
+  type SepsisVariable,
+  type SepsisVasopressor,
+  sirsCount,
+  type SofaInputs,
+  type SofaScore,
+  sofaScore,
+} from "./lib/data/sepsis_cohort.ts";
 export { removeStaleTemps, writeFileAtomic, writeTextAtomic } from "./lib/util/files.ts";
 export {
   applyPcaReduction,

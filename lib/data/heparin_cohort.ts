@@ -36,7 +36,7 @@
  */
 import { knnImpute, missingRates, selectFeatures } from "./preprocess.ts";
 import type { StepTable } from "./steps.ts";
-import { detectMimicLayout, mimicHours, type MimicLayout, streamTable } from "./mimic_tables.ts";
+import { mimicHours, type MimicLayout, openMimic, readPatients } from "./mimic_tables.ts";
 import { quantiles } from "../core/numeric.ts";
 import { apttReward } from "./rewards.ts";
 
@@ -354,31 +354,12 @@ async function readStaysAndDrips(ctx: CohortContext): Promise<{ stays: Map<strin
 
 /** Age at ICU admission (91.4 for MIMIC-III's shifted over-89s) and sex, from the patients table. */
 async function addDemographics(ctx: CohortContext, cohort: readonly Stay[]): Promise<void> {
-  const { read, iv } = ctx;
-  // Age and gender.
-  const patients = new Map<string, { gender: string; dob: number; anchorAge: number; anchorYear: number }>();
-  await read(
-    "patients",
-    iv ? ["subject_id", "gender", "anchor_age", "anchor_year"] : ["subject_id", "gender", "dob"],
-    (v) => {
-      patients.set(v[0], {
-        gender: v[1],
-        dob: iv ? NaN : mimicHours(v[2]),
-        anchorAge: iv ? Number(v[2]) : NaN,
-        anchorYear: iv ? Number(v[3]) : NaN,
-      });
-    },
-  );
+  const patients = await readPatients(ctx);
   for (const s of cohort) {
     const p = patients.get(s.subject);
     if (!p) continue;
-    s.male = p.gender.trim().toUpperCase() === "M" ? 1 : 0;
-    if (iv) {
-      const year = new Date(s.intime * 3_600_000).getUTCFullYear();
-      s.age = p.anchorAge + year - p.anchorYear;
-    } else {
-      s.age = Math.min(91.4, (s.intime - p.dob) / (24 * 365.2425));
-    }
+    s.male = p.male;
+    s.age = p.ageAt(s.intime);
   }
 }
 
@@ -644,7 +625,7 @@ function dripRowStatistics(drips: DripRecords, allAptt: { hadm: string; time: nu
 /** Builds the heparin cohort from the MIMIC folder `dir` (module doc). */
 export async function buildHeparinCohort(dir: string, options: HeparinCohortOptions = {}): Promise<HeparinCohort> {
   const log = options.progress ?? (() => {});
-  const layout = await detectMimicLayout(dir, [
+  const mimic = await openMimic(dir, [
     "patients",
     "admissions",
     "icustays",
@@ -652,23 +633,9 @@ export async function buildHeparinCohort(dir: string, options: HeparinCohortOpti
     "inputevents_cv",
     "chartevents",
     "labevents",
-  ]);
-  const reads: CohortContext["reads"] = {};
-  const ctx: CohortContext = {
-    dir,
-    layout,
-    iv: layout.version === "mimic-iv",
-    log,
-    reads,
-    async read(table, columns, onRow) {
-      const path = layout.tables[table];
-      log(`reading ${path}`);
-      reads[table] = await streamTable(path, columns, onRow, {
-        alternatives: { icustay_id: ["stay_id"] },
-        progress: (n) => log(`${path}: ${(n / 1e6).toFixed(0)} M rows`),
-      });
-    },
-  };
+  ], log);
+  const { layout, reads } = mimic;
+  const ctx: CohortContext = { dir, layout, iv: mimic.iv, log, reads, read: mimic.read };
   const { stays, drips } = await readStaysAndDrips(ctx);
   const steps: CohortStep[] = [];
   let cohort = [...stays.values()].filter((s) => s.drips.length > 0);

@@ -53,7 +53,7 @@ function findTable(names: readonly string[], table: string): string | undefined 
   return lower.get(`${table}.csv.gz`) ?? lower.get(`${table}.csv`);
 }
 
-/** The tables the heparin cohort needs, per version (MIMIC-III name -> MIMIC-IV location). */
+/** The tables the cohort builders read, per version (MIMIC-III name -> MIMIC-IV location). */
 const MIMIC_IV_TABLES: Readonly<Record<string, string>> = {
   patients: "hosp/patients",
   admissions: "hosp/admissions",
@@ -61,6 +61,10 @@ const MIMIC_IV_TABLES: Readonly<Record<string, string>> = {
   icustays: "icu/icustays",
   inputevents_mv: "icu/inputevents",
   chartevents: "icu/chartevents",
+  outputevents: "icu/outputevents",
+  prescriptions: "hosp/prescriptions",
+  microbiologyevents: "hosp/microbiologyevents",
+  diagnoses_icd: "hosp/diagnoses_icd",
 };
 
 /**
@@ -219,4 +223,87 @@ export async function streamTable(
 export function mimicHours(text: string): number {
   const t = Date.parse(text.length === 10 ? `${text}T00:00:00Z` : `${text.replace(" ", "T")}Z`);
   return Number.isFinite(t) ? t / 3_600_000 : NaN;
+}
+
+/** Other names a MIMIC-III column has in MIMIC-IV. */
+export const MIMIC_IV_COLUMNS: Readonly<Record<string, readonly string[]>> = Object.freeze({
+  icustay_id: ["stay_id"],
+  startdate: ["starttime"],
+  enddate: ["stoptime"],
+  icd9_code: ["icd_code"],
+});
+
+/** A MIMIC folder opened for a cohort builder: its layout, a streaming reader, and what it read. */
+export interface MimicReader {
+  /** The folder's layout. */
+  readonly layout: MimicLayout;
+  /** MIMIC-IV rather than MIMIC-III. */
+  readonly iv: boolean;
+  /** Rows read per table, and seconds. */
+  readonly reads: Record<string, StreamStats>;
+  /** Streams one table (MIMIC-III name), offering each row's `columns` to `onRow`. */
+  read(table: string, columns: readonly string[], onRow: (v: readonly string[]) => boolean | void): Promise<void>;
+}
+
+/**
+ * Opens `dir` for the tables `needed` ({@linkcode detectMimicLayout}); reads log the file
+ * and every million rows to `log`, and MIMIC-IV's column names ({@linkcode MIMIC_IV_COLUMNS})
+ * are accepted for MIMIC-III's.
+ */
+export async function openMimic(
+  dir: string,
+  needed: readonly string[],
+  log: (message: string) => void = () => {},
+): Promise<MimicReader> {
+  const layout = await detectMimicLayout(dir, needed);
+  const reads: Record<string, StreamStats> = {};
+  return {
+    layout,
+    iv: layout.version === "mimic-iv",
+    reads,
+    async read(table, columns, onRow) {
+      const path = layout.tables[table];
+      if (path === undefined) throw new MimicInputError(`${dir}: no ${table} table in this layout`);
+      log(`reading ${path}`);
+      reads[table] = await streamTable(path, columns, onRow, {
+        alternatives: MIMIC_IV_COLUMNS,
+        progress: (n) => log(`${path}: ${(n / 1e6).toFixed(0)} M rows`),
+      });
+    },
+  };
+}
+
+/** A patient's sex and age at a given time, from the patients table. */
+export interface MimicPatient {
+  /** 1 for male, 0 otherwise. */
+  readonly male: number;
+  /**
+   * Age in years at `hours` (hours since the epoch): MIMIC-III from dob, the over-89s' shifted
+   * dob capped at 91.4 years (their median); MIMIC-IV anchor_age + year - anchor_year.
+   */
+  ageAt(hours: number): number;
+}
+
+/** Reads the patients table: subject_id to sex and age. */
+export async function readPatients(mimic: MimicReader): Promise<Map<string, MimicPatient>> {
+  const patients = new Map<string, MimicPatient>();
+  const iv = mimic.iv;
+  await mimic.read(
+    "patients",
+    iv ? ["subject_id", "gender", "anchor_age", "anchor_year"] : ["subject_id", "gender", "dob"],
+    (v) => {
+      const male = v[1].trim().toUpperCase() === "M" ? 1 : 0;
+      if (iv) {
+        const anchorAge = Number(v[2]), anchorYear = Number(v[3]);
+        patients.set(v[0], {
+          male,
+          ageAt: (h) => anchorAge + new Date(h * 3_600_000).getUTCFullYear() - anchorYear,
+        });
+      } else {
+        const dob = mimicHours(v[2]);
+        patients.set(v[0], { male, ageAt: (h) => Math.min(91.4, (h - dob) / (24 * 365.2425)) });
+      }
+    },
+  );
+  return patients;
 }
