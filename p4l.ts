@@ -90,6 +90,8 @@ export {
   finishPersim,
   fitPersonalisedSimulator,
   initPersim,
+  type LearnedSimulatorEnv,
+  learnedSimulatorEnv,
   PERSIM_DEFAULTS,
   type PersimEnvOptions,
   persimNextStateProbabilities,
@@ -98,6 +100,14 @@ export {
   type PersimTraining,
   type PersonalisedSimulator,
 } from "./lib/algos/persim.ts";
+export {
+  createGaussianPersimEnv,
+  fitGaussianPersim,
+  GAUSSIAN_PERSIM_DEFAULTS,
+  type GaussianPersim,
+  gaussianPersimMoments,
+  type GaussianPersimOptions,
+} from "./lib/algos/persim_gaussian.ts";
 export {
   initVLearning,
   vLearning,

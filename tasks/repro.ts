@@ -17,6 +17,10 @@
  * (the p4l ids are also shardable grids: deno task grid / deno task collect), and ope-validation
  * (the off-policy estimators against simulator ground truth, docs/ope.md; --env picks its settings,
  * e.g. --env heparin-paper,heparin-clinical, and --main-sizes runs it at 300 patients x 10 datasets).
+ * p4l-table3 --data sepsis.csv runs Table 3 on a recorded sepsis cohort (deno task cohort sepsis)
+ * instead of the simulator: subsamples of admissions, the paper's PCA state, P4L (K auto), ACPI,
+ * VL, FQI and the clinicians, valued in a learned Gaussian PerSim-style simulator and by
+ * off-policy estimators with intervals (writes <out>/p4l-table3-data.json).
  */
 import { parseCli } from "./cli.ts";
 import {
@@ -36,6 +40,8 @@ import {
   opeValidationConfigs,
   type OpeValidationEnv,
   P4L_GRIDS,
+  p4lTable3DataGrid,
+  readStepCsv,
   removeStaleTemps,
   runOmgRlReproduction,
   runOpeValidation,
@@ -46,7 +52,7 @@ import {
 
 const IDS: readonly string[] = [...OMG_RL_REPRODUCTIONS, ...Object.keys(P4L_GRIDS), "ope-validation"];
 const USAGE =
-  `usage: deno task repro <id> [--quick | --main-sizes] [--seeds n] [--workers n] [--preset paper] [--env e] [--out dir]\n  ids: ${
+  `usage: deno task repro <id> [--quick | --main-sizes] [--seeds n] [--workers n] [--preset paper] [--env e] [--data sepsis.csv] [--out dir]\n  ids: ${
     IDS.join(" ")
   }`;
 const { values, positionals } = parseCli("repro", USAGE, {
@@ -56,6 +62,7 @@ const { values, positionals } = parseCli("repro", USAGE, {
     "main-sizes": { type: "boolean", default: false },
     preset: { type: "string", default: "paper" },
     env: { type: "string" },
+    data: { type: "string" },
     seeds: { type: "string" },
     workers: { type: "string", default: "2" },
     out: { type: "string", default: "out" },
@@ -73,6 +80,10 @@ if (!id || !IDS.includes(id)) {
 }
 if (values["main-sizes"] && (values.quick || !(id.startsWith("omg-") || id === "ope-validation"))) {
   console.error(`repro: --main-sizes is for the OMG-RL reproductions and ope-validation, without --quick\n${USAGE}`);
+  Deno.exit(2);
+}
+if (values.data !== undefined && id !== "p4l-table3") {
+  console.error(`repro: --data is for p4l-table3 (a sepsis cohort from deno task cohort sepsis)\n${USAGE}`);
   Deno.exit(2);
 }
 const envs = values.env?.split(",").map((e) => e.trim()) as OpeValidationEnv[] | undefined;
@@ -133,7 +144,22 @@ if (id === "ope-validation") {
   Deno.exit(0);
 }
 if (id in P4L_GRIDS) {
-  const grid = P4L_GRIDS[id];
+  let grid = P4L_GRIDS[id];
+  let dataSource: Record<string, unknown> = {};
+  if (values.data !== undefined) {
+    try {
+      const table = await readStepCsv(values.data);
+      grid = p4lTable3DataGrid(table, values.data);
+      const digest = await crypto.subtle.digest("SHA-256", await Deno.readFile(values.data));
+      dataSource = {
+        data: values.data,
+        dataSha256: Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join(""),
+      };
+    } catch (err) {
+      console.error(`repro: ${(err as Error).message}`);
+      Deno.exit(1);
+    }
+  }
   const sizes = values.quick ? grid.quick : grid.full;
   const started = performance.now();
   const cells = grid.cells(sizes);
@@ -150,18 +176,20 @@ if (id in P4L_GRIDS) {
   await Deno.mkdir(out, { recursive: true });
   await removeStaleTemps(out);
   const record = runRecord({
-    id,
+    id: grid.id,
     title: grid.title,
     quick: values.quick,
     sizes,
-    config: grid.config(sizes),
+    config: { ...grid.config(sizes), ...dataSource },
     // Each cell's streams are split from its index (lib/repro/p4l.ts).
     seeds: cells.map((c) => c.index),
     values: v,
   }, started);
-  await writeTextAtomic(`${out}/${id}.json`, JSON.stringify(record, null, 1));
-  const page = await writeFigureHtml(out, id, grid.title, figures);
-  console.log(`${id}: wrote ${out}/${id}.json and ${page} in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+  await writeTextAtomic(`${out}/${grid.id}.json`, JSON.stringify(record, null, 1));
+  const page = await writeFigureHtml(out, grid.id, grid.title, figures);
+  console.log(
+    `${grid.id}: wrote ${out}/${grid.id}.json and ${page} in ${((performance.now() - started) / 1000).toFixed(0)} s`,
+  );
   Deno.exit(0);
 }
 

@@ -24,8 +24,11 @@ import { effectiveSampleSize, logSoftmaxInPlace, logSumExp } from "../core/numer
 import { fitSoftmaxRegression, SOFTMAX_REGRESSION_DEFAULTS, softmaxLogits } from "./softmax_regression.ts";
 import { checkIntegers, checkInterval, resolveConfig } from "../core/config.ts";
 
-/** A policy to evaluate: state (as recorded) to action probabilities. */
-export type EvaluationPolicy = (state: ArrayLike<number>) => ArrayLike<number>;
+/**
+ * A policy to evaluate: state (as recorded) to action probabilities; `individual` (the row's index
+ * into the data's individualIds) lets a personalised policy (P4L, ACPI) act as its individual's.
+ */
+export type EvaluationPolicy = (state: ArrayLike<number>, individual?: number) => ArrayLike<number>;
 
 /** Raised when an estimate cannot be formed (e.g. every importance weight is zero). */
 export class OpeError extends Error {
@@ -305,7 +308,7 @@ function estimate(
   phi: Float64Array,
   D: number,
   gamma: number,
-): { wis: number; wdr: number; fqe: number; ess: number } {
+): { wis: number; wdr: number; fqe: number; ess: number; zeroStep?: number } {
   // Without a usable FQE model (it diverged), DR and FQE are undefined; WIS stands alone.
   const qOrZero = q ?? new Float64Array(data.numActions * D);
   const A = data.numActions;
@@ -332,9 +335,9 @@ function estimate(
     }
     const lse = logSumExp(logW);
     if (lse === -Infinity) {
-      throw new OpeError(
-        `the policy puts zero probability on the clinicians' actions in every stay by step ${t}: importance sampling has nothing to weight`,
-      );
+      // The policy puts zero probability on the clinicians' actions in every stay by step t:
+      // importance sampling has nothing to weight, so WIS and WDR are undefined; FQE stands.
+      return { wis: NaN, wdr: NaN, fqe: q ? fqe : NaN, ess: 0, zeroStep: t };
     }
     let stepWis = 0, stepDr = 0;
     for (let i = 0; i < n; i++) {
@@ -490,8 +493,8 @@ function policyRatios(name: string, policy: EvaluationPolicy, data: MdpDataset, 
   const piNow = new Float64Array(data.size * A), piNext = new Float64Array(data.size * A);
   const logRatio = new Float64Array(data.size);
   for (let r = 0; r < data.size; r++) {
-    const p = policy(data.states.subarray(r * S, (r + 1) * S));
-    const pn = policy(data.nextStates.subarray(r * S, (r + 1) * S));
+    const p = policy(data.states.subarray(r * S, (r + 1) * S), data.individuals[r]);
+    const pn = policy(data.nextStates.subarray(r * S, (r + 1) * S), data.individuals[r]);
     if (p.length !== A) throw new RangeError(`policy "${name}" returned ${p.length} probabilities for ${A} actions`);
     for (let a = 0; a < A; a++) {
       if (!(p[a] >= 0) || !(pn[a] >= 0)) {
@@ -557,7 +560,11 @@ function evaluateOnePolicy(ctx: OpeContext, name: string, policy: EvaluationPoli
     if (err instanceof OpeError) throw new OpeError(`policy "${name}": ${err.message}`);
     throw err;
   }
-  if (point.ess < 10) {
+  if (point.zeroStep !== undefined) {
+    warn(
+      `policy "${name}": it puts zero probability on the clinicians' actions in every stay by step ${point.zeroStep}: importance sampling has nothing to weight, so its WIS and WDR are NaN (FQE stands)`,
+    );
+  } else if (point.ess < 10) {
     warn(
       `policy "${name}": effective sample size ${
         point.ess.toFixed(1)

@@ -299,31 +299,46 @@ export interface PersimEnvOptions {
   readonly terminal: (next: Float64Array, reward: number) => boolean;
   /** Longest episode. */
   readonly horizon: number;
+  /** Each individual's own episode length (its recorded stay), where it varies. */
+  readonly lengths?: readonly number[];
   /** Discount factor of evaluations. */
   readonly discount: number;
   /** Names of the observed features. */
   readonly featureNames: readonly string[];
 }
 
+/** A learned simulator as an environment: individuals by index, with their own next-state sampler. */
+export type LearnedSimulatorEnv = Environment<Float64Array, { index: number }> & {
+  readonly individuals: readonly Individual<{ index: number }>[];
+};
+
 /**
- * The learned simulator as an {@linkcode Environment}: individuals are the data's (params: their
- * index), each starting from its own recorded initial state.
+ * A learned simulator as an {@linkcode Environment}: individuals are the data's (params: their
+ * index), each starting from its own recorded initial state; `next` draws the next state.
  */
-export function createPersimEnv(
-  model: PersonalisedSimulator,
+export function learnedSimulatorEnv(
+  name: string,
+  individualIds: readonly string[],
+  numActions: number,
+  next: (rng: Rng, individual: number, s: Float64Array, action: number) => Float64Array,
   options: PersimEnvOptions,
-): Environment<Float64Array, { index: number }> & { readonly individuals: readonly Individual<{ index: number }>[] } {
-  const N = model.individualIds.length;
+): LearnedSimulatorEnv {
+  const N = individualIds.length;
   if (options.initialStates.length !== N) {
-    throw new RangeError(`persim env: ${options.initialStates.length} initial states for ${N} individuals`);
+    throw new RangeError(`${name} env: ${options.initialStates.length} initial states for ${N} individuals`);
   }
-  const individuals = model.individualIds.map((id, index) => Object.freeze({ id, group: "all", params: { index } }));
+  if (options.lengths && options.lengths.length !== N) {
+    throw new RangeError(`${name} env: ${options.lengths.length} episode lengths for ${N} individuals`);
+  }
+  const individuals = individualIds.map((id, index) => Object.freeze({ id, group: "all", params: { index } }));
+  const lengths = options.lengths;
   return Object.freeze({
-    name: "persim",
+    name,
     featureNames: options.featureNames,
-    numActions: model.numActions,
+    numActions,
     discount: options.discount,
     horizon: options.horizon,
+    ...(lengths ? { episodeLength: (ind: Individual<{ index: number }>) => lengths[ind.params.index] } : {}),
     groups: Object.freeze(["all"]),
     individuals,
     drawIndividual: (rng: Rng) => individuals[rng.int(N)],
@@ -331,13 +346,23 @@ export function createPersimEnv(
       Float64Array.from(options.initialStates[ind.params.index]),
     observe: (s: Float64Array) => Float64Array.from(s),
     step(rng: Rng, ind: Individual<{ index: number }>, s: Float64Array, action: number) {
-      const probs = persimNextStateProbabilities(model, ind.params.index, s, action);
-      const next = Float64Array.from(probs, (p) => rng.categorical(p));
-      const reward = options.reward(next);
-      return { state: next, reward, terminal: options.terminal(next, reward) };
+      const state = next(rng, ind.params.index, s, action);
+      const reward = options.reward(state);
+      return { state, reward, terminal: options.terminal(state, reward) };
     },
     behaviourPolicy: () => {
-      throw new Error("persim env: the learned simulator has no behaviour policy; pass one explicitly");
+      throw new Error(`${name} env: the learned simulator has no behaviour policy; pass one explicitly`);
     },
   });
+}
+
+/**
+ * The learned simulator as an {@linkcode Environment}: individuals are the data's (params: their
+ * index), each starting from its own recorded initial state.
+ */
+export function createPersimEnv(model: PersonalisedSimulator, options: PersimEnvOptions): LearnedSimulatorEnv {
+  return learnedSimulatorEnv("persim", model.individualIds, model.numActions, (rng, i, s, action) => {
+    const probs = persimNextStateProbabilities(model, i, s, action);
+    return Float64Array.from(probs, (p) => rng.categorical(p));
+  }, options);
 }

@@ -65,6 +65,11 @@ import { ACPI_DEFAULTS, acpiBatchPolicy, acpiPolicy, fitAcpi, resolveAcpiConfig 
 import { fitP4l, p4lBatchPolicy, p4lPolicy, resolveP4lConfig } from "../algos/p4l.ts";
 import { estimateGroupCount, GROUP_COUNT_DEFAULTS } from "../algos/group_count.ts";
 import { createPersimEnv, fitPersonalisedSimulator, PERSIM_DEFAULTS } from "../algos/persim.ts";
+import { createGaussianPersimEnv, fitGaussianPersim, GAUSSIAN_PERSIM_DEFAULTS } from "../algos/persim_gaussian.ts";
+import { BEHAVIOUR_DEFAULTS, evaluatePolicies, fitBehaviourPolicy, OPE_DEFAULTS } from "../algos/ope.ts";
+import { selectIndividuals } from "../data/dataset.ts";
+import { type StepTable, stepTableToDataset } from "../data/steps.ts";
+import { applyPcaReduction, fitPcaReduction } from "../data/pca.ts";
 import { resolveConfig } from "../core/config.ts";
 import { boxFigure, type Figure, tableFigure } from "../plots/figures.ts";
 
@@ -524,6 +529,196 @@ const table3: P4lGrid<P4lTable3Sizes> = {
     return { cell, values, facts: { ...cmp.facts, "PerSim train NLL": persim.trainLoss } };
   },
 };
+
+// ---------------------------------------------------------------- Table 3 on a cohort (MIMIC)
+
+/** Sizes of Table 3 on a recorded sepsis cohort (`deno task repro p4l-table3 --data sepsis.csv`). */
+export interface P4lTable3DataSizes extends ComparisonSizes {
+  /** Admissions per subsample (the paper: 1000); a smaller cohort is subsampled to `smallShare` of its stays. */
+  readonly individuals: number;
+  /** Share of a cohort no larger than `individuals` that each subsample keeps. */
+  readonly smallShare: number;
+  /** Subsamples (the paper: 5). */
+  readonly repetitions: number;
+  /** Principal components of the standardised variables kept beside SOFA (the paper: 10). */
+  readonly components: number;
+  /** Monte Carlo trajectories per admission in the learned simulator. */
+  readonly trajectories: number;
+  /** Rank of the Gaussian PerSim-style simulator. */
+  readonly persimRank: number;
+  /** Its full-batch Adam steps. */
+  readonly persimSteps: number;
+  /** Bootstrap resamples of the off-policy intervals. */
+  readonly bootstrap: number;
+}
+
+/** The paper's sizes: 1000 admissions, 5 subsamples, 10 components, K by the heuristic. */
+export const P4L_TABLE3_DATA_FULL: P4lTable3DataSizes = Object.freeze<P4lTable3DataSizes>({
+  individuals: 1000,
+  smallShare: 0.8,
+  repetitions: 5,
+  components: 10,
+  trajectories: 20,
+  ks: ["auto"],
+  p4lIterations: 40,
+  vlSteps: 30,
+  persimRank: 8,
+  persimSteps: 400,
+  bootstrap: 200,
+});
+
+/** CI sizes: 2 subsamples, fewer steps. */
+export const P4L_TABLE3_DATA_QUICK: P4lTable3DataSizes = Object.freeze<P4lTable3DataSizes>({
+  ...P4L_TABLE3_DATA_FULL,
+  repetitions: 2,
+  trajectories: 5,
+  p4lIterations: 15,
+  vlSteps: 8,
+  persimRank: 6,
+  persimSteps: 150,
+  bootstrap: 50,
+});
+
+/** The columns of Table 3 on a cohort: the learned simulator's value and the off-policy estimates. */
+export const P4L_TABLE3_DATA_COLUMNS: readonly string[] = Object.freeze([
+  "PerSim estimate",
+  "OPE: FQE",
+  "FQE 95% low",
+  "FQE 95% high",
+  "OPE: WDR",
+  "OPE: WIS",
+]);
+
+/**
+ * Table 3 on a recorded sepsis cohort (`deno task cohort sepsis`): each cell is one subsample
+ * of admissions. In it the paper's state reduction is fitted (top `components` principal
+ * components of the standardised variables, plus SOFA), FQI, VL, ACPI and P4L are fitted on RBF
+ * features of the reduced state (16 centres, standardised), and each method is valued two ways:
+ * in a Gaussian PerSim-style simulator learned from the same subsample (each admission from its
+ * recorded first state for its recorded number of steps, reward -SOFA of the drawn next state,
+ * SOFA rounded and clipped to [0, 24]; the clinicians act by the behaviour policy estimated from
+ * the data), as the paper; and by the kit's off-policy estimators on the recorded stays (FQE,
+ * WDR, WIS with the same estimated behaviour policy; bootstrap intervals over admissions). For
+ * the clinicians, every off-policy column holds the recorded discounted return and its interval.
+ * A cohort no larger than `individuals` is subsampled to `smallShare` of its stays, so that the
+ * subsamples differ (the paper subsamples 1000 of 16,356).
+ */
+export function p4lTable3DataGrid(cohort: StepTable, source: string): P4lGrid<P4lTable3DataSizes> {
+  const full = stepTableToDataset(cohort);
+  if (!full.featureNames.includes("sofa")) {
+    throw new RangeError(`${source}: no "sofa" column (expected a cohort from deno task cohort sepsis)`);
+  }
+  if (full.individualIds.length < 10) {
+    throw new RangeError(`${source}: ${full.individualIds.length} admissions; Table 3 needs at least 10`);
+  }
+  return {
+    id: "p4l-table3-data",
+    title: `P4L Table 3 on ${source.split("/").pop()}: valued by a learned simulator and off-policy`,
+    full: P4L_TABLE3_DATA_FULL,
+    quick: P4L_TABLE3_DATA_QUICK,
+    figures: ["table", "box"],
+    valueLabel: "discounted value (gamma = 0.8)",
+    config: (sizes) => ({
+      ...comparisonConfigs(sizes, 0.8, TABLE3_DATA_FEATURES),
+      pca: { components: sizes.components, keep: ["sofa"] },
+      persim: resolveConfig("fitGaussianPersim", GAUSSIAN_PERSIM_DEFAULTS, {
+        rank: sizes.persimRank,
+        steps: sizes.persimSteps,
+      }),
+      behaviour: BEHAVIOUR_DEFAULTS,
+      ope: resolveConfig("evaluatePolicies", OPE_DEFAULTS, { discount: 0.8, bootstrap: sizes.bootstrap }),
+      source,
+      admissions: full.individualIds.length,
+    }),
+    cells: (sizes) => gridCells([{ cohort: source }], () => "cohort", sizes.repetitions),
+    run(cell, sizes) {
+      const seeds = cellSeeds(cell, 71);
+      const N = full.individualIds.length;
+      const take = N > sizes.individuals ? sizes.individuals : Math.max(10, Math.floor(sizes.smallShare * N));
+      const chosen = Array.from(createRng(seeds.population).permutation(N).subarray(0, take)).sort((a, b) => a - b);
+      const raw = selectIndividuals(full, chosen);
+      const components = Math.min(sizes.components, raw.stateDim - 1);
+      const pca = fitPcaReduction(raw, { components, keep: ["sofa"] });
+      const data = applyPcaReduction(pca, raw);
+      const features = fitRbfFeatures(data.states, data.stateDim, { ...TABLE3_DATA_FEATURES, seed: seeds.features });
+      const cmp = fitP4lComparison(data, features, sizes, { discount: 0.8, seed: seeds.fit });
+      const behaviour = fitBehaviourPolicy(data, features, { seed: seeds.fit });
+      // The learned simulator: each admission from its first recorded state, for its recorded steps.
+      const D = data.stateDim, sofa = D - 1;
+      const initialStates = data.individualIds.map(() => new Float64Array(D));
+      const lengths = data.individualIds.map(() => 0);
+      for (let r = 0; r < data.size; r++) {
+        const i = data.individuals[r];
+        if (lengths[i]++ === 0) initialStates[i] = Float64Array.from(data.states.subarray(r * D, (r + 1) * D));
+      }
+      const persim = fitGaussianPersim(data, { rank: sizes.persimRank, steps: sizes.persimSteps, seed: seeds.persim });
+      const learned = createGaussianPersimEnv(persim, {
+        initialStates,
+        lengths,
+        reward: (next) => -Math.round(next[sofa]),
+        terminal: () => false,
+        horizon: Math.max(...lengths),
+        discount: 0.8,
+        featureNames: data.featureNames,
+        clip: Array.from({ length: D }, (_, d) => (d === sofa ? [0, 24] as const : undefined)),
+      });
+      const clinician: Policy = (o) => behaviour.probabilities(o);
+      const policies: Record<string, RolloutPolicy> = { Clinician: clinician, ...cmp.batchPolicies };
+      const estimated = valueMethods(learned, learned.individuals, policies, {
+        trajectories: sizes.trajectories,
+        horizon: learned.horizon,
+        discount: 0.8,
+        seed: seeds.evaluation,
+      });
+      // Off-policy, on the recorded stays: each method's policy as its admission's own.
+      const perAdmission = (make: (i: number) => (s: ArrayLike<number>) => ArrayLike<number>) => {
+        const cache = new Map<number, (s: ArrayLike<number>) => ArrayLike<number>>();
+        return (s: ArrayLike<number>, i = 0) => {
+          let p = cache.get(i);
+          if (!p) cache.set(i, p = make(i));
+          return p(s);
+        };
+      };
+      const ope = evaluatePolicies(
+        data,
+        features,
+        behaviour,
+        Object.fromEntries(Object.entries(cmp.policies).map(([m, make]) => [m, perAdmission(make)])),
+        { discount: 0.8, bootstrap: sizes.bootstrap, seed: seeds.evaluation, warn: () => {} },
+      );
+      const row = (policy: string, estimator: string) =>
+        ope.rows.find((r) => r.policy === policy && r.estimator === estimator)!;
+      const values: Record<string, Record<string, number>> = {};
+      for (const m of Object.keys(policies)) {
+        const [fqe, wdr, wis] = m === "Clinician"
+          ? [0, 0, 0].map(() => row("clinicians (recorded)", "on-policy"))
+          : [row(m, "FQE"), row(m, "WDR"), row(m, "WIS")];
+        values[m] = {
+          "PerSim estimate": estimated[m].all,
+          "OPE: FQE": fqe.estimate,
+          "FQE 95% low": fqe.lower,
+          "FQE 95% high": fqe.upper,
+          "OPE: WDR": wdr.estimate,
+          "OPE: WIS": wis.estimate,
+        };
+      }
+      return {
+        cell,
+        values,
+        facts: {
+          ...cmp.facts,
+          admissions: take,
+          "PCA variance explained": pca.explainedVariance.reduce((a, b) => a + b, 0),
+          "PerSim train NLL": persim.trainLoss,
+          "behaviour held-out log-loss": behaviour.heldOutLogLoss,
+        },
+      };
+    },
+  };
+}
+
+/** Table 3's features on a cohort: 16 RBF centres on the standardised reduced state (SOFA's scale is not the components'). */
+const TABLE3_DATA_FEATURES: RbfOptions = Object.freeze({ centres: 16, standardize: true });
 
 // ---------------------------------------------------------------- sepsis: how many groups?
 
