@@ -77,6 +77,7 @@ export {
   type P4lSepsisGroupsSizes,
   p4lSummaryMarkdown,
   type P4lTable2Sizes,
+  p4lTable3DataFigures,
   p4lTable3DataGrid,
   type P4lTable3DataSizes,
   type P4lTable3Sizes,

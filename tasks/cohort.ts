@@ -24,6 +24,7 @@ import {
   HEPARIN_VARIABLES,
   histogramFigure,
   MimicInputError,
+  provenance,
   quantiles,
   SEPSIS_VARIABLES,
   tableFigure,
@@ -110,6 +111,7 @@ const report = {
   },
   reads: cohort.reads,
   seconds: (performance.now() - started) / 1000,
+  provenance: provenance(started),
 };
 await writeTextAtomic(`${stem}.report.json`, JSON.stringify(report, null, 1) + "\n");
 const dir = stem.includes("/") ? stem.slice(0, stem.lastIndexOf("/")) : ".";
@@ -212,6 +214,7 @@ async function sepsisCohort(): Promise<void> {
     windows: cohort.windows,
     reads: cohort.reads,
     seconds: (performance.now() - started) / 1000,
+    provenance: provenance(started),
   };
   await writeTextAtomic(`${stem}.report.json`, JSON.stringify(report, null, 1) + "\n");
   const dir = stem.includes("/") ? stem.slice(0, stem.lastIndexOf("/")) : ".";

@@ -34,11 +34,67 @@ const DERIVED: Readonly<Record<string, { record: string; render: (values: never)
   "p4l-fig1-groups": { record: "p4l-fig1", render: p4lGroupCountMarkdown as (values: never) => string },
 };
 
+/** A sepsis cohort report (deno task cohort sepsis) as the docs' tables. */
+function sepsisCohortMarkdown(r: {
+  steps: { step: string; count: number }[];
+  stays: number;
+  rows: number;
+  features: string[];
+  missing: { name: string; missingRate: number; kept: boolean }[];
+  actions: { fluidCutMl: number; vasopressorCutMcgKgMin: number; counts: number[] };
+  sofa: { quartiles: number[]; componentTotals: Record<string, number> };
+  onsetHoursFromIcuAdmission: number[];
+}): string {
+  const f = (x: number, d = 1) => x.toFixed(d);
+  const worst = [...r.missing].filter((m) => m.missingRate > 0.25).sort((a, b) => b.missingRate - a.missingRate);
+  const total = Object.values(r.sofa.componentTotals).reduce((a, b) => a + b, 0);
+  return [
+    "| step | ICU stays |",
+    "| --- | --- |",
+    ...r.steps.map((s) => `| ${s.step} | ${s.count} |`),
+    "",
+    `${r.stays} stays, ${r.rows} steps of 4 h, ${r.features.length} variables (dropped: ${
+      r.missing.filter((m) => !m.kept).map((m) => m.name).join(", ") || "none"
+    }; missing at more than a quarter of the steps after the hold: ${
+      worst.map((m) => `${m.name} ${Math.round(100 * m.missingRate)}%`).join(", ") || "none"
+    }). Onset from ICU admission: median ${f(r.onsetHoursFromIcuAdmission[1])} h (quartiles ${
+      f(r.onsetHoursFromIcuAdmission[0])
+    }, ${f(r.onsetHoursFromIcuAdmission[2])}). SOFA per step: median ${f(r.sofa.quartiles[1])} (quartiles ${
+      f(r.sofa.quartiles[0])
+    }, ${f(r.sofa.quartiles[2])}); share of SOFA points by organ: ${
+      Object.entries(r.sofa.componentTotals).map(([k, v]) => `${k} ${Math.round(100 * v / total)}%`).join(", ")
+    }.`,
+    "",
+    `Cut points: IV fluids ${f(r.actions.fluidCutMl, 0)} mL per step, vasopressors ${
+      f(r.actions.vasopressorCutMcgKgMin, 3)
+    } mcg/kg/min norepinephrine equivalent. Steps per action (rows: fluid bin; columns: vasopressor bin):`,
+    "",
+    "| fluids \\ vasopressors | 0 (none) | 1 | 2 |",
+    "| --- | --- | --- | --- |",
+    ...[0, 1, 2].map((fb) =>
+      `| ${fb === 0 ? "0 (none)" : fb} | ${[0, 1, 2].map((vb) => r.actions.counts[3 * fb + vb]).join(" | ")} |`
+    ),
+  ].join("\n");
+}
+
 async function render(id: string): Promise<string> {
-  // A reproduction at the main job's sizes lives in results/<id>-main/<id>.json.
+  if (id.startsWith("sepsis-cohort")) {
+    const path = `results/${id}/sepsis.report.json`;
+    let report;
+    try {
+      report = JSON.parse(await Deno.readTextFile(`${root}${path}`));
+    } catch (err) {
+      if (err instanceof Deno.errors.NotFound) return `_Not built yet (\`${path}\` is absent)._\n`;
+      throw new Error(`docs: ${path} is not a readable cohort report: ${(err as Error).message}`);
+    }
+    const p = report.provenance;
+    return `From \`${path}\` (kit ${p.version}, ${Math.round(report.seconds)} s):\n\n${sepsisCohortMarkdown(report)}`;
+  }
+  // A reproduction at the main job's sizes lives in results/<id>-main/<id>.json, one on the
+  // MIMIC-III demo in results/<id>-demo/<id>.json.
   const derived = DERIVED[id];
   const base = derived?.record ?? id;
-  const path = `results/${base}/${base.replace(/-main$/, "")}.json`;
+  const path = `results/${base}/${base.replace(/-(main|demo)$/, "")}.json`;
   let record: Recorded;
   try {
     record = JSON.parse(await Deno.readTextFile(`${root}${path}`));

@@ -36,7 +36,7 @@ Deno.test("the estimated behaviour of a coin-flip clinician is close to one half
   assert.equal(mu.clippedShare, 0);
 });
 
-Deno.test("off-policy evaluation stops with a clear error on a zero-support policy or a single individual", () => {
+Deno.test("a zero-support policy gets undefined WIS and WDR with a warning and an FQE estimate; one individual stops", () => {
   const mu = fitBehaviourPolicy(data, features, { seed: 0 });
   // Puts all mass on the action the clinicians did not take... at every recorded state: impossible to weight.
   const never = (s: ArrayLike<number>) => {
@@ -45,10 +45,13 @@ Deno.test("off-policy evaluation stops with a clear error on a zero-support poli
     );
     return r === undefined ? [0.5, 0.5] : data.actions[r] === 0 ? [0, 1] : [1, 0];
   };
-  assert.throws(
-    () => evaluatePolicies(data, features, mu, { never }, { bootstrap: 5, warn: () => {} }),
-    (e: unknown) => e instanceof OpeError && /zero probability on every action/.test((e as Error).message),
-  );
+  const warnings: string[] = [];
+  const table = evaluatePolicies(data, features, mu, { never }, { bootstrap: 5, warn: (m) => warnings.push(m) });
+  const row = (estimator: string) => table.rows.find((r) => r.policy === "never" && r.estimator === estimator)!;
+  assert.ok(Number.isNaN(row("WIS").estimate) && Number.isNaN(row("WDR").estimate));
+  assert.equal(row("WIS").ess, 0);
+  assert.ok(Number.isFinite(row("FQE").estimate), "FQE does not need the weights");
+  assert.ok(warnings.some((w) => /zero probability on the clinicians' actions in every stay by step 0/.test(w)));
   assert.throws(
     () => evaluatePolicies(selectIndividuals(data, [0]), features, mu, { half: () => [0.5, 0.5] }, { bootstrap: 5 }),
     /one individual/,

@@ -506,11 +506,6 @@ function policyRatios(name: string, policy: EvaluationPolicy, data: MdpDataset, 
     const a = data.actions[r];
     logRatio[r] = Math.log(p[a]) - Math.log(mu[r * A + a]);
   }
-  if (logRatio.every((l) => l === -Infinity)) {
-    throw new OpeError(
-      `policy "${name}" puts zero probability on every action the clinicians took: importance sampling cannot evaluate it (use FQE alone, or a softened policy)`,
-    );
-  }
   return { piNow, piNext, logRatio };
 }
 
@@ -587,7 +582,11 @@ function evaluateOnePolicy(ctx: OpeContext, name: string, policy: EvaluationPoli
     );
   }
   return (["fqe", "wis", "wdr"] as const).map((key) => {
-    const [lower, upper] = percentileInterval(boot.map((b) => b[key]), config.level);
+    // No interval around an undefined point estimate: resamples that happened to converge
+    // would otherwise lend a diverged or weightless estimator a range it does not have.
+    const [lower, upper] = Number.isFinite(point[key])
+      ? percentileInterval(boot.map((b) => b[key]), config.level)
+      : [NaN, NaN];
     return {
       policy: name,
       estimator: key === "fqe" ? "FQE" : key === "wis" ? "WIS" : "WDR",

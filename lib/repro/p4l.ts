@@ -612,12 +612,7 @@ export function p4lTable3DataGrid(cohort: StepTable, source: string): P4lGrid<P4
     throw new RangeError(`${source}: ${full.individualIds.length} admissions; Table 3 needs at least 10`);
   }
   return {
-    id: "p4l-table3-data",
-    title: `P4L Table 3 on ${source.split("/").pop()}: valued by a learned simulator and off-policy`,
-    full: P4L_TABLE3_DATA_FULL,
-    quick: P4L_TABLE3_DATA_QUICK,
-    figures: ["table", "box"],
-    valueLabel: "discounted value (gamma = 0.8)",
+    ...table3DataShape(source),
     config: (sizes) => ({
       ...comparisonConfigs(sizes, 0.8, TABLE3_DATA_FEATURES),
       pca: { components: sizes.components, keep: ["sofa"] },
@@ -630,7 +625,6 @@ export function p4lTable3DataGrid(cohort: StepTable, source: string): P4lGrid<P4
       source,
       admissions: full.individualIds.length,
     }),
-    cells: (sizes) => gridCells([{ cohort: source }], () => "cohort", sizes.repetitions),
     run(cell, sizes) {
       const seeds = cellSeeds(cell, 71);
       const N = full.individualIds.length;
@@ -715,6 +709,38 @@ export function p4lTable3DataGrid(cohort: StepTable, source: string): P4lGrid<P4
       };
     },
   };
+}
+
+/** What {@linkcode p4lTable3DataGrid} is apart from its cohort: ids, sizes, cells and figures. */
+function table3DataShape(source: string) {
+  return {
+    id: "p4l-table3-data",
+    title: `P4L Table 3 on ${source.split("/").pop()}: valued by a learned simulator and off-policy`,
+    full: P4L_TABLE3_DATA_FULL,
+    quick: P4L_TABLE3_DATA_QUICK,
+    figures: ["table", "box"] as const,
+    valueLabel: "discounted value (gamma = 0.8)",
+    cells: (sizes: P4lTable3DataSizes) => gridCells([{ cohort: source }], () => "cohort", sizes.repetitions),
+  };
+}
+
+/**
+ * The figures of a recorded `p4l-table3 --data` run (its cells, sizes and `config.data`),
+ * without the cohort: what the notebook and the docs show.
+ */
+export function p4lTable3DataFigures(
+  cells: readonly GridCellResult[],
+  sizes: P4lTable3DataSizes,
+  source: string,
+): Figure[] {
+  const grid: P4lGrid<P4lTable3DataSizes> = {
+    ...table3DataShape(source),
+    config: () => ({}),
+    run: () => {
+      throw new Error("p4lTable3DataFigures: a recorded run is only drawn, not rerun");
+    },
+  };
+  return assembleP4lGrid(grid, cells, sizes).figures;
 }
 
 /** Table 3's features on a cohort: 16 RBF centres on the standardised reduced state (SOFA's scale is not the components'). */
@@ -1130,6 +1156,13 @@ export const P4L_GRIDS: Readonly<Record<string, P4lGrid<any>>> = Object.freeze({
 /** A grid's recorded summary: per setting, per method, per column, mean +- s.e. over repetitions. */
 export type GridSummary = Record<string, Record<string, Record<string, { mean: number; se: number; n: number }>>>;
 
+/** "mean ± se", "n/a" where no repetition gave a value, and "(k of n)" where only some did. */
+function summaryCell(mean: number | null, se: number | null, count: number, of: number, digits: number): string {
+  if (count === 0 || mean === null || !Number.isFinite(mean)) return "n/a";
+  const text = `${mean.toFixed(digits)} ± ${(se ?? 0).toFixed(digits)}`;
+  return count < of ? `${text} (${count} of ${of})` : text;
+}
+
 /**
  * Markdown tables of a grid's recorded values (what `assembleP4lGrid` put in `values`): one table
  * per setting, mean +- standard error over its repetitions, then the fits' facts. Where the grid
@@ -1151,7 +1184,7 @@ export function p4lSummaryMarkdown(
     out.push(`| method | ${columns.join(" | ")}${gap ? " | gap recovered |" : " |"}`);
     out.push(`| --- |${columns.map(() => " --- |").join("")}${gap ? " --- |" : ""}`);
     for (const m of names) {
-      const cells = columns.map((c) => `${methods[m][c].mean.toFixed(digits)} ± ${methods[m][c].se.toFixed(digits)}`);
+      const cells = columns.map((c) => summaryCell(methods[m][c].mean, methods[m][c].se, methods[m][c].n, n, digits));
       if (gap) {
         const pooled = methods["Best pooled"].population.mean, oracle = methods.Oracle.population.mean;
         cells.push(`${(100 * (methods[m].population.mean - pooled) / (oracle - pooled)).toFixed(0)}%`);
@@ -1211,11 +1244,12 @@ export function assembleP4lGrid<Sizes>(
       const row = [setting, m];
       for (const g of columns) {
         const v = mine.map((r) => r.values[m][g]);
-        const s = summarize(v);
+        // An undefined value (an off-policy estimate with no overlap) is left out and counted.
+        const s = summarize(v.filter(Number.isFinite));
         const se = s.count > 1 ? s.standardError : 0;
         summary[setting][m][g] = { mean: s.mean, se, n: s.count };
-        boxes.push({ method: m, group: g, values: v });
-        row.push(`${s.mean.toFixed(2)} ± ${se.toFixed(2)}`);
+        boxes.push({ method: m, group: g, values: v.filter(Number.isFinite) });
+        row.push(summaryCell(s.mean, se, s.count, v.length, 2));
       }
       tableRows.push(row);
     }
