@@ -118,8 +118,10 @@ Deno.test({
         .output();
       assert.ok(out.success);
       const check = JSON.parse(new TextDecoder().decode(out.stdout));
-      assert.deepEqual(Object.values(check.counts), report.steps.slice(0, 4).map((s: { count: number }) => s.count));
+      assert.deepEqual(Object.values(check.counts), report.steps.map((s: { count: number }) => s.count));
       assert.equal(check.stays, report.stays);
+      assert.deepEqual([check.staysOnlyInKit, check.staysOnlyHere, check.sofaMismatched], [[], [], []]);
+      assert.deepEqual(check.sofaCounts, report.sofa.counts);
       assert.deepEqual(check.stepsMismatched, []);
       assert.deepEqual(check.actionsMismatched, []);
       assert.ok(Math.abs(check.fluidCut - report.actions.fluidCutMl) < 1e-6);
@@ -143,10 +145,12 @@ Deno.test({
       const out = await new Deno.Command("python3", { args: [CHECK, demo!, `${dir}/sepsis.csv`], stdout: "piped" })
         .output();
       const check = JSON.parse(new TextDecoder().decode(out.stdout));
-      // 136 ICU stays, 135 adult, 91 with a suspected infection, 64 patients.
-      assert.deepEqual(Object.values(check.counts), [136, 135, 91, 64]);
-      assert.deepEqual(report.steps.slice(0, 4).map((s: { count: number }) => s.count), [136, 135, 91, 64]);
+      // 136 ICU stays, 135 adult, 91 with a suspected infection, 64 patients, 60 septic, 59 with 3+ steps.
+      assert.deepEqual(Object.values(check.counts), [136, 135, 91, 64, 60, 59]);
+      assert.deepEqual(report.steps.map((s: { count: number }) => s.count), [136, 135, 91, 64, 60, 59]);
       assert.equal(check.stays, report.stays);
+      assert.deepEqual([check.staysOnlyInKit, check.staysOnlyHere, check.sofaMismatched], [[], [], []]);
+      assert.deepEqual(check.sofaCounts, report.sofa.counts, "every step's SOFA agrees");
       assert.deepEqual(check.stepsMismatched, []);
       assert.deepEqual(check.actionsMismatched, []);
       assert.ok(Math.abs(check.fluidCut - report.actions.fluidCutMl) < 1e-6);

@@ -3,11 +3,12 @@
     python3 tests/independent/sepsis_check.py MIMIC_III_DIR COHORT.csv
 
 Written apart from the kit (Python's standard library only, no code shared with it), from the
-cohort's definition in docs/mimic.md: it recounts the inclusion steps that need no SOFA (ICU
-stays, adults, suspected infection, first stay per patient), recomputes the window of every stay
-in the kit's CSV, each step's tonicity-adjusted IV fluids and norepinephrine-equivalent
-vasopressor rate, the two cut points (medians of the positive doses) and the 9 actions, and
-prints them as JSON for the test to compare with the kit's report and CSV. MIMIC-III layout only.
+cohort's definition in docs/mimic.md: it recounts every inclusion step (ICU stays, adults,
+suspected infection, first stay per patient, SOFA >= 2 near onset, at least 3 steps), each
+stay's window, each step's SOFA from its components, tonicity-adjusted IV fluids and
+norepinephrine-equivalent vasopressor rate, the two cut points (medians of the positive doses)
+and the 9 actions, and prints them as JSON for the test to compare with the kit's report and CSV
+(whose `sofa` column is never imputed). MIMIC-III layout only.
 """
 import csv
 import gzip
@@ -101,11 +102,12 @@ def main(mimic, cohort_csv):
         for r in csv.DictReader(f):
             kit.setdefault(r["id"][4:], []).append(r)
     windows = {}
-    for s in kit:
+    for s in first.values():
         r = stays[s]
         start = max(onset[s] - 24, hours(r["intime"]))
         end = min(onset[s] + 48, hours(r["outtime"]))
-        windows[s] = (start, int((end - start) // 4))
+        if int((end - start) // 4) >= 1:
+            windows[s] = (start, int((end - start) // 4))
     fluid = {s: [0.0] * n for s, (_, n) in windows.items()}
     pressor = {s: {d: [0.0] * n for d in PRESSORS} for s, (_, n) in windows.items()}
     drug_of = {i: d for d, (items, _) in PRESSORS.items() for i in items}
@@ -164,18 +166,144 @@ def main(mimic, cohort_csv):
                 lo, hi = start + 4 * k, start + 4 * k + 4
                 if rate > 0 and until > lo and h < hi:
                     pressor[s][d][k] = max(pressor[s][d][k], rate)
-    # Actions on every step but the last of each stay.
-    fl = {s: fluid[s][:-1] for s in windows}
-    vp = {s: [sum(pressor[s][d][k] for d in PRESSORS) for k in range(windows[s][1] - 1)] for s in windows}
+    vaso_step = {s: [sum(pressor[s][d][k] for d in PRESSORS) for k in range(windows[s][1])] for s in windows}
+    sofa = sofa_per_step(t, stays, windows, vaso_step)
+    septic = [s for s in windows
+              if any(abs(windows[s][0] + 4 * k - onset[s]) <= 24 and x >= 2 for k, x in enumerate(sofa[s]))]
+    counts["sofa_at_least_2"] = len(septic)
+    final = [s for s in septic if windows[s][1] >= 3]
+    counts["at_least_3_steps"] = len(final)
+    sofa_mismatched = [s for s in final if s in kit and [int(float(r["sofa"])) for r in kit[s]] != sofa[s]]
+    # Actions on every step but the last of each stay of the final cohort.
+    fl = {s: fluid[s][:-1] for s in final}
+    vp = {s: vaso_step[s][:-1] for s in final}
     fcut = median([x for s in fl for x in fl[s] if x > 0])
     vcut = median([x for s in vp for x in vp[s] if x > 0])
     b = lambda x, cut: 0 if x <= 0 else 1 if x <= cut else 2
-    actions = {s: [3 * b(f, fcut) + b(v, vcut) for f, v in zip(fl[s], vp[s])] for s in windows}
-    mismatched = [s for s in kit if [int(r["action"]) for r in kit[s][:-1]] != actions[s]]
+    actions = {s: [3 * b(f, fcut) + b(v, vcut) for f, v in zip(fl[s], vp[s])] for s in final}
+    mismatched = [s for s in final if s in kit and [int(r["action"]) for r in kit[s][:-1]] != actions[s]]
     steps = {s: n for s, (_, n) in windows.items()}
+    sofa_counts = [0] * 25
+    for s in final:
+        for x in sofa[s]:
+            sofa_counts[x] += 1
     print(json.dumps({"counts": counts, "fluidCut": fcut, "vasopressorCut": vcut,
-                      "stepsMismatched": [s for s in kit if len(kit[s]) != steps[s]],
-                      "actionsMismatched": mismatched, "stays": len(kit)}))
+                      "staysOnlyInKit": sorted(set(kit) - set(final)),
+                      "staysOnlyHere": sorted(set(final) - set(kit)),
+                      "stepsMismatched": [s for s in final if s in kit and len(kit[s]) != steps[s]],
+                      "actionsMismatched": mismatched, "sofaMismatched": sofa_mismatched,
+                      "sofaCounts": sofa_counts, "stays": len(final)}))
+
+
+# SOFA's inputs: (chart items, lab items, plausible range); percent FiO2 items are divided by 100.
+SOFA_VARS = {
+    "pao2": ({779, 490, 3785, 3838, 3837}, {50821}, (10, 700)),
+    "fio2": ({223835, 3420, 3422, 190}, set(), (0.21, 1)),
+    "platelets": ({828, 227457, 3789}, {51265}, (1, 2000)),
+    "bilirubin": ({1538, 848, 225690}, {50885}, (0.05, 80)),
+    "map": ({220181, 220052, 225312, 224322, 6702, 443, 52, 456}, set(), (10, 200)),
+    "gcs": ({198}, set(), (3, 15)),
+    "creatinine": ({791, 1525, 220615, 3750}, {50912}, (0.1, 30)),
+}
+GCS_PARTS = {220739, 223900, 223901}
+PERCENT_FIO2 = {223835, 3420, 3422}
+VENT = {720, 223849, 223848, 220339, 506, 505, 224700, 224686, 224684, 684, 224421, 3083, 2566, 654, 3050, 681,
+        2311, 224687, 450, 448, 445, 224697, 444, 224695, 535, 224696, 543}
+URINE = {40055, 43175, 40069, 40094, 40715, 40473, 40085, 40057, 40056, 40405, 40428, 40096, 40651, 226559, 226560,
+         227510, 226561, 227489, 226584, 226563, 226564, 226565, 226557, 226558}
+
+
+def band(v, edges, descending):
+    if v is None:
+        return 0
+    return sum(1 for e in edges if (v < e if descending else v >= e))
+
+
+def sofa_per_step(t, stays, windows, vaso_step):
+    """SOFA of every step of every windowed stay, from the raw tables (Vincent et al. 1996, docs/mimic.md)."""
+    chart_of = {i: v for v, (c, _, _) in SOFA_VARS.items() for i in c}
+    lab_of = {i: v for v, (_, l, _) in SOFA_VARS.items() for i in l}
+    subject_stay = {stays[s]["subject_id"]: s for s in windows}
+    obs = {s: [] for s in windows}
+    parts = {s: {} for s in windows}
+    vent = {s: [] for s in windows}
+
+    def add(s, h, var, x):
+        start, n = windows[s]
+        if not (start - 24 <= h < start + 4 * n):
+            return
+        if var == "fio2" and x > 1:
+            x = x / 100
+        lo, hi = SOFA_VARS[var][2]
+        if lo <= x <= hi:
+            obs[s].append((h, var, x))
+
+    for r in rows(t("CHARTEVENTS")):
+        s = r["icustay_id"]
+        if s not in windows:
+            continue
+        item, h = int(r["itemid"]), hours(r["charttime"])
+        start, n = windows[s]
+        if item in VENT:
+            if start - 24 <= h < start + 4 * n:
+                vent[s].append(h)
+            continue
+        if r["valuenum"] == "":
+            continue
+        x = float(r["valuenum"])
+        if item in GCS_PARTS:
+            if start - 24 <= h < start + 4 * n:
+                parts[s].setdefault(h, {})[item] = x
+        elif item in chart_of:
+            add(s, h, chart_of[item], x / 100 if item in PERCENT_FIO2 else x)
+    for s, by_time in parts.items():
+        for h, p in by_time.items():
+            if len(p) == 3 and 3 <= sum(p.values()) <= 15:
+                obs[s].append((h, "gcs", sum(p.values())))
+    for r in rows(t("LABEVENTS")):
+        s = subject_stay.get(r["subject_id"])
+        item = int(r["itemid"])
+        if s is not None and item in lab_of and r["valuenum"] != "":
+            add(s, hours(r["charttime"]), lab_of[item], float(r["valuenum"]))
+    urine = {s: [] for s in windows}
+    for r in rows(t("OUTPUTEVENTS")):
+        s = r["icustay_id"]
+        if s in windows and int(r["itemid"]) in URINE and r["value"] != "" and 0 <= float(r["value"]) <= 5000:
+            urine[s].append((hours(r["charttime"]), float(r["value"])))
+    out = {}
+    for s, (start, n) in windows.items():
+        ms = sorted(obs[s], key=lambda o: o[0])
+        last, k, scores = {}, 0, []
+        for step in range(n):
+            a, b = start + 4 * step, start + 4 * step + 4
+            while k < len(ms) and ms[k][0] < a:
+                last[ms[k][1]] = ms[k][2]
+                k += 1
+            here = {}
+            while k < len(ms) and ms[k][0] < b:
+                here.setdefault(ms[k][1], []).append(ms[k][2])
+                k += 1
+            for var, xs in here.items():
+                last[var] = sum(xs) / len(xs)
+            ventilated = any(a - 4 <= h < b for h in vent[s])
+            fio2 = last.get("fio2", None if ventilated else 0.21)
+            pf = last["pao2"] / fio2 if "pao2" in last and fio2 is not None else None
+            resp = band(pf, [400, 300, 200, 100], True)
+            if not ventilated:
+                resp = min(resp, 2)
+            v = vaso_step[s][step]
+            mp = last.get("map")
+            cardio = 4 if v > 0.1 else 3 if v > 0 else 1 if mp is not None and mp < 70 else 0
+            ur = [x for h, x in urine[s] if a <= h < b]
+            renal = band(last.get("creatinine"), [1.2, 2, 3.5, 5], False)
+            if ur:
+                per_day = sum(ur) * 24 / 4
+                renal = max(renal, 4 if per_day < 200 else 3 if per_day < 500 else 0)
+            scores.append(resp + band(last.get("platelets"), [150, 100, 50, 20], True)
+                          + band(last.get("bilirubin"), [1.2, 2, 6, 12], False) + cardio
+                          + band(last.get("gcs"), [15, 13, 10, 6], True) + renal)
+        out[s] = scores
+    return out
 
 
 if __name__ == "__main__":
