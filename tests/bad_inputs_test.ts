@@ -79,9 +79,13 @@ Deno.test("the bad-input catalogue: malformed policy files and states are refuse
       std: [1, 1],
       params: {
         format: "clinical-rl-params/1",
-        tensors: { "actor/w0": { shape: [2, 2], data: [1, 0, 0, 1] }, "actor/b0": { shape: [2], data: [0, 0] } },
+        tensors: { "actor/0/w": { shape: [2, 2], data: [1, 0, 0, 1] }, "actor/0/b": { shape: [2], data: [0, 0] } },
       },
     };
+    const weights = (w0: unknown[]) => ({
+      "actor/0/w": { shape: [2, 2], data: w0 },
+      "actor/0/b": { shape: [2], data: [0, 0] },
+    });
     const cases: [string, string, RegExp][] = [
       ["not JSON", "{", /corrupt or truncated/],
       ["another format", JSON.stringify({ ...policy, format: "x" }), /not a policy file/],
@@ -96,11 +100,26 @@ Deno.test("the bad-input catalogue: malformed policy files and states are refuse
         "a null weight",
         JSON.stringify({
           ...policy,
-          params: { ...policy.params, tensors: { "actor/w0": { shape: [2, 2], data: [null, 0, 0, 1] } } },
+          params: { ...policy.params, tensors: { "actor/0/w": { shape: [2, 2], data: [null, 0, 0, 1] } } },
         }),
         /is null, not a finite float32 number/,
       ],
       ["doubled names", JSON.stringify({ ...policy, featureNames: ["x", "x"] }), /feature names must be unique/],
+      [
+        "a negative std",
+        JSON.stringify({ ...policy, std: [1, -2] }),
+        /std\[1\] \(y\) must be a positive finite number/,
+      ],
+      [
+        "a word for a weight",
+        JSON.stringify({ ...policy, params: { ...policy.params, tensors: weights(["abc", 0, 0, 1]) } }),
+        /not a finite float32 number/,
+      ],
+      [
+        "a weight beyond float32",
+        JSON.stringify({ ...policy, params: { ...policy.params, tensors: weights([1e39, 0, 0, 1]) } }),
+        /not a finite float32 number/,
+      ],
     ];
     for (const [k, [name, text, message]] of cases.entries()) {
       await Deno.writeTextFile(`${dir}/p${k}.json`, text);
@@ -110,6 +129,29 @@ Deno.test("the bad-input catalogue: malformed policy files and states are refuse
       assert.doesNotMatch(r.stderr, /\n\s+at /, `${name}: no stack trace`);
       assert.equal(r.stdout, "", `${name}: no recommendation`);
     }
+    // A good policy with malformed states: empty, missing or non-decimal values are errors, not 0.
+    await Deno.writeTextFile(`${dir}/good.json`, JSON.stringify(policy));
+    const good = await runTask("train.ts", ["recommend", "--policy", `${dir}/good.json`, "--state", "1,2"]);
+    assert.equal(good.code, 0, good.stderr);
+    for (
+      const [state, message] of [
+        ["1,", /value 2 is "", not a number/],
+        ["x=1,y=", /feature "y" is "", not a number/],
+        ["x=1", /--state is missing feature "y"/],
+        ["1,0x2", /value 2 is "0x2", not a number/],
+      ] as const
+    ) {
+      const r = await runTask("train.ts", ["recommend", "--policy", `${dir}/good.json`, "--state", state]);
+      assert.equal(r.code, 1, `--state ${state}: ${r.stderr}`);
+      assert.match(r.stderr, message);
+      assert.equal(r.stdout, "", `--state ${state}: no recommendation`);
+    }
+    // A file over the size bound is refused before it is read (a sparse 300 MB file).
+    using big = await Deno.open(`${dir}/big.json`, { write: true, create: true });
+    await big.truncate(300 * 2 ** 20);
+    const huge = await runTask("train.ts", ["recommend", "--policy", `${dir}/big.json`, "--state", "1,2"]);
+    assert.equal(huge.code, 1);
+    assert.match(huge.stderr, /over 256 MiB/);
     await Deno.mkdir(`${dir}/folder.json`);
     const folder = await runTask("train.ts", ["recommend", "--policy", `${dir}/folder.json`, "--state", "1,2"]);
     assert.equal(folder.code, 1);
