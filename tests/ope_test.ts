@@ -10,7 +10,6 @@ import {
   fittedQEvaluationWeights,
   levelFeatures,
   OPE_VALIDATION_QUICK,
-  OpeError,
   ridgeRegression,
   runOpeValidation,
   selectIndividuals,
