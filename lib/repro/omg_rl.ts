@@ -1271,6 +1271,57 @@ export function omgRlSummaryMarkdown(id: string, values: Record<string, unknown>
       ),
     ].join("\n");
   }
+  if (id.startsWith("omg-fig1")) {
+    const v = values as { validation: number[][]; validationMse: number[][]; elites: number[]; bestEpoch: number[] };
+    const epochs = v.validation.length;
+    return [
+      table(
+        ["member", "best epoch", "validation NLL there", "validation MSE there", "elite"],
+        v.bestEpoch.map((e, m) => [
+          String(m),
+          String(e + 1),
+          v.validation[e][m].toFixed(3),
+          v.validationMse[e][m].toFixed(4),
+          v.elites.includes(m) ? "yes" : "",
+        ]),
+      ),
+      "",
+      `${epochs} epochs were run; each member keeps its parameters of its best validation epoch, and the ${v.elites.length} ` +
+      `members with the lowest validation loss are the elites the rollouts sample from.`,
+    ].join("\n");
+  }
+  if (id.startsWith("omg-fig2") || id.startsWith("omg-fig3")) {
+    const v = values as {
+      episodes: number[];
+      mean?: number[];
+      se?: number[];
+      perSeed?: number[][];
+      inModel?: { mean: number[]; se: number[]; perSeed: number[][] };
+      trueSimulator?: { mean: number[]; se: number[]; perSeed: number[][] };
+      trueTimeInRange?: number[][];
+    };
+    const last = v.episodes.length - 1;
+    const at = (band: { mean: number[]; se: number[] }, k: number, d = 2) => pm({ mean: band.mean[k], se: band.se[k] }, d);
+    const seeds = (v.perSeed ?? v.inModel?.perSeed ?? []).length;
+    const head = ["", `episode ${v.episodes[0]}`, `episode ${v.episodes[last]}`];
+    const rows: string[][] = [];
+    if (v.mean && v.se) rows.push(["cumulative r_ψ of the learned policy (in the model)", at(v as never, 0), at(v as never, last)]);
+    if (v.inModel) rows.push(["in-model r_p return (rollouts from held-out states)", at(v.inModel, 0), at(v.inModel, last)]);
+    if (v.trueSimulator) {
+      rows.push(["true r_p return per stay", at(v.trueSimulator, 0), at(v.trueSimulator, last)]);
+    }
+    if (v.trueTimeInRange) {
+      const tir = (k: number) => pm(meanSeOf(v.trueTimeInRange!.map((r) => r[k])));
+      rows.push(["true time in aPTT 60-100 s", tir(0), tir(last)]);
+    }
+    return [table(head, rows), "", `Mean ± standard error over ${seeds} training seed${seeds === 1 ? "" : "s"}.`].join(
+      "\n",
+    );
+  }
+  if (id.startsWith("omg-fig4")) {
+    const summary = values.summary as Record<string, MeanSe>;
+    return table(["quantity", "mean ± s.e. over seeds"], Object.entries(summary).map(([k, v]) => [k, pm(v, 2)]));
+  }
   throw new RangeError(`omgRlSummaryMarkdown: no docs table for ${id}`);
 }
 
