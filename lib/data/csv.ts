@@ -158,20 +158,22 @@ export function decodeUtf8(bytes: Uint8Array, source = "<bytes>"): string {
 }
 
 /**
- * A growable float64, int32 or uint8 column for tables whose length is not known ahead: fixed
- * chunks of 2^20 values, copied once into an exact array at the end (doubling would hold up to
- * twice the column, and three times during a copy: 2.5 GB peak on a 5 M-row file).
+ * A growable float64, int32 or uint8 column for tables whose length is not known ahead. It
+ * starts with `capacity` values (the file's line count, counted before parsing, when known):
+ * within it, the values are returned as a view, never copied. Beyond it, fixed chunks of 2^20
+ * values are added and copied once into an exact array at the end (doubling would hold up to
+ * twice the column, and three times during a copy).
  */
 class Column<T extends Float64Array | Int32Array | Uint8Array> {
   private chunks: T[] = [];
   private current: T;
   private used = 0;
   length = 0;
-  constructor(private readonly make: (n: number) => T) {
-    this.current = make(CHUNK);
+  constructor(private readonly make: (n: number) => T, capacity = CHUNK) {
+    this.current = make(Math.max(1, capacity));
   }
   push(v: number): void {
-    if (this.used === CHUNK) {
+    if (this.used === this.current.length) {
       this.chunks.push(this.current);
       this.current = this.make(CHUNK);
       this.used = 0;
@@ -181,16 +183,17 @@ class Column<T extends Float64Array | Int32Array | Uint8Array> {
   }
   /** The values, exactly `length` of them; the chunks are released as they are copied. */
   done(): T {
+    if (this.chunks.length === 0) return this.current.subarray(0, this.used) as T;
     const out = this.make(this.length);
     let o = 0;
     for (let c = 0; c < this.chunks.length; c++) {
       out.set(this.chunks[c], o);
-      o += CHUNK;
+      o += this.chunks[c].length;
       this.chunks[c] = undefined as unknown as T;
     }
     out.set(this.current.subarray(0, this.used), o);
     this.chunks = [];
-    this.current = this.make(0);
+    this.current = this.make(1);
     return out;
   }
 }
@@ -201,14 +204,16 @@ const CHUNK = 1 << 20;
  * `row` per data record with its file line; `finish` returns the step table. Shared by the
  * in-memory parser and the streaming reader, so both check the same things.
  */
-function stepTableBuilder(options: CsvReadOptions, source: string) {
+function stepTableBuilder(options: CsvReadOptions, source: string, rowsHint = CHUNK) {
   let cols: CsvColumns | null = null;
   let headerNames: readonly string[] = [];
   let width = 0;
   const ids: string[] = [];
-  const times = new Column((n) => new Int32Array(n)), lines = new Column((n) => new Int32Array(n));
-  const features = new Column((n) => new Float64Array(n)), actions = new Column((n) => new Int32Array(n));
-  const rewards = new Column((n) => new Float64Array(n)), dones = new Column((n) => new Uint8Array(n));
+  const times = new Column((n) => new Int32Array(n), rowsHint), lines = new Column((n) => new Int32Array(n), rowsHint);
+  let features = new Column((n) => new Float64Array(n), 1);
+  const actions = new Column((n) => new Int32Array(n), rowsHint);
+  const rewards = new Column((n) => new Float64Array(n), rowsHint);
+  const dones = new Column((n) => new Uint8Array(n), rowsHint);
   let maxAction = -1;
   const numeric = (cell: string, line: number, col: string, what: string): number => {
     // Decimal notation only: Number() would also take "0x1A", "0b1", "0o7" and "Infinity".
@@ -228,6 +233,7 @@ function stepTableBuilder(options: CsvReadOptions, source: string) {
       cols = csvColumns(record, options, source);
       headerNames = record;
       width = record.length;
+      features = new Column((n) => new Float64Array(n), rowsHint * cols.featureNames.length);
     },
     row(rec: readonly string[], line: number) {
       const c = cols!;
@@ -325,7 +331,7 @@ export function parseStepCsv(text: string, options: CsvReadOptions = {}): StepTa
   } catch (err) {
     throw new TypeError(`${source}: not readable as CSV: ${(err as Error).message}`);
   }
-  const builder = stepTableBuilder(options, source);
+  const builder = stepTableBuilder(options, source, records.length);
   records.forEach(({ record, info }, k) => {
     if (k === 0) builder.header(record);
     else builder.row(record, info.lines);
@@ -348,7 +354,19 @@ export async function readStepCsv(path: string, options: CsvReadOptions = {}): P
   } catch (err) {
     throw new Error(`${path}: cannot read the file (${(err as Error).message})`);
   }
-  const builder = stepTableBuilder(options, source);
+  // Count the lines first (a byte scan, about a second per GB), so that the columns are
+  // allocated once at their size instead of grown (quoted newlines only make it an upper bound).
+  let newlines = 0;
+  try {
+    using counting = await Deno.open(path);
+    for await (const chunk of counting.readable) {
+      for (let k = chunk.indexOf(0x0a); k >= 0; k = chunk.indexOf(0x0a, k + 1)) newlines++;
+    }
+  } catch (err) {
+    file.close();
+    throw new Error(`${path}: cannot read the file (${(err as Error).message})`);
+  }
+  const builder = stepTableBuilder(options, source, newlines + 1);
   let failure: Error | null = null, first = true;
   const parser = parseStream(PARSE_OPTIONS);
   parser.on("data", ({ record, info }: { record: string[]; info: { lines: number } }) => {
