@@ -40,7 +40,7 @@
  */
 import { knnImpute, missingRates, selectFeatures } from "./preprocess.ts";
 import type { StepTable } from "./steps.ts";
-import { mimicHours, type MimicLayout, openMimic, readPatients } from "./mimic_tables.ts";
+import { mimicHours, type MimicLayout, type MimicReader, openMimic, readPatients } from "./mimic_tables.ts";
 import { quantiles } from "../core/numeric.ts";
 
 /** A state variable of the sepsis cohort and where it comes from. */
@@ -555,43 +555,51 @@ function suspectedInfectionOnset(abx: readonly number[], cultures: readonly numb
   return onset;
 }
 
-/** Builds the sepsis cohort from the MIMIC folder `dir` (module doc). */
-export async function buildSepsisCohort(dir: string, options: SepsisCohortOptions = {}): Promise<SepsisCohort> {
-  const log = options.progress ?? (() => {});
-  const before = options.hoursBefore ?? 24, after = options.hoursAfter ?? 48;
-  const H = options.stepHours ?? 4, minSteps = options.minSteps ?? 3;
-  const maxMissing = options.maxMissingRate ?? 0.7;
-  for (const [k, v] of Object.entries({ hoursBefore: before, hoursAfter: after, stepHours: H, minSteps })) {
+/** Resolved options of {@linkcode buildSepsisCohort}. */
+interface Resolved {
+  readonly before: number;
+  readonly after: number;
+  readonly H: number;
+  readonly minSteps: number;
+  readonly maxMissing: number;
+  readonly knn: number;
+}
+
+function resolveOptions(options: SepsisCohortOptions): Resolved {
+  const r = {
+    before: options.hoursBefore ?? 24,
+    after: options.hoursAfter ?? 48,
+    H: options.stepHours ?? 4,
+    minSteps: options.minSteps ?? 3,
+    maxMissing: options.maxMissingRate ?? 0.7,
+    knn: options.knn ?? 5,
+  };
+  for (const [k, v] of Object.entries({ hoursBefore: r.before, hoursAfter: r.after, minSteps: r.minSteps })) {
     if (!(Number.isFinite(v) && v >= 0)) throw new RangeError(`buildSepsisCohort(${k}) must be >= 0, got ${v}`);
   }
-  if (!(H > 0)) throw new RangeError(`buildSepsisCohort(stepHours) must be positive, got ${H}`);
-  if (!(maxMissing >= 0 && maxMissing <= 1)) {
-    throw new RangeError(`maxMissingRate must be in [0, 1], got ${maxMissing}`);
+  if (!(r.H > 0)) throw new RangeError(`buildSepsisCohort(stepHours) must be positive, got ${r.H}`);
+  if (!(r.maxMissing >= 0 && r.maxMissing <= 1)) {
+    throw new RangeError(`maxMissingRate must be in [0, 1], got ${r.maxMissing}`);
   }
-  const mimic = await openMimic(dir, [
-    "patients",
-    "icustays",
-    "prescriptions",
-    "microbiologyevents",
-    "diagnoses_icd",
-    "inputevents_mv",
-    "inputevents_cv",
-    "outputevents",
-    "chartevents",
-    "labevents",
-  ], log);
-  const { read, iv } = mimic;
-  const steps: SepsisCohortStep[] = [];
+  return r;
+}
 
-  // 1. ICU stays of adults.
+function pushTo<V>(map: Map<string, V[]>, key: string, value: V): void {
+  const l = map.get(key);
+  if (l) l.push(value);
+  else map.set(key, [value]);
+}
+
+/** Steps 1-3 of the module doc: adult ICU stays with a suspected infection, the first per patient, and their windows. */
+async function readCohortStays(mimic: MimicReader, o: Resolved, steps: SepsisCohortStep[]): Promise<Stay[]> {
   const stays: Stay[] = [];
-  await read("icustays", ["subject_id", "hadm_id", "icustay_id", "intime", "outtime"], ([s, h, st, i, o]) => {
+  await mimic.read("icustays", ["subject_id", "hadm_id", "icustay_id", "intime", "outtime"], ([s, h, st, i, out]) => {
     stays.push({
       stay: st,
       subject: s,
       hadm: h,
       intime: mimicHours(i),
-      outtime: mimicHours(o),
+      outtime: mimicHours(out),
       age: NaN,
       male: NaN,
       onset: NaN,
@@ -612,23 +620,20 @@ export async function buildSepsisCohort(dir: string, options: SepsisCohortOption
   let cohort = stays.filter((s) => s.age >= 18 && Number.isFinite(s.intime) && Number.isFinite(s.outtime));
   steps.push({ step: "adults (18+) at ICU admission", count: cohort.length });
 
-  // 2. Suspected infection.
+  // Suspected infection: antibiotic and culture times per patient.
   const abx = new Map<string, number[]>(), cultures = new Map<string, number[]>();
-  const push = (map: Map<string, number[]>, key: string, t: number) => {
-    if (!Number.isFinite(t)) return false;
-    const l = map.get(key) ?? [];
-    l.push(t);
-    map.set(key, l);
-    return true;
-  };
   const excluded = new Set(SEPSIS_EXCLUDED_ROUTES);
-  await read("prescriptions", ["subject_id", "startdate", "drug", "route"], ([subject, start, drug, route]) => {
+  await mimic.read("prescriptions", ["subject_id", "startdate", "drug", "route"], ([subject, start, drug, route]) => {
     if (!SEPSIS_ANTIBIOTIC_PATTERN.test(drug) || excluded.has(route.trim().toUpperCase())) return false;
     if (/ophth|otic|cream|ointment|gel|lotion|desens|drops/i.test(drug)) return false;
-    return push(abx, subject, mimicHours(start));
+    const t = mimicHours(start);
+    if (!Number.isFinite(t)) return false;
+    pushTo(abx, subject, t);
   });
-  await read("microbiologyevents", ["subject_id", "charttime", "chartdate"], ([subject, time, date]) => {
-    return push(cultures, subject, mimicHours(time !== "" ? time : date));
+  await mimic.read("microbiologyevents", ["subject_id", "charttime", "chartdate"], ([subject, time, date]) => {
+    const t = mimicHours(time !== "" ? time : date);
+    if (!Number.isFinite(t)) return false;
+    pushTo(cultures, subject, t);
   });
   for (const s of cohort) {
     s.onset = suspectedInfectionOnset(
@@ -644,31 +649,35 @@ export async function buildSepsisCohort(dir: string, options: SepsisCohortOption
     count: cohort.length,
   });
 
-  // 3. One stay per patient; windows.
+  // One stay per patient; windows.
   cohort.sort((a, b) => a.onset - b.onset);
   const seen = new Set<string>();
   cohort = cohort.filter((s) => (seen.has(s.subject) ? false : (seen.add(s.subject), true)));
   steps.push({ step: "first such stay of each patient", count: cohort.length });
   for (const s of cohort) {
-    s.start = Math.max(s.onset - before, s.intime);
-    s.end = Math.min(s.onset + after, s.outtime);
-    s.steps = Math.max(0, Math.floor((s.end - s.start) / H));
+    s.start = Math.max(s.onset - o.before, s.intime);
+    s.end = Math.min(s.onset + o.after, s.outtime);
+    s.steps = Math.max(0, Math.floor((s.end - s.start) / o.H));
   }
-  cohort = cohort.filter((s) => s.steps >= 1);
-  if (cohort.length === 0) throw new RangeError(`${dir}: no ICU stay with a suspected infection (${describe(steps)})`);
+  return cohort.filter((s) => s.steps >= 1);
+}
 
-  // Static: diabetes.
+/** Admissions with a diabetes diagnosis (ICD-9 250.x, ICD-10 E08-E13). */
+async function readDiabetes(mimic: MimicReader, cohort: readonly Stay[]): Promise<Set<string>> {
   const hadms = new Set(cohort.map((s) => s.hadm));
   const diabetic = new Set<string>();
-  await read("diagnoses_icd", iv ? ["hadm_id", "icd9_code", "icd_version"] : ["hadm_id", "icd9_code"], (v) => {
+  const iv = mimic.iv;
+  await mimic.read("diagnoses_icd", iv ? ["hadm_id", "icd9_code", "icd_version"] : ["hadm_id", "icd9_code"], (v) => {
     if (!hadms.has(v[0])) return false;
     const code = v[1].trim().toUpperCase().replace(".", "");
     const ten = iv && v[2].trim() === "10";
     if (ten ? /^E(0[89]|1[0-3])/.test(code) : code.startsWith("250")) diabetic.add(v[0]);
-    return true;
   });
+  return diabetic;
+}
 
-  // Measurements.
+/** The measured variables (chart items by stay, labs by patient) and the times ventilator settings were charted. */
+async function readMeasurements(mimic: MimicReader, cohort: readonly Stay[]) {
   const byStay = new Map(cohort.map((s) => [s.stay, s]));
   const bySubject = new Map(cohort.map((s) => [s.subject, s]));
   const chartVar = new Map<number, number>(), labVar = new Map<number, number>();
@@ -680,7 +689,7 @@ export async function buildSepsisCohort(dir: string, options: SepsisCohortOption
   // Kept measurements per stay, packed 4 numbers a row (time, variable, item, value): a plain
   // array of doubles costs 32 bytes a row where an object costs about 160 (measured on the 10x
   // demo), which matters on the full CHARTEVENTS (BENCHMARKS.md).
-  const obs = new Map<string, number[]>();
+  const packed = new Map<string, number[]>();
   const inWindow = (s: Stay, t: number) => t >= s.start - LOOKBACK_HOURS && t < s.end;
   const keep = (s: Stay, time: number, item: number, j: number, raw: number) => {
     if (!inWindow(s, time) || !Number.isFinite(raw)) return false;
@@ -689,56 +698,56 @@ export async function buildSepsisCohort(dir: string, options: SepsisCohortOption
     let value = conv === "fahrenheit" ? (raw - 32) * 5 / 9 : conv === "pounds" ? raw * 0.45359237 : raw;
     if (v.name === "fio2" && (conv === "percent" || value > 1)) value = value / 100;
     if (!GCS_PARTS.includes(item) && !(value >= v.range![0] && value <= v.range![1])) return false;
-    const l = obs.get(s.stay) ?? [];
-    l.push(time, j, item, value);
-    obs.set(s.stay, l);
+    const l = packed.get(s.stay);
+    if (l) l.push(time, j, item, value);
+    else packed.set(s.stay, [time, j, item, value]);
     return true;
   };
   const ventTimes = new Map<string, number[]>();
-  await read("chartevents", ["icustay_id", "itemid", "charttime", "valuenum"], ([st, item, t, value]) => {
+  await mimic.read("chartevents", ["icustay_id", "itemid", "charttime", "valuenum"], ([st, item, t, value]) => {
     const s = byStay.get(st);
     if (!s) return false;
     const id = Number(item), time = mimicHours(t);
     if (vent.has(id)) {
-      if (inWindow(s, time)) push(ventTimes, st, time);
+      if (inWindow(s, time)) pushTo(ventTimes, st, time);
       return true;
     }
     const j = chartVar.get(id);
     if (j === undefined || value === "") return false;
     return keep(s, time, id, j, Number(value));
   });
-  await read("labevents", ["subject_id", "itemid", "charttime", "valuenum"], ([subject, item, t, value]) => {
+  await mimic.read("labevents", ["subject_id", "itemid", "charttime", "valuenum"], ([subject, item, t, value]) => {
     const s = bySubject.get(subject);
     const j = labVar.get(Number(item));
     if (!s || j === undefined || value === "") return false;
     return keep(s, mimicHours(t), Number(item), j, Number(value));
   });
+  return { packed, ventTimes };
+}
 
-  // Fluids and vasopressors.
-  const fluids = new Map<string, Dose[]>(), vaso = new Map<string, Dose[][]>();
+/** A vasopressor rate to mcg/kg/min of norepinephrine (null when the unit is not one we know; 80 kg without a weight). */
+function neEquivalent(k: number, rate: number, uom: string, weight: number): number | null {
+  const u = uom.toLowerCase().replace(/[^a-z]/g, "");
+  const w = weight > 0 ? weight : 80;
+  const f = SEPSIS_VASOPRESSORS[k].factor;
+  if (SEPSIS_VASOPRESSORS[k].drug === "vasopressin") {
+    if (u === "unitsmin" || u === "umin") return rate * f;
+    if (u === "unitshour" || u === "uhr" || u === "unitshr") return rate * f / 60;
+    return null;
+  }
+  if (u === "mcgkgmin") return rate * f;
+  if (u === "mcgmin") return rate * f / w;
+  return null;
+}
+
+/** Per stay: IV fluid doses (tonicity-adjusted mL), vasopressor intervals per drug (NE-equivalent rate), urine outputs. */
+async function readDoses(mimic: MimicReader, cohort: readonly Stay[]) {
+  const byStay = new Map(cohort.map((s) => [s.stay, s]));
+  const fluids = new Map<string, Dose[]>(), vaso = new Map<string, Dose[][]>(), urine = new Map<string, Dose[]>();
   const vasoOf = new Map<number, number>();
   SEPSIS_VASOPRESSORS.forEach((d, k) => d.itemIds.forEach((id) => vasoOf.set(id, k)));
-  const addDose = (map: Map<string, Dose[]>, st: string, d: Dose) => {
-    const l = map.get(st) ?? [];
-    l.push(d);
-    map.set(st, l);
-  };
-  /** A vasopressor rate to mcg/kg/min of norepinephrine (null when the unit is not one we know). */
-  const neEquivalent = (k: number, rate: number, uom: string, weight: number) => {
-    const u = uom.toLowerCase().replace(/[^a-z]/g, "");
-    const w = weight > 0 ? weight : 80;
-    const f = SEPSIS_VASOPRESSORS[k].factor;
-    if (SEPSIS_VASOPRESSORS[k].drug === "vasopressin") {
-      if (u === "unitsmin" || u === "umin") return rate * f;
-      if (u === "unitshour" || u === "uhr" || u === "unitshr") return rate * f / 60;
-      return null;
-    }
-    if (u === "mcgkgmin") return rate * f;
-    if (u === "mcgmin") return rate * f / w;
-    return null;
-  };
   const vasoRows: { st: string; k: number; start: number; end: number; rate: number }[] = [];
-  await read(
+  await mimic.read(
     "inputevents_mv",
     ["icustay_id", "itemid", "starttime", "endtime", "amount", "rate", "rateuom", "patientweight", "statusdescription"],
     ([st, item, start, end, amount, rate, uom, weight, status]) => {
@@ -749,7 +758,7 @@ export async function buildSepsisCohort(dir: string, options: SepsisCohortOption
       if (!(t1 >= t0) || t1 < s.start || t0 >= s.end) return false;
       const factor = SEPSIS_FLUID_ITEMS[id];
       if (factor !== undefined && Number(amount) > 0) {
-        addDose(fluids, st, { start: t0, end: t1, amount: Number(amount) * factor });
+        pushTo(fluids, st, { start: t0, end: t1, amount: Number(amount) * factor });
         return true;
       }
       const k = vasoOf.get(id);
@@ -762,9 +771,9 @@ export async function buildSepsisCohort(dir: string, options: SepsisCohortOption
       return false;
     },
   );
-  if (!iv) {
+  if (!mimic.iv) {
     const cvRates: { st: string; k: number; time: number; rate: number }[] = [];
-    await read(
+    await mimic.read(
       "inputevents_cv",
       ["icustay_id", "itemid", "charttime", "amount", "rate", "rateuom"],
       ([st, item, t, amount, rate, uom]) => {
@@ -774,7 +783,7 @@ export async function buildSepsisCohort(dir: string, options: SepsisCohortOption
         if (!(time >= s.start - LOOKBACK_HOURS && time < s.end)) return false;
         const factor = SEPSIS_FLUID_ITEMS[id];
         if (factor !== undefined && Number(amount) > 0) {
-          addDose(fluids, st, { start: time, end: time, amount: Number(amount) * factor });
+          pushTo(fluids, st, { start: time, end: time, amount: Number(amount) * factor });
           return true;
         }
         const k = vasoOf.get(id);
@@ -800,121 +809,127 @@ export async function buildSepsisCohort(dir: string, options: SepsisCohortOption
     per[r.k].push({ start: r.start, end: r.end, amount: r.rate });
     vaso.set(r.st, per);
   }
-  const urine = new Map<string, Dose[]>();
   const urineItems = new Set(SEPSIS_URINE_ITEMS);
-  await read("outputevents", ["icustay_id", "itemid", "charttime", "value"], ([st, item, t, value]) => {
+  await mimic.read("outputevents", ["icustay_id", "itemid", "charttime", "value"], ([st, item, t, value]) => {
     const s = byStay.get(st);
     const v = Number(value), time = mimicHours(t);
     if (!s || !urineItems.has(Number(item)) || value === "" || !(v >= 0 && v <= 5000)) return false;
     if (!(time >= s.start && time < s.end)) return false;
-    addDose(urine, st, { start: time, end: time, amount: v });
+    pushTo(urine, st, { start: time, end: time, amount: v });
     return true;
   });
+  return { fluids, vaso, urine };
+}
 
-  // The 4-hour grid.
+/** A stay's measurements unpacked in time order, MetaVision's GCS components summed per time stamp. */
+function stayMeasurements(packed: readonly number[]): Obs[] {
+  const gcsJ = SEPSIS_VARIABLES.findIndex((v) => v.name === "gcs");
+  const parts = new Map<number, Map<number, number>>();
+  const values: Obs[] = [];
+  for (let k = 0; k < packed.length; k += 4) {
+    const o = { time: packed[k], variable: packed[k + 1], item: packed[k + 2], value: packed[k + 3] };
+    if (!GCS_PARTS.includes(o.item)) {
+      values.push(o);
+      continue;
+    }
+    const byItem = parts.get(o.time) ?? new Map<number, number>();
+    byItem.set(o.item, o.value);
+    parts.set(o.time, byItem);
+  }
+  for (const [time, byItem] of parts) {
+    const total = [...byItem.values()].reduce((a, b) => a + b, 0);
+    if (byItem.size === 3 && total >= 3 && total <= 15) values.push({ time, variable: gcsJ, item: 0, value: total });
+  }
+  return values.sort((a, b) => a.time - b.time);
+}
+
+/** Share of a dose's interval inside [a, b) (a point dose counts whole where it falls). */
+function overlap(d: Dose, a: number, b: number): number {
+  return d.end > d.start
+    ? Math.max(0, Math.min(d.end, b) - Math.max(d.start, a)) / (d.end - d.start)
+    : (d.start >= a && d.start < b ? 1 : 0);
+}
+
+/** One stay on the grid: each step's state row (before imputation), SOFA, fluid volume and vasopressor rate. */
+interface StayGrid {
+  readonly s: Stay;
+  readonly rows: Float64Array[];
+  readonly sofa: SofaScore[];
+  readonly fluid: number[];
+  readonly vaso: number[];
+}
+
+/** The window's steps of one stay (module doc: step means, sample-and-hold, derived columns, SOFA, doses). */
+function stayGrid(
+  s: Stay,
+  values: readonly Obs[],
+  doses: { fluids: readonly Dose[]; vaso?: readonly (readonly Dose[])[]; urine: readonly Dose[] },
+  ventTimes: readonly number[],
+  diabetic: boolean,
+  H: number,
+): StayGrid {
   const F = SEPSIS_VARIABLES.length;
-  const idx = (name: string) => SEPSIS_VARIABLES.findIndex((v) => v.name === name);
   const J = Object.fromEntries(SEPSIS_VARIABLES.map((v, j) => [v.name, j])) as Record<string, number>;
-  const gcsJ = idx("gcs");
+  const last = new Float64Array(F).fill(NaN);
+  let k = 0, balance = 0;
+  const out: StayGrid = { s, rows: [], sofa: [], fluid: [], vaso: [] };
+  for (let step = 0; step < s.steps; step++) {
+    const a = s.start + step * H, b = a + H;
+    while (k < values.length && values[k].time < a) last[values[k].variable] = values[k++].value;
+    const sum = new Float64Array(F), count = new Float64Array(F);
+    while (k < values.length && values[k].time < b) {
+      sum[values[k].variable] += values[k].value;
+      count[values[k].variable]++;
+      k++;
+    }
+    for (let j = 0; j < F; j++) if (count[j] > 0) last[j] = sum[j] / count[j];
+    const row = Float64Array.from(last);
+    row[J.age] = s.age;
+    row[J.gender] = s.male;
+    row[J.diabetes] = diabetic ? 1 : 0;
+    if (!Number.isFinite(row[J.weight]) && s.weightFromOrders > 0) row[J.weight] = s.weightFromOrders;
+    const ventilated = ventTimes.some((t) => t >= a - H && t < b); // a setting charted in this or the previous step
+    row[J.mechvent] = ventilated ? 1 : 0;
+    row[J.shock_index] = row[J.hr] / row[J.sbp];
+    row[J.pf_ratio] = row[J.pao2] / (Number.isFinite(row[J.fio2]) ? row[J.fio2] : ventilated ? NaN : 0.21);
+    row[J.sirs] = sirsCount(row[J.temp], row[J.hr], row[J.rr], row[J.paco2], row[J.wbc]);
+    const urineRows = doses.urine.filter((d) => d.start >= a && d.start < b);
+    const urineStep = urineRows.reduce((t, d) => t + d.amount, 0);
+    row[J.urine_output] = urineStep;
+    row[J.fluid_balance] = balance;
+    const fluidStep = doses.fluids.reduce((t, d) => t + d.amount * overlap(d, a, b), 0);
+    let vasoStep = 0;
+    for (const drug of doses.vaso ?? []) {
+      vasoStep += drug.reduce((mx, d) => (d.end > a && d.start < b ? Math.max(mx, d.amount) : mx), 0);
+    }
+    balance += fluidStep - urineStep;
+    const sofa = sofaScore({
+      pfRatio: row[J.pf_ratio],
+      ventilated,
+      platelets: row[J.platelets],
+      bilirubin: row[J.bilirubin],
+      map: row[J.map],
+      vasopressor: vasoStep,
+      gcs: row[J.gcs],
+      creatinine: row[J.creatinine],
+      urinePerDay: urineRows.length > 0 ? urineStep * 24 / H : NaN,
+    });
+    row[J.sofa] = sofa.total;
+    out.rows.push(row);
+    out.sofa.push(sofa);
+    out.fluid.push(fluidStep);
+    out.vaso.push(vasoStep);
+  }
+  return out;
+}
+
+/** The kept stays as the kit's step table: sparse variables dropped (never SOFA), KNN imputation, 3 x 3 actions, -SOFA(t + 1). */
+function encodeCohort(grids: readonly StayGrid[], dir: string, o: Resolved) {
+  const F = SEPSIS_VARIABLES.length;
   const ids: string[] = [], times: number[] = [], rows: Float64Array[] = [];
   const stepFluid: number[] = [], stepVaso: number[] = [], sofaRows: number[] = [];
   const components = { respiration: 0, coagulation: 0, liver: 0, cardiovascular: 0, cns: 0, renal: 0 };
-  const sepsisStays: Stay[] = [];
-  const overlap = (d: Dose, a: number, b: number) =>
-    d.end > d.start
-      ? Math.max(0, Math.min(d.end, b) - Math.max(d.start, a)) / (d.end - d.start)
-      : (d.start >= a && d.start < b ? 1 : 0);
-  const built: { s: Stay; rows: Float64Array[]; sofa: SofaScore[]; fluid: number[]; vaso: number[] }[] = [];
-  for (const s of cohort) {
-    const packed = obs.get(s.stay) ?? [];
-    obs.delete(s.stay);
-    const list: Obs[] = [];
-    for (let k = 0; k < packed.length; k += 4) {
-      list.push({ time: packed[k], variable: packed[k + 1], item: packed[k + 2], value: packed[k + 3] });
-    }
-    list.sort((a, b) => a.time - b.time);
-    // GCS: MetaVision components summed per time stamp.
-    const parts = new Map<number, Map<number, number>>();
-    const values = list.filter((o) => {
-      if (!GCS_PARTS.includes(o.item)) return true;
-      const byItem = parts.get(o.time) ?? new Map<number, number>();
-      byItem.set(o.item, o.value);
-      parts.set(o.time, byItem);
-      return false;
-    });
-    for (const [time, byItem] of parts) {
-      const total = [...byItem.values()].reduce((a, b) => a + b, 0);
-      if (byItem.size === 3 && total >= 3 && total <= 15) values.push({ time, variable: gcsJ, item: 0, value: total });
-    }
-    values.sort((a, b) => a.time - b.time);
-    const last = new Float64Array(F).fill(NaN);
-    let k = 0, balance = 0;
-    const out = { s, rows: [] as Float64Array[], sofa: [] as SofaScore[], fluid: [] as number[], vaso: [] as number[] };
-    const fl = fluids.get(s.stay) ?? [], ur = urine.get(s.stay) ?? [], vp = vaso.get(s.stay);
-    const vt = ventTimes.get(s.stay) ?? [];
-    for (let step = 0; step < s.steps; step++) {
-      const a = s.start + step * H, b = a + H;
-      while (k < values.length && values[k].time < a) last[values[k].variable] = values[k++].value;
-      const sum = new Float64Array(F), count = new Float64Array(F);
-      while (k < values.length && values[k].time < b) {
-        sum[values[k].variable] += values[k].value;
-        count[values[k].variable]++;
-        k++;
-      }
-      for (let j = 0; j < F; j++) if (count[j] > 0) last[j] = sum[j] / count[j];
-      const row = Float64Array.from(last);
-      row[J.age] = s.age;
-      row[J.gender] = s.male;
-      row[J.diabetes] = diabetic.has(s.hadm) ? 1 : 0;
-      if (!Number.isFinite(row[J.weight]) && s.weightFromOrders > 0) row[J.weight] = s.weightFromOrders;
-      const ventilated = vt.some((t) => t >= a - H && t < b); // a setting charted in this or the previous step
-      row[J.mechvent] = ventilated ? 1 : 0;
-      row[J.shock_index] = row[J.hr] / row[J.sbp];
-      row[J.pf_ratio] = row[J.pao2] / (Number.isFinite(row[J.fio2]) ? row[J.fio2] : ventilated ? NaN : 0.21);
-      row[J.sirs] = sirsCount(row[J.temp], row[J.hr], row[J.rr], row[J.paco2], row[J.wbc]);
-      const urineRows = ur.filter((d) => d.start >= a && d.start < b);
-      const urineStep = urineRows.reduce((t, d) => t + d.amount, 0);
-      row[J.urine_output] = urineStep;
-      row[J.fluid_balance] = balance;
-      const fluidStep = fl.reduce((t, d) => t + d.amount * overlap(d, a, b), 0);
-      let vasoStep = 0;
-      if (vp) {
-        for (const drug of vp) {
-          vasoStep += drug.reduce((mx, d) => (d.end > a && d.start < b ? Math.max(mx, d.amount) : mx), 0);
-        }
-      }
-      balance += fluidStep - urineStep;
-      const sofa = sofaScore({
-        pfRatio: row[J.pf_ratio],
-        ventilated,
-        platelets: row[J.platelets],
-        bilirubin: row[J.bilirubin],
-        map: row[J.map],
-        vasopressor: vasoStep,
-        gcs: row[J.gcs],
-        creatinine: row[J.creatinine],
-        urinePerDay: urineRows.length > 0 ? urineStep * 24 / H : NaN,
-      });
-      row[J.sofa] = sofa.total;
-      out.rows.push(row);
-      out.sofa.push(sofa);
-      out.fluid.push(fluidStep);
-      out.vaso.push(vasoStep);
-    }
-    built.push(out);
-  }
-  // 4. Sepsis: SOFA >= 2 in a step starting within 24 h of onset.
-  const septic = built.filter(({ s, sofa }) =>
-    sofa.some((x, step) => Math.abs(s.start + step * H - s.onset) <= 24 && x.total >= 2)
-  );
-  steps.push({ step: "SOFA >= 2 in a 4-h step within 24 h of onset", count: septic.length });
-  const long = septic.filter(({ s }) => s.steps >= minSteps);
-  steps.push({ step: `at least ${minSteps} steps of ${H} h in the window`, count: long.length });
-  if (long.length === 0) {
-    throw new RangeError(`${dir}: no ICU stay is left after the inclusion steps (${describe(steps)})`);
-  }
-  for (const { s, rows: r, sofa, fluid, vaso: v } of long) {
-    sepsisStays.push(s);
+  for (const { s, rows: r, sofa, fluid, vaso } of grids) {
     r.forEach((row, step) => {
       ids.push(`icu-${s.stay}`);
       times.push(step);
@@ -923,12 +938,9 @@ export async function buildSepsisCohort(dir: string, options: SepsisCohortOption
       sofaRows.push(x.total);
       for (const c of Object.keys(components) as (keyof typeof components)[]) components[c] += x[c];
       stepFluid.push(step + 1 < r.length ? fluid[step] : NaN);
-      stepVaso.push(step + 1 < r.length ? v[step] : NaN);
+      stepVaso.push(step + 1 < r.length ? vaso[step] : NaN);
     });
   }
-  log(`${sepsisStays.length} stays, ${ids.length} steps`);
-
-  // Missing rates, drop sparse variables (never SOFA), impute.
   const names = SEPSIS_VARIABLES.map((v) => v.name);
   const n = ids.length;
   const lastOf = Uint8Array.from(ids, (id, r) => (r + 1 === n || ids[r + 1] !== id ? 1 : 0));
@@ -948,21 +960,19 @@ export async function buildSepsisCohort(dir: string, options: SepsisCohortOption
   const missing = names.map((name, j) => ({
     name,
     missingRate: rates[j],
-    kept: name === "sofa" || rates[j] <= maxMissing,
+    kept: name === "sofa" || rates[j] <= o.maxMissing,
   }));
   const kept = selectFeatures(raw, missing.filter((x) => x.kept).map((x) => x.name));
   let imputed: StepTable;
   try {
-    imputed = knnImpute(kept, { k: options.knn ?? 5 });
+    imputed = knnImpute(kept, { k: o.knn });
   } catch (err) {
     throw new RangeError(
       `${dir}: cannot impute the cohort's variables (${
         (err as Error).message
-      }); lower maxMissingRate (now ${maxMissing}) to drop more sparse variables`,
+      }); lower maxMissingRate (now ${o.maxMissing}) to drop more sparse variables`,
     );
   }
-
-  // Actions: 3 x 3 bins; rewards: -SOFA at t + 1.
   const positive = (xs: number[]) => xs.filter((x) => x > 0);
   const fluidCut = quantiles(positive(stepFluid), [0.5])[0];
   const vasopressorCut = quantiles(positive(stepVaso), [0.5])[0];
@@ -976,8 +986,6 @@ export async function buildSepsisCohort(dir: string, options: SepsisCohortOption
   const acted = (xs: number[]) => Float64Array.from(xs.filter((_, r) => !lastOf[r]));
   return {
     table: { ...imputed, actions, rewards },
-    version: mimic.layout.version,
-    steps,
     missing,
     fluidCut,
     vasopressorCut,
@@ -985,8 +993,62 @@ export async function buildSepsisCohort(dir: string, options: SepsisCohortOption
     vasopressors: acted(stepVaso),
     sofa: Int32Array.from(sofaRows),
     sofaComponents: components,
-    onsetHours: Float64Array.from(sepsisStays, (s) => s.onset - s.intime),
-    windows: sepsisStays.map((s) => ({ id: `icu-${s.stay}`, onset: s.onset, start: s.start, steps: s.steps })),
+  };
+}
+
+/** Builds the sepsis cohort from the MIMIC folder `dir` (module doc). */
+export async function buildSepsisCohort(dir: string, options: SepsisCohortOptions = {}): Promise<SepsisCohort> {
+  const log = options.progress ?? (() => {});
+  const o = resolveOptions(options);
+  const mimic = await openMimic(dir, [
+    "patients",
+    "icustays",
+    "prescriptions",
+    "microbiologyevents",
+    "diagnoses_icd",
+    "inputevents_mv",
+    "inputevents_cv",
+    "outputevents",
+    "chartevents",
+    "labevents",
+  ], log);
+  const steps: SepsisCohortStep[] = [];
+  const cohort = await readCohortStays(mimic, o, steps);
+  if (cohort.length === 0) throw new RangeError(`${dir}: no ICU stay with a suspected infection (${describe(steps)})`);
+  const diabetic = await readDiabetes(mimic, cohort);
+  const { packed, ventTimes } = await readMeasurements(mimic, cohort);
+  const doses = await readDoses(mimic, cohort);
+  const grids = cohort.map((s) => {
+    const values = stayMeasurements(packed.get(s.stay) ?? []);
+    packed.delete(s.stay);
+    return stayGrid(
+      s,
+      values,
+      { fluids: doses.fluids.get(s.stay) ?? [], vaso: doses.vaso.get(s.stay), urine: doses.urine.get(s.stay) ?? [] },
+      ventTimes.get(s.stay) ?? [],
+      diabetic.has(s.hadm),
+      o.H,
+    );
+  });
+  // 4. Sepsis: SOFA >= 2 in a step starting within 24 h of onset; 5. enough steps.
+  const septic = grids.filter(({ s, sofa }) =>
+    sofa.some((x, step) => Math.abs(s.start + step * o.H - s.onset) <= 24 && x.total >= 2)
+  );
+  steps.push({ step: "SOFA >= 2 in a 4-h step within 24 h of onset", count: septic.length });
+  const long = septic.filter(({ s }) => s.steps >= o.minSteps);
+  steps.push({ step: `at least ${o.minSteps} steps of ${o.H} h in the window`, count: long.length });
+  if (long.length === 0) {
+    throw new RangeError(`${dir}: no ICU stay is left after the inclusion steps (${describe(steps)})`);
+  }
+  const encoded = encodeCohort(long, dir, o);
+  log(`${long.length} stays, ${encoded.table.ids.length} steps`);
+  const stays = long.map((g) => g.s);
+  return {
+    ...encoded,
+    version: mimic.layout.version,
+    steps,
+    onsetHours: Float64Array.from(stays, (s) => s.onset - s.intime),
+    windows: stays.map((s) => ({ id: `icu-${s.stay}`, onset: s.onset, start: s.start, steps: s.steps })),
     reads: mimic.reads,
   };
 }
