@@ -98,7 +98,6 @@ export {
   SEPSIS_VENT_ITEMS,
   type SepsisCohort,
   type SepsisCohortOptions,
-  type SepsisCohortStep,
   type SepsisVariable,
   type SepsisVasopressor,
   sirsCount,

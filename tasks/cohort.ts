@@ -27,6 +27,7 @@ import {
   provenance,
   quantiles,
   SEPSIS_VARIABLES,
+  type StepTable,
   tableFigure,
   writeFigureHtml,
   writeStepCsv,
@@ -67,23 +68,34 @@ try {
 
 const started = performance.now();
 const stamp = () => `[${((performance.now() - started) / 1000).toFixed(0)} s]`;
+/** Runs a cohort builder on --mimic-dir, a bad folder or an empty cohort ending the task with its message. */
+async function build<T>(
+  builder: (dir: string, o: { maxMissingRate: number; progress: (m: string) => void }) => Promise<T>,
+): Promise<T> {
+  try {
+    return await builder(values["mimic-dir"]!, {
+      maxMissingRate: maxMissing,
+      progress: (m) => console.error(`${stamp()} cohort: ${m}`),
+    });
+  } catch (err) {
+    if (err instanceof MimicInputError || err instanceof RangeError) fail((err as Error).message, 1);
+    throw err;
+  }
+}
+
+/** Writes the cohort's CSV at --out (making its folder); returns the stem the reports are named after. */
+async function writeTable(table: StepTable): Promise<string> {
+  if (out.includes("/")) await Deno.mkdir(out.slice(0, out.lastIndexOf("/")), { recursive: true });
+  await writeStepCsv(out, table);
+  return out.replace(/\.csv$/i, "");
+}
+
 if (which === "sepsis") {
   await sepsisCohort();
   Deno.exit(0);
 }
-let cohort;
-try {
-  cohort = await buildHeparinCohort(values["mimic-dir"]!, {
-    maxMissingRate: maxMissing,
-    progress: (m) => console.error(`${stamp()} cohort: ${m}`),
-  });
-} catch (err) {
-  if (err instanceof MimicInputError || err instanceof RangeError) fail((err as Error).message, 1);
-  throw err;
-}
-const stem = out.replace(/\.csv$/i, "");
-if (out.includes("/")) await Deno.mkdir(out.slice(0, out.lastIndexOf("/")), { recursive: true });
-await writeStepCsv(out, cohort.table);
+const cohort = await build(buildHeparinCohort);
+const stem = await writeTable(cohort.table);
 
 const f = (x: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : "n/a");
 const sextiles = [1, 2, 3, 4, 5].map((k) => k / 6);
@@ -166,19 +178,8 @@ console.log(`cohort: wrote ${out}, ${stem}.report.json and ${page}`);
 
 /** `deno task cohort sepsis`: the CSV, <out>.report.json and <out>.report.html. */
 async function sepsisCohort(): Promise<void> {
-  let cohort;
-  try {
-    cohort = await buildSepsisCohort(values["mimic-dir"]!, {
-      maxMissingRate: maxMissing,
-      progress: (m) => console.error(`${stamp()} cohort: ${m}`),
-    });
-  } catch (err) {
-    if (err instanceof MimicInputError || err instanceof RangeError) fail((err as Error).message, 1);
-    throw err;
-  }
-  const stem = out.replace(/\.csv$/i, "");
-  if (out.includes("/")) await Deno.mkdir(out.slice(0, out.lastIndexOf("/")), { recursive: true });
-  await writeStepCsv(out, cohort.table);
+  const cohort = await build(buildSepsisCohort);
+  const stem = await writeTable(cohort.table);
   const actionCounts = new Array(9).fill(0);
   for (const a of cohort.table.actions) if (a >= 0) actionCounts[a]++;
   const sofaCounts = new Array(25).fill(0);

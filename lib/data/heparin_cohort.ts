@@ -36,7 +36,7 @@
  */
 import { knnImpute, missingRates, selectFeatures } from "./preprocess.ts";
 import type { StepTable } from "./steps.ts";
-import { mimicHours, type MimicLayout, openMimic, readPatients } from "./mimic_tables.ts";
+import { type CohortStep, mimicHours, type MimicLayout, openMimic, readPatients } from "./mimic_tables.ts";
 import { quantiles } from "../core/numeric.ts";
 import { apttReward } from "./rewards.ts";
 
@@ -174,13 +174,7 @@ export interface HeparinCohortOptions {
   readonly progress?: (message: string) => void;
 }
 
-/** One inclusion step of the cohort and how many stays (patients) remained. */
-export interface CohortStep {
-  /** What the step of the inclusion did. */
-  readonly step: string;
-  /** Stays left after it. */
-  readonly count: number;
-}
+export type { CohortStep };
 
 /** The built cohort: the step table (kit's CSV format) and the report behind it. */
 export interface HeparinCohort {

@@ -110,6 +110,14 @@ export async function detectMimicLayout(dir: string, needed: readonly string[]):
   return { version, dir, tables };
 }
 
+/** One inclusion step of a cohort and how many stays (patients) remained after it. */
+export interface CohortStep {
+  /** What the step of the inclusion did. */
+  readonly step: string;
+  /** Stays left after it. */
+  readonly count: number;
+}
+
 /** What {@linkcode streamTable} reports when it has read a table. */
 export interface StreamStats {
   /** Rows read. */

@@ -40,7 +40,7 @@
  */
 import { knnImpute, missingRates, selectFeatures } from "./preprocess.ts";
 import type { StepTable } from "./steps.ts";
-import { mimicHours, type MimicLayout, type MimicReader, openMimic, readPatients } from "./mimic_tables.ts";
+import { type CohortStep, mimicHours, type MimicLayout, type MimicReader, openMimic, readPatients } from "./mimic_tables.ts";
 import { quantiles } from "../core/numeric.ts";
 
 /** A state variable of the sepsis cohort and where it comes from. */
@@ -480,13 +480,6 @@ export interface SepsisCohortOptions {
   readonly progress?: (message: string) => void;
 }
 
-/** One inclusion step and the stays left after it. */
-export interface SepsisCohortStep {
-  /** What the step did. */
-  readonly step: string;
-  /** Stays left. */
-  readonly count: number;
-}
 
 /** The built cohort and its report. */
 export interface SepsisCohort {
@@ -495,7 +488,7 @@ export interface SepsisCohort {
   /** Which MIMIC. */
   readonly version: MimicLayout["version"];
   /** Counts at each inclusion step. */
-  readonly steps: readonly SepsisCohortStep[];
+  readonly steps: readonly CohortStep[];
   /** Per variable: share of steps missing after the hold, and whether it was kept. */
   readonly missing: readonly { name: string; missingRate: number; kept: boolean }[];
   /** Cut between fluid bins 1 and 2 (mL per step): the median of positive volumes. */
@@ -591,7 +584,7 @@ function pushTo<V>(map: Map<string, V[]>, key: string, value: V): void {
 }
 
 /** Steps 1-3 of the module doc: adult ICU stays with a suspected infection, the first per patient, and their windows. */
-async function readCohortStays(mimic: MimicReader, o: Resolved, steps: SepsisCohortStep[]): Promise<Stay[]> {
+async function readCohortStays(mimic: MimicReader, o: Resolved, steps: CohortStep[]): Promise<Stay[]> {
   const stays: Stay[] = [];
   await mimic.read("icustays", ["subject_id", "hadm_id", "icustay_id", "intime", "outtime"], ([s, h, st, i, out]) => {
     stays.push({
@@ -1012,7 +1005,7 @@ export async function buildSepsisCohort(dir: string, options: SepsisCohortOption
     "chartevents",
     "labevents",
   ], log);
-  const steps: SepsisCohortStep[] = [];
+  const steps: CohortStep[] = [];
   const cohort = await readCohortStays(mimic, o, steps);
   if (cohort.length === 0) throw new RangeError(`${dir}: no ICU stay with a suspected infection (${describe(steps)})`);
   const diabetic = await readDiabetes(mimic, cohort);
@@ -1053,6 +1046,6 @@ export async function buildSepsisCohort(dir: string, options: SepsisCohortOption
   };
 }
 
-function describe(steps: readonly SepsisCohortStep[]): string {
+function describe(steps: readonly CohortStep[]): string {
   return steps.map((s) => `${s.step}: ${s.count}`).join("; ");
 }
