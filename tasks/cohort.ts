@@ -68,6 +68,20 @@ try {
 
 const started = performance.now();
 const stamp = () => `[${((performance.now() - started) / 1000).toFixed(0)} s]`;
+/** Each variable's missing rate after sample-and-hold, kept or dropped (above --max-missing). */
+function missingFigure(missing: readonly { name: string; missingRate: number; kept: boolean }[], unit: string) {
+  const x = missing.map((m) => m.name);
+  return barFigure(
+    "Missing rate of each variable after sample-and-hold (dropped above the threshold)",
+    "variable",
+    `share of ${unit} missing`,
+    [
+      { name: "kept", x, y: missing.map((m) => (m.kept ? m.missingRate : 0)) },
+      { name: "dropped", x, y: missing.map((m) => (m.kept ? 0 : m.missingRate)) },
+    ],
+  );
+}
+
 /** Runs a cohort builder on --mimic-dir, a bad folder or an empty cohort ending the task with its message. */
 async function build<T>(
   builder: (dir: string, o: { maxMissingRate: number; progress: (m: string) => void }) => Promise<T>,
@@ -129,23 +143,7 @@ await writeTextAtomic(`${stem}.report.json`, JSON.stringify(report, null, 1) + "
 const dir = stem.includes("/") ? stem.slice(0, stem.lastIndexOf("/")) : ".";
 const page = await writeFigureHtml(dir, `${stem.split("/").pop()}.report`, "Heparin cohort", [
   tableFigure("Inclusion steps", ["step", "ICU stays"], cohort.steps.map((s) => [s.step, String(s.count)])),
-  barFigure(
-    "Missing rate of each variable after sample-and-hold (dropped above the threshold)",
-    "variable",
-    "share of hours missing",
-    [
-      {
-        name: "kept",
-        x: cohort.missing.map((m) => m.name),
-        y: cohort.missing.map((m) => (m.kept ? m.missingRate : 0)),
-      },
-      {
-        name: "dropped",
-        x: cohort.missing.map((m) => m.name),
-        y: cohort.missing.map((m) => (m.kept ? 0 : m.missingRate)),
-      },
-    ],
-  ),
+  missingFigure(cohort.missing, "hours"),
   histogramFigure(
     "Hourly heparin dose (U/kg/h), with the dose-bin edges",
     "U/kg/h",
@@ -222,18 +220,7 @@ async function sepsisCohort(): Promise<void> {
   const f = (x: number, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : "n/a");
   const page = await writeFigureHtml(dir, `${stem.split("/").pop()}.report`, "Sepsis cohort", [
     tableFigure("Inclusion steps", ["step", "ICU stays"], cohort.steps.map((s) => [s.step, String(s.count)])),
-    barFigure("Missing rate of each variable after sample-and-hold", "variable", "share of steps missing", [
-      {
-        name: "kept",
-        x: cohort.missing.map((m) => m.name),
-        y: cohort.missing.map((m) => (m.kept ? m.missingRate : 0)),
-      },
-      {
-        name: "dropped",
-        x: cohort.missing.map((m) => m.name),
-        y: cohort.missing.map((m) => (m.kept ? 0 : m.missingRate)),
-      },
-    ]),
+    missingFigure(cohort.missing, "steps"),
     histogramFigure(
       "IV fluids per 4-h step with any (mL, tonicity-adjusted), with the cut",
       "mL",

@@ -40,7 +40,14 @@
  */
 import { knnImpute, missingRates, selectFeatures } from "./preprocess.ts";
 import type { StepTable } from "./steps.ts";
-import { type CohortStep, mimicHours, type MimicLayout, type MimicReader, openMimic, readPatients } from "./mimic_tables.ts";
+import {
+  type CohortStep,
+  mimicHours,
+  type MimicLayout,
+  type MimicReader,
+  openMimic,
+  readPatients,
+} from "./mimic_tables.ts";
 import { quantiles } from "../core/numeric.ts";
 
 /** A state variable of the sepsis cohort and where it comes from. */
@@ -479,7 +486,6 @@ export interface SepsisCohortOptions {
   /** Called with progress lines. */
   readonly progress?: (message: string) => void;
 }
-
 
 /** The built cohort and its report. */
 export interface SepsisCohort {

@@ -1301,12 +1301,17 @@ export function omgRlSummaryMarkdown(id: string, values: Record<string, unknown>
       trueTimeInRange?: number[][];
     };
     const last = v.episodes.length - 1;
-    const at = (band: { mean: number[]; se: number[] }, k: number, d = 2) => pm({ mean: band.mean[k], se: band.se[k] }, d);
+    const at = (band: { mean: number[]; se: number[] }, k: number, d = 2) =>
+      pm({ mean: band.mean[k], se: band.se[k] }, d);
     const seeds = (v.perSeed ?? v.inModel?.perSeed ?? []).length;
     const head = ["", `episode ${v.episodes[0]}`, `episode ${v.episodes[last]}`];
     const rows: string[][] = [];
-    if (v.mean && v.se) rows.push(["cumulative r_ψ of the learned policy (in the model)", at(v as never, 0), at(v as never, last)]);
-    if (v.inModel) rows.push(["in-model r_p return (rollouts from held-out states)", at(v.inModel, 0), at(v.inModel, last)]);
+    if (v.mean && v.se) {
+      rows.push(["cumulative r_ψ of the learned policy (in the model)", at(v as never, 0), at(v as never, last)]);
+    }
+    if (v.inModel) {
+      rows.push(["in-model r_p return (rollouts from held-out states)", at(v.inModel, 0), at(v.inModel, last)]);
+    }
     if (v.trueSimulator) {
       rows.push(["true r_p return per stay", at(v.trueSimulator, 0), at(v.trueSimulator, last)]);
     }
