@@ -1325,7 +1325,22 @@ export function omgRlSummaryMarkdown(id: string, values: Record<string, unknown>
   }
   if (id.startsWith("omg-fig4")) {
     const summary = values.summary as Record<string, MeanSe>;
-    return table(["quantity", "mean ± s.e. over seeds"], Object.entries(summary).map(([k, v]) => [k, pm(v, 2)]));
+    const perSeed = values.perSeed as Record<string, number>[];
+    const labels: Record<string, string> = {
+      omgRlByRpsi: "OMG-RL's policy (trained on r_ψ)",
+      comboByRpsi: "COMBO's policy (trained on r_p)",
+    };
+    const wins = perSeed.filter((p) => p.omgRlByRpsi > p.comboByRpsi).length;
+    return [
+      table(
+        ["policy, judged by OMG-RL's r_ψ in the model", "mean ± s.e. over seeds", "per seed"],
+        Object.entries(summary).map((
+          [k, v],
+        ) => [labels[k] ?? k, pm(v, 2), perSeed.map((p) => p[k].toFixed(2)).join(", ")]),
+      ),
+      "",
+      `OMG-RL's policy scores higher by r_ψ than COMBO's in ${wins} of ${perSeed.length} seeds.`,
+    ].join("\n");
   }
   throw new RangeError(`omgRlSummaryMarkdown: no docs table for ${id}`);
 }
