@@ -4,19 +4,24 @@
  * merges the shards into the same <id>.json an unsharded `deno task repro <id>` writes.
  *
  *   deno task grid <p4l-fig1|p4l-table2|p4l-table3|p4l-conflict|p4l-cartpole-ablation|p4l-sepsis-groups> --shard i/n --out dir [--quick]
+ *   deno task grid p4l-table3 --data sepsis.csv --shard i/n --out dir [--quick]   # Table 3 on a recorded cohort
  *
  * A shard whose file already exists is skipped (re-running a failed array is safe).
  */
 import { parseCli } from "./cli.ts";
+import { gridFor } from "./grids.ts";
 import { initBackend, P4L_GRIDS, provenance, removeStaleTemps, shardCells, writeTextAtomic } from "../mod.ts";
 
-const USAGE = `usage: deno task grid <${Object.keys(P4L_GRIDS).join("|")}> --shard i/n --out dir [--quick]`;
+const USAGE = `usage: deno task grid <${
+  Object.keys(P4L_GRIDS).join("|")
+}> --shard i/n --out dir [--quick] [--data sepsis.csv (p4l-table3)]`;
 const { values, positionals } = parseCli("grid", USAGE, {
   allowPositionals: true,
   options: {
     shard: { type: "string" },
     out: { type: "string", default: "out/grid" },
     quick: { type: "boolean", default: false },
+    data: { type: "string" },
   },
 });
 const fail = (m: string): never => {
@@ -25,8 +30,15 @@ const fail = (m: string): never => {
 };
 const id = positionals[0];
 if (!(id in P4L_GRIDS)) fail(id ? `unknown grid ${JSON.stringify(id)}` : "name a grid");
-const grid = P4L_GRIDS[id];
 const m = /^(\d+)\/(\d+)$/.exec(values.shard ?? "") ?? fail(`--shard must be i/n, got ${values.shard}`);
+if (values.data !== undefined && id !== "p4l-table3") fail("--data is for p4l-table3");
+let grid, dataSource;
+try {
+  ({ grid, dataSource } = await gridFor(id, values.data));
+} catch (err) {
+  console.error(`grid: ${(err as Error).message}`);
+  Deno.exit(1);
+}
 const shard = Number(m[1]), shards = Number(m[2]);
 const sizes = values.quick ? grid.quick : grid.full;
 let cells;
@@ -35,7 +47,7 @@ try {
 } catch (err) {
   fail((err as Error).message);
 }
-const path = `${values.out}/${id}.shard-${shard}-of-${shards}.json`;
+const path = `${values.out}/${grid.id}.shard-${shard}-of-${shards}.json`;
 try {
   await Deno.stat(path);
   console.log(`grid: ${path} exists; skipping`);
@@ -57,6 +69,16 @@ const seconds = (performance.now() - started) / 1000;
 const made = { ...provenance(started), seconds };
 await writeTextAtomic(
   path,
-  JSON.stringify({ id, quick: values.quick, sizes, shard, shards, seconds, provenance: made, results }),
+  JSON.stringify({
+    id: grid.id,
+    quick: values.quick,
+    sizes,
+    shard,
+    shards,
+    seconds,
+    provenance: made,
+    ...dataSource,
+    results,
+  }),
 );
 console.log(`grid: wrote ${path} (${results.length} cells)`);

@@ -23,6 +23,7 @@
  * off-policy estimators with intervals (writes <out>/p4l-table3-data.json).
  */
 import { parseCli } from "./cli.ts";
+import { gridFor } from "./grids.ts";
 import {
   assembleP4lGrid,
   HEPARIN_STATE_PRESETS,
@@ -40,8 +41,6 @@ import {
   opeValidationConfigs,
   type OpeValidationEnv,
   P4L_GRIDS,
-  p4lTable3DataGrid,
-  readStepCsv,
   removeStaleTemps,
   runOmgRlReproduction,
   runOpeValidation,
@@ -144,21 +143,12 @@ if (id === "ope-validation") {
   Deno.exit(0);
 }
 if (id in P4L_GRIDS) {
-  let grid = P4L_GRIDS[id];
-  let dataSource: Record<string, unknown> = {};
-  if (values.data !== undefined) {
-    try {
-      const table = await readStepCsv(values.data);
-      grid = p4lTable3DataGrid(table, values.data);
-      const digest = await crypto.subtle.digest("SHA-256", await Deno.readFile(values.data));
-      dataSource = {
-        data: values.data,
-        dataSha256: Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join(""),
-      };
-    } catch (err) {
-      console.error(`repro: ${(err as Error).message}`);
-      Deno.exit(1);
-    }
+  let grid, dataSource;
+  try {
+    ({ grid, dataSource } = await gridFor(id, values.data));
+  } catch (err) {
+    console.error(`repro: ${(err as Error).message}`);
+    Deno.exit(1);
   }
   const sizes = values.quick ? grid.quick : grid.full;
   const started = performance.now();

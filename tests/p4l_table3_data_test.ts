@@ -9,6 +9,7 @@ import {
   P4L_TABLE3_DATA_QUICK,
   p4lTable3DataGrid,
   type StepTable,
+  writeStepCsv,
 } from "../mod.ts";
 import { tf } from "../tf.ts";
 import { runTask, sharedDir, withTempDir } from "./helpers.ts";
@@ -159,3 +160,29 @@ Deno.test({
       }
     }),
 });
+
+Deno.test("Table 3 on a cohort shards with deno task grid --data and collects into the unsharded run's values", () =>
+  withTempDir(async (dir) => {
+    await writeStepCsv(`${dir}/cohort.csv`, syntheticCohort(30));
+    const data = ["--data", `${dir}/cohort.csv`, "--quick"];
+    for (const shard of ["0/2", "1/2"]) {
+      const r = await runTask("grid.ts", ["p4l-table3", ...data, "--shard", shard, "--out", `${dir}/shards`]);
+      assert.equal(r.code, 0, r.stderr);
+    }
+    const c = await runTask("collect.ts", ["p4l-table3", ...data.slice(0, 2), "--out", `${dir}/shards`]);
+    assert.equal(c.code, 0, c.stderr);
+    const whole = await runTask("repro.ts", ["p4l-table3", ...data, "--out", `${dir}/whole`]);
+    assert.equal(whole.code, 0, whole.stderr);
+    const sharded = JSON.parse(await Deno.readTextFile(`${dir}/shards/p4l-table3-data.json`));
+    const unsharded = JSON.parse(await Deno.readTextFile(`${dir}/whole/p4l-table3-data.json`));
+    assert.deepEqual(sharded.values.summary, unsharded.values.summary);
+    assert.equal(sharded.config.dataSha256, unsharded.config.dataSha256);
+    // Shards of another file are refused.
+    await Deno.writeTextFile(
+      `${dir}/other.csv`,
+      (await Deno.readTextFile(`${dir}/cohort.csv`)).replaceAll("icu-0,", "icu-zero,"),
+    );
+    const other = await runTask("collect.ts", ["p4l-table3", "--data", `${dir}/other.csv`, "--out", `${dir}/shards`]);
+    assert.equal(other.code, 1);
+    assert.match(other.stderr, /not all computed from .*other\.csv \(SHA-256 differs\)/);
+  }));
