@@ -82,6 +82,24 @@ function missingFigure(missing: readonly { name: string; missingRate: number; ke
   );
 }
 
+/** What both reports open with: the folder, the MIMIC version, the inclusion steps, the table's size and missing rates. */
+function reportHead(cohort: {
+  version: string;
+  steps: readonly { step: string; count: number }[];
+  table: StepTable;
+  missing: readonly { name: string; missingRate: number; kept: boolean }[];
+}) {
+  return {
+    mimicDir: values["mimic-dir"],
+    version: cohort.version,
+    steps: cohort.steps,
+    stays: new Set(cohort.table.ids).size,
+    rows: cohort.table.ids.length,
+    features: cohort.table.featureNames,
+    missing: cohort.missing,
+  };
+}
+
 /** Runs a cohort builder on --mimic-dir, a bad folder or an empty cohort ending the task with its message. */
 async function build<T>(
   builder: (dir: string, o: { maxMissingRate: number; progress: (m: string) => void }) => Promise<T>,
@@ -115,13 +133,7 @@ const f = (x: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : "n/a");
 const sextiles = [1, 2, 3, 4, 5].map((k) => k / 6);
 const apttQ = quantiles(cohort.windowAptt, [0.25, 0.5, 0.75]);
 const report = {
-  mimicDir: values["mimic-dir"],
-  version: cohort.version,
-  steps: cohort.steps,
-  stays: new Set(cohort.table.ids).size,
-  rows: cohort.table.ids.length,
-  features: cohort.table.featureNames,
-  missing: cohort.missing,
+  ...reportHead(cohort),
   doseEdges: cohort.doseEdges,
   hourlyDose: { hours: cohort.hourlyDoses.length, quartiles: quantiles(cohort.hourlyDoses, [0.25, 0.5, 0.75]) },
   windowAptt: { count: cohort.windowAptt.length, quartiles: apttQ },
@@ -185,13 +197,7 @@ async function sepsisCohort(): Promise<void> {
   const q = (xs: ArrayLike<number>) => quantiles(xs, [0.25, 0.5, 0.75]);
   const positive = (xs: Float64Array) => xs.filter((x) => x > 0);
   const report = {
-    mimicDir: values["mimic-dir"],
-    version: cohort.version,
-    steps: cohort.steps,
-    stays: new Set(cohort.table.ids).size,
-    rows: cohort.table.ids.length,
-    features: cohort.table.featureNames,
-    missing: cohort.missing,
+    ...reportHead(cohort),
     actions: {
       encoding: "3 x fluid bin + vasopressor bin; bin 0 none, 1 up to the cut, 2 above it",
       fluidCutMl: cohort.fluidCut,

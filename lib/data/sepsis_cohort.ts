@@ -538,6 +538,8 @@ type Obs = { time: number; variable: number; item: number; value: number };
 type Dose = { start: number; end: number; amount: number };
 
 const LOOKBACK_HOURS = 24;
+/** Column of each variable by name. */
+const J = Object.fromEntries(SEPSIS_VARIABLES.map((v, j) => [v.name, j])) as Readonly<Record<string, number>>;
 const GCS_PARTS = [220739, 223900, 223901];
 
 /** Antibiotic and culture times per patient; onset per stay (module doc, step 2). */
@@ -822,7 +824,7 @@ async function readDoses(mimic: MimicReader, cohort: readonly Stay[]) {
 
 /** A stay's measurements unpacked in time order, MetaVision's GCS components summed per time stamp. */
 function stayMeasurements(packed: readonly number[]): Obs[] {
-  const gcsJ = SEPSIS_VARIABLES.findIndex((v) => v.name === "gcs");
+  const gcsJ = J.gcs;
   const parts = new Map<number, Map<number, number>>();
   const values: Obs[] = [];
   for (let k = 0; k < packed.length; k += 4) {
@@ -868,7 +870,6 @@ function stayGrid(
   H: number,
 ): StayGrid {
   const F = SEPSIS_VARIABLES.length;
-  const J = Object.fromEntries(SEPSIS_VARIABLES.map((v, j) => [v.name, j])) as Record<string, number>;
   const last = new Float64Array(F).fill(NaN);
   let k = 0, balance = 0;
   const out: StayGrid = { s, rows: [], sofa: [], fluid: [], vaso: [] };
