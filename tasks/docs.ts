@@ -91,10 +91,11 @@ async function render(id: string): Promise<string> {
     return `From \`${path}\` (kit ${p.version}, ${Math.round(report.seconds)} s):\n\n${sepsisCohortMarkdown(report)}`;
   }
   // A reproduction at the main job's sizes lives in results/<id>-main/<id>.json, one on the
-  // MIMIC-III demo in results/<id>-demo/<id>.json.
+  // MIMIC-III demo in results/<id>-demo/<id>.json, one on another heparin state preset in
+  // results/<id>-<preset>/<id>.json.
   const derived = DERIVED[id];
   const base = derived?.record ?? id;
-  const path = `results/${base}/${base.replace(/-(main|demo)$/, "")}.json`;
+  const path = `results/${base}/${base.replace(/-(main|demo|clinical|dosing)$/, "")}.json`;
   let record: Recorded;
   try {
     record = JSON.parse(await Deno.readTextFile(`${root}${path}`));

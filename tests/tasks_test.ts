@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { readMdpCsv } from "../mod.ts";
+import { omgRlSummaryMarkdown, readMdpCsv } from "../mod.ts";
 import { runTask, withTempDir } from "./helpers.ts";
 
 Deno.test("deno task simulate writes a CSV that reads back as the requested episodes", async () => {
@@ -58,6 +58,25 @@ Deno.test("deno task repro --quick writes the figure's JSON and an HTML page tha
     const bad = await runTask("repro.ts", ["omg-fig9", "--out", dir]);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /unknown id "omg-fig9"/);
+  });
+});
+
+Deno.test("omg-table2 records every number of expert trajectories and its docs table sets the kit's truth beside the paper", async () => {
+  await withTempDir(async (dir) => {
+    const res = await runTask("repro.ts", ["omg-table2", "--quick", "--seeds", "2", "--workers", "2", "--out", dir]);
+    assert.equal(res.code, 0, res.stderr);
+    const json = JSON.parse(await Deno.readTextFile(`${dir}/omg-table2.json`));
+    assert.deepEqual(json.values.rows.map((r: { n: number }) => r.n), [10, 30, 50]);
+    for (const r of json.values.rows) assert.equal(r.perSeed.tir.length, 2);
+    const md = omgRlSummaryMarkdown("omg-table2", json.values).split("\n");
+    assert.match(md[0], /paper: cumulative r_ψ .* kit: true time in aPTT 60-100 s/);
+    for (const [k, r] of json.values.rows.entries()) {
+      const cells = md[2 + k].split("|").map((c: string) => c.trim());
+      assert.equal(cells[1], String(r.n));
+      assert.equal(cells[2], "", "no paper value at a quick size the paper did not run");
+      assert.equal(cells[5], `${r.trueTimeInRange.mean[0].toFixed(3)} ± ${r.trueTimeInRange.se[0].toFixed(3)}`);
+    }
+    assert.match(md.at(-1)!, /over 2 seeds/);
   });
 });
 

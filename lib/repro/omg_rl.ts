@@ -1342,6 +1342,36 @@ export function omgRlSummaryMarkdown(id: string, values: Record<string, unknown>
       `OMG-RL's policy scores higher by r_ψ than COMBO's in ${wins} of ${perSeed.length} seeds.`,
     ].join("\n");
   }
+  if (id.startsWith("omg-table2")) {
+    const rows = values.rows as {
+      n: number;
+      rPsi: { mean: number[]; se: number[] };
+      trueRp: { mean: number[]; se: number[] };
+      trueTimeInRange: { mean: number[]; se: number[] };
+      perSeed: { rPsi: number[] };
+    }[];
+    const paper = values.paper as { n: number[]; omgRl: number[] };
+    const at = (m: { mean: number[]; se: number[] }, d = 2) => pm({ mean: m.mean[0], se: m.se[0] }, d);
+    const seeds = rows[0]?.perSeed.rPsi.length ?? 0;
+    return [
+      table(
+        [
+          "expert trajectories N",
+          "paper: cumulative r_ψ",
+          "kit: cumulative r_ψ (in the model)",
+          "kit: true r_p return per stay",
+          "kit: true time in aPTT 60-100 s",
+        ],
+        rows.map((r) => {
+          const k = paper.n.indexOf(r.n);
+          return [String(r.n), k < 0 ? "" : String(paper.omgRl[k]), at(r.rPsi), at(r.trueRp), at(r.trueTimeInRange, 3)];
+        }),
+      ),
+      "",
+      `Mean ± standard error over ${seeds} seed${seeds === 1 ? "" : "s"}; each run learns its own r_ψ, so the r_ψ ` +
+      `column compares sums of different reward functions.`,
+    ].join("\n");
+  }
   throw new RangeError(`omgRlSummaryMarkdown: no docs table for ${id}`);
 }
 
@@ -1369,7 +1399,7 @@ export function omgRlFigures(id: string, values: Record<string, unknown>): Figur
     upper: m.mean.map((y, t) => y + m.se[t]),
     dash,
   });
-  switch (id.replace(/-main$/, "")) {
+  switch (id.replace(/-(main|clinical|dosing)$/, "")) {
     case "omg-fig1": {
       const validation = v.validation as number[][], elites = v.elites as number[];
       return [lineFigure(
