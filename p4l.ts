@@ -64,6 +64,7 @@ export {
   p4lFStep,
   p4lIteration,
   type P4lMetrics,
+  p4lMirrorStep,
   type P4lModel,
   p4lModel,
   p4lMultiplierStep,

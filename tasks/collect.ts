@@ -7,7 +7,7 @@
  *
  * With --data, every shard must have been computed from the same file (its SHA-256 is checked).
  */
-import { parseCli } from "./cli.ts";
+import { parseCli, recordDifferences } from "./cli.ts";
 import { gridFor } from "./grids.ts";
 import {
   assembleP4lGrid,
@@ -39,6 +39,8 @@ try {
 }
 const out = values.out!;
 const shards: {
+  file: string;
+  config?: Record<string, unknown>;
   dataSha256?: string;
   quick: boolean;
   sizes: unknown;
@@ -48,7 +50,7 @@ const shards: {
 }[] = [];
 for await (const e of Deno.readDir(out)) {
   if (e.isFile && e.name.startsWith(`${grid.id}.shard-`) && e.name.endsWith(".json")) {
-    shards.push(JSON.parse(await Deno.readTextFile(`${out}/${e.name}`)));
+    shards.push({ ...JSON.parse(await Deno.readTextFile(`${out}/${e.name}`)), file: e.name });
   }
 }
 if (shards.length === 0) {
@@ -59,6 +61,26 @@ const { quick, sizes } = shards[0];
 if (shards.some((s) => JSON.stringify(s.sizes) !== JSON.stringify(sizes))) {
   console.error("collect: shards were run with different sizes");
   Deno.exit(1);
+}
+// Shards made with other hyper-parameters (another kit's defaults, an edited config) would mix
+// two experiments in one table: each shard's recorded config must be this kit's.
+const expected = JSON.parse(JSON.stringify(grid.config(sizes as never)));
+for (const s of shards.sort((a, b) => a.file.localeCompare(b.file))) {
+  if (!s.config) {
+    console.error(
+      `collect: ${out}/${s.file} records no config (made by an older kit); run that shard again (delete the file first)`,
+    );
+    Deno.exit(1);
+  }
+  const diff = recordDifferences(s.config, expected);
+  if (diff.length > 0) {
+    console.error(
+      `collect: ${out}/${s.file} was computed with another config than this kit's (${diff.slice(0, 3).join("; ")}${
+        diff.length > 3 ? `; ${diff.length - 3} more` : ""
+      }); run that shard again (delete the file first)`,
+    );
+    Deno.exit(1);
+  }
 }
 if (shards.some((s) => s.dataSha256 !== dataSource.dataSha256)) {
   console.error(`collect: the shards were not all computed from ${values.data ?? "the simulator"} (SHA-256 differs)`);

@@ -77,6 +77,8 @@ await writeTextAtomic(
     shards,
     seconds,
     provenance: made,
+    // Every hyper-parameter the cells ran with: collect refuses to merge shards of other configs.
+    config: grid.config(sizes as never),
     ...dataSource,
     results,
   }),

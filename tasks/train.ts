@@ -22,6 +22,7 @@
  */
 import { parseArgs } from "node:util";
 import { createHash } from "node:crypto";
+import { recordDifferences } from "./cli.ts";
 import {
   CQL_DEFAULTS,
   createOmgRlState,
@@ -132,20 +133,6 @@ async function sha256File(path: string): Promise<string> {
   using file = await Deno.open(path, { read: true });
   for await (const chunk of file.readable) hash.update(chunk);
   return hash.digest("hex");
-}
-
-/** What differs between two run manifests, as "what: before -> now" lines. */
-function manifestDifferences(before: Record<string, unknown>, now: Record<string, unknown>, at = ""): string[] {
-  const keys = new Set([...Object.keys(before ?? {}), ...Object.keys(now)]);
-  return [...keys].flatMap((k) => {
-    const a = (before ?? {})[k], b = now[k], where = at ? `${at}.${k}` : k;
-    if (a && b && typeof a === "object" && typeof b === "object" && !Array.isArray(a)) {
-      return manifestDifferences(a as Record<string, unknown>, b as Record<string, unknown>, where);
-    }
-    return JSON.stringify(a) === JSON.stringify(b)
-      ? []
-      : [`${where} was ${JSON.stringify(a)}, now ${JSON.stringify(b)}`];
-  });
 }
 
 /**
@@ -312,7 +299,7 @@ const manifest = {
 };
 const previous = await readJson<typeof manifest>(`${out}/run.json`);
 if (previous) {
-  const differs = manifestDifferences(previous, manifest);
+  const differs = recordDifferences(previous, manifest);
   if (differs.length > 0) {
     fail(
       `${out} holds a run made with other inputs (${

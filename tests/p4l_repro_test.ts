@@ -126,7 +126,16 @@ Deno.test("the CartPole ablation runs both feature choices on the same data and 
   const a = grid.run(raw, grid.quick), b = grid.run(standardised, grid.quick);
   // The behaviour policy does not depend on the features: the same numbers in both.
   assert.deepEqual(a.values.Behaviour, b.values.Behaviour);
-  for (const m of ["FQI", "P4L (K=1)", "P4L (K=3)", "P4L (K=3), greedy", "P4L (K=3, 3x iterations)"]) {
+  for (
+    const m of [
+      "FQI",
+      "P4L (K=1)",
+      "P4L (K=3)",
+      "P4L (K=3), greedy",
+      "P4L (K=3), Adam policy step",
+      "P4L (K=3), Adam policy step, 3x iterations, greedy",
+    ]
+  ) {
     assert.ok(m in a.values && m in b.values, m);
   }
 });

@@ -25,7 +25,10 @@ import {
   oneHotFeatures,
   p4lAdmmStep,
   p4lBatchPolicy,
+  p4lExactCriticStep,
   p4lIteration,
+  p4lMirrorStep,
+  p4lModel,
   p4lMultiplierStep,
   p4lPolicy,
   p4lPolicyGradient,
@@ -226,7 +229,7 @@ Deno.test("P4L rejects K < 1, K > N and empty data with clear errors", () => {
   );
 });
 
-Deno.test("P4L with one group and a strong centroid penalty collapses the latents to one point", () => {
+Deno.test("P4L with one group and a strong centroid penalty collapses the latents to one point (Algorithm 1's policy step)", () => {
   const env = createP4lSimpleEnv();
   const individuals = drawPopulation(env, createRng(2), 9, env.groups);
   const data = simulate(env, { individuals, horizon: 20, seed: 3 });
@@ -243,6 +246,7 @@ Deno.test("P4L with one group and a strong centroid penalty collapses the latent
     innerSteps: 10,
     seed: 1,
     initialMultiplier: 1,
+    policyStep: "gradient",
   });
   const tied = fitP4l(data, feats, {
     groups: 1,
@@ -252,10 +256,13 @@ Deno.test("P4L with one group and a strong centroid penalty collapses the latent
     innerSteps: 10,
     seed: 1,
     initialMultiplier: 1,
+    policyStep: "gradient",
   });
   assert.ok(spread(tied.latents) < 0.3 * spread(free.latents), `${spread(tied.latents)} vs ${spread(free.latents)}`);
   assert.ok(tied.assignments.every((k) => k === 0));
-  // Equal latents give one homogeneous policy.
+  // Equal latents give one homogeneous policy. (With the mirror step the policy's coefficients are
+  // the critic's summed over iterations, and latents tied this closely can still act differently:
+  // module doc of lib/algos/p4l.ts.)
   const s = Float64Array.of(0.3, -0.2);
   const p0 = p4lPolicy(tied, 0)(s), p8 = p4lPolicy(tied, 8)(s);
   assertClose(p0[0], p8[0], { atol: 0.05 });
@@ -444,7 +451,14 @@ Deno.test("P4L's closed-form policy gradient equals autodiff's, with batch and i
   const data = simulate(env, { individuals, horizon: 50, seed: 2 });
   const feats = fitRbfFeatures(data.states, 2, { centres: 16, seed: 1 });
   for (const valueStates of ["batch", "initial"] as const) {
-    const state = initP4l(data, feats, { groups: 3, seed: 1, iterations: 5, valueStates, admmPenalty: 2 });
+    const state = initP4l(data, feats, {
+      groups: 3,
+      seed: 1,
+      iterations: 5,
+      valueStates,
+      admmPenalty: 2,
+      policyStep: "gradient",
+    });
     try {
       for (let i = 0; i < 3; i++) p4lIteration(state); // away from the initial weights
       const rows = Int32Array.from({ length: 64 }, (_, k) => (k * 37) % data.size);
@@ -468,6 +482,44 @@ Deno.test("P4L's closed-form policy gradient equals autodiff's, with batch and i
     } finally {
       disposeP4l(state);
     }
+  }
+});
+
+Deno.test("P4L's mirror step multiplies every individual's policy by exp(eta Q) at the data's states", () => {
+  const env = createP4lSimpleEnv();
+  const individuals = drawPopulation(env, createRng(1), 30, env.groups);
+  const data = simulate(env, { individuals, horizon: 50, seed: 2 });
+  const feats = fitRbfFeatures(data.states, 2, { centres: 16, seed: 1 });
+  const eta = 0.7;
+  const state = initP4l(data, feats, { groups: 3, seed: 1, iterations: 5, mirrorStepSize: eta });
+  try {
+    assert.equal(state.config.policyStep, "mirror", "the default with the exact critic");
+    p4lIteration(state);
+    p4lExactCriticStep(state);
+    const before = p4lModel(state, feats);
+    const wQ = Float64Array.from(state.wQ[0].dataSync());
+    p4lMirrorStep(state);
+    const after = p4lModel(state, feats);
+    // Q(s, a; u_i) at each sampled row, from the critic's head on the same x(s; u_i) as the policy:
+    // the log-odds of pi must move by eta (Q(s, 1) - Q(s, 0)).
+    const qModel = { ...before, policyParams: [{ shape: before.policyParams[0].shape, values: wQ }] };
+    const logOdds = (p: Float64Array) => Math.log(p[1]) - Math.log(p[0]);
+    let err = 0, size = 0;
+    for (let t = 0; t < data.size; t += 37) {
+      const i = data.individuals[t], s = data.states.subarray(t * 2, t * 2 + 2);
+      const moved = logOdds(p4lPolicy(after, i)(s)) - logOdds(p4lPolicy(before, i)(s));
+      const expected = eta * logOdds(p4lPolicy(qModel, i)(s));
+      err += (moved - expected) ** 2;
+      size += expected ** 2;
+    }
+    assert.ok(size > 0.01, "the step moves the policy");
+    assert.ok(Math.sqrt(err / size) < 1e-3, `relative error of the log-odds' move: ${Math.sqrt(err / size)}`);
+    assert.throws(
+      () => p4lPolicyGradient(state, Int32Array.of(0, 1), new Float64Array(60), "autodiff"),
+      /gradient" only/,
+    );
+  } finally {
+    disposeP4l(state);
   }
 });
 

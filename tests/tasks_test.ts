@@ -167,6 +167,24 @@ Deno.test("grid shards collected give the same p4l-fig1.json as an unsharded run
       "the resolved config is recorded",
     );
     assert.ok(json.values.summary["N=30, T=50"]["P4L (K=3)"].a.n === 2);
+    // A shard computed with other hyper-parameters is refused, naming the file and what differs.
+    const shardPath = `${dir}/grid/p4l-fig1.shard-1-of-2.json`;
+    const original = await Deno.readTextFile(shardPath);
+    const edited = JSON.parse(original);
+    edited.config.p4l.policyStep = "gradient";
+    await Deno.writeTextFile(shardPath, JSON.stringify(edited));
+    const mixed = await runTask("collect.ts", ["p4l-fig1", "--out", `${dir}/grid`]);
+    assert.equal(mixed.code, 1);
+    assert.match(
+      mixed.stderr,
+      /shard-1-of-2\.json was computed with another config .*p4l\.policyStep was "gradient", now "mirror"/,
+    );
+    delete edited.config;
+    await Deno.writeTextFile(shardPath, JSON.stringify(edited));
+    const older = await runTask("collect.ts", ["p4l-fig1", "--out", `${dir}/grid`]);
+    assert.equal(older.code, 1);
+    assert.match(older.stderr, /records no config \(made by an older kit\)/);
+    await Deno.writeTextFile(shardPath, original);
     // A missing shard is named.
     await Deno.remove(`${dir}/grid/p4l-fig1.shard-1-of-2.json`);
     const partial = await runTask("collect.ts", ["p4l-fig1", "--out", `${dir}/grid`]);

@@ -23,12 +23,30 @@
  * (c: the value term's gradient), whose solution is
  *   (C^T G^-1 C) w = C^T G^-1 b - c / lambda,
  * the LSTD solution of Q^pi shifted down along the value functional by 1 / lambda: the
- * pessimism of (12) in closed form. The pi and u steps (24), (21) are unchanged (Adam on the
- * Lagrangian at the current Q and f: the envelope theorem makes that the gradient of the dual).
- * Why: with stochastic f and Q steps, the three-player game did not settle in 60 x 30 steps on
- * section 6.1's environment: at grid seeds 17 and 1017 Phi ended at 0.28 and 8.5, and the policies
- * valued 2.27-2.34, no better than the behaviour's 2.26 (neither did a neural class, larger
- * batches or learning rates).
+ * pessimism of (12) in closed form. The u step (21) is unchanged (Adam on the Lagrangian at the
+ * current Q and f: the envelope theorem makes that the gradient of the dual).
+ *
+ * The mirror policy step (the default with the exact critic; `policyStep: "gradient"` is
+ * Algorithm 1's Adam steps on (24)). Q and the policy logits are linear in the same x(s; u), so
+ * the KL mirror-descent step on the value term, pi(a | s; u) <- pi(a | s; u) exp(eta Q(s, a; u)) / Z,
+ * is exactly W_pi <- W_pi + eta W_Q, at every state and for every individual at once: the natural
+ * policy gradient with compatible features (Kakade 2001), and the policy step of PSPI (Xie et al.
+ * 2021, "Bellman-consistent pessimism for offline RL"), whose pessimistic problem P4L's (12)
+ * follows. The pessimism stays in the critic: Q is the exact critic's pessimistic solution. The
+ * step leaves out (24)'s term through Phi (how pi changes the Bellman error at S_{t+1}), and u's
+ * step then leaves out the path through pi's logits: u moves the critic, and pi follows. Why: with
+ * the gradient step P4L played 164-241 steps on CartPole setting A, 83-147 on B and 63-144 on C
+ * against FQI's 208-300 (K = 3, 40 outer iterations, 4 repetitions; the policy was still moving
+ * after 40 x 30 Adam steps), and 292-300, 261-300 and 245-296 with the mirror step at eta = 1;
+ * on section 6.1's environment and the conflicting population the two steps valued the same
+ * (recorded: p4l-cartpole-ablation, docs/p4l.md). eta = 1 against 0.5, 2 and 3 on CartPole C,
+ * measured while u's step still went through pi's logits: 0.5 and 3 played fewer steps, 2 about
+ * the same. A caveat, measured: the policy's coefficients
+ * are the critic's summed over iterations, so where the critic's coefficients on the latent
+ * interactions are large (latents tied close but not equal, lambda small), individuals of one
+ * cluster can act differently; with 9 individuals, K = 1 and lambda = 1 the gradient step's
+ * policies agreed within 0.02 and the mirror step's did not. A larger ridge on the critic fixed
+ * that and cost a third of CartPole's steps, so the ridge stays small.
  *
  * Departures, each for a stated reason:
  * - F is a linear class, so sup_f Phi is unbounded; the f step ascends Phi - (kappa/2) E f^2
@@ -108,6 +126,15 @@ export interface P4lConfig {
    * solved over all the data at every outer iteration. "auto": exact for the linear class.
    */
   readonly critic?: "exact" | "stochastic" | "auto";
+  /**
+   * How pi moves each outer iteration. "gradient": `innerSteps` Adam steps on (24), as in
+   * Algorithm 1. "mirror" (linear class, exact critic): one mirror-descent step on the pessimistic
+   * critic, W_pi <- W_pi + mirrorStepSize W_Q, i.e. pi <- pi exp(mirrorStepSize Q) normalised
+   * (module doc); u keeps its Adam steps. "auto": mirror with the exact critic.
+   */
+  readonly policyStep?: "gradient" | "mirror" | "auto";
+  /** eta of the mirror step, in logits per unit of Q. */
+  readonly mirrorStepSize?: number;
   /** Hidden units of the neural class. */
   readonly hiddenUnits?: number;
   /** The run's one seed, split into named streams (initialisation, batches, K-means). */
@@ -116,9 +143,10 @@ export interface P4lConfig {
 
 /** A resolved P4L config: every field present, the "auto" choices made. */
 export type P4lResolvedConfig = Readonly<
-  Required<Omit<P4lConfig, "learningRates" | "critic" | "initialMultiplier">> & {
+  Required<Omit<P4lConfig, "learningRates" | "critic" | "initialMultiplier" | "policyStep">> & {
     readonly learningRates: Readonly<Required<NonNullable<P4lConfig["learningRates"]>>>;
     readonly critic: "exact" | "stochastic";
+    readonly policyStep: "gradient" | "mirror";
     readonly initialMultiplier: number;
   }
 >;
@@ -138,6 +166,8 @@ export const P4L_DEFAULTS: Readonly<Required<Omit<P4lConfig, "groups">>> = Objec
   valueStates: "batch" as const,
   functionClass: "linear" as const,
   critic: "auto" as const,
+  policyStep: "auto" as const,
+  mirrorStepSize: 1,
   hiddenUnits: 32,
   seed: 0,
 });
@@ -164,11 +194,19 @@ export function resolveP4lConfig(config: P4lConfig, individuals: number): P4lRes
   if (critic === "exact" && base.functionClass === "neural") {
     throw new RangeError('p4l: the exact critic needs functionClass "linear"');
   }
+  const policyStep = base.policyStep === "auto" ? (critic === "exact" ? "mirror" : "gradient") : base.policyStep;
+  if (policyStep !== "gradient" && policyStep !== "mirror") {
+    throw new RangeError(`p4l: policyStep must be "gradient", "mirror" or "auto", got ${JSON.stringify(policyStep)}`);
+  }
+  if (policyStep === "mirror" && critic !== "exact") {
+    throw new RangeError('p4l: the mirror policy step needs the exact critic (and so functionClass "linear")');
+  }
   const c: P4lResolvedConfig = Object.freeze({
     ...base,
     groups,
     learningRates: lr,
     critic,
+    policyStep,
     initialMultiplier: base.initialMultiplier === "auto" ? (critic === "exact" ? 20 : 1) : base.initialMultiplier,
   });
   if (!Number.isInteger(groups) || groups < 1) {
@@ -182,6 +220,7 @@ export function resolveP4lConfig(config: P4lConfig, individuals: number): P4lRes
   checkInterval("p4l", c, "centroidWeight", 0, Infinity);
   checkInterval("p4l", c, "admmPenalty", 0, Infinity, "low");
   checkInterval("p4l", c, "initialMultiplier", 0, Infinity);
+  checkInterval("p4l", c, "mirrorStepSize", 0, Infinity, "low");
   return c;
 }
 
@@ -643,7 +682,8 @@ function policyObjective(state: P4lState, b: P4lBatch, target: tf.Tensor2D) {
  *   dJ/dx'_t     = W_pi dJ/dz'_t + lambda/n f_t gamma (1 - d_t) W_Q pi'_t
  *
  * and x = [psi, psi (x) u] carries dJ/dx to u_i through psi. About 40x faster than the autodiff
- * step on section 6.1's sizes (a few thousand flops against some 200 kernels).
+ * step on section 6.1's sizes (a few thousand flops against some 200 kernels). With the mirror
+ * policy step the W_pi dJ/dz terms are left out of dJ/dx (u moves the critic only; module doc).
  */
 export function p4lPolicyGradient(
   state: P4lState,
@@ -654,6 +694,11 @@ export function p4lPolicyGradient(
   const { N } = state.problem, m = state.config.latentDim;
   if (target.length !== N * m) throw new RangeError(`p4l: the ADMM target has ${target.length} values, not ${N * m}`);
   if (method === "autodiff") {
+    if (state.config.policyStep === "mirror") {
+      throw new RangeError(
+        'p4l: autodiff differentiates through pi\'s logits too; it checks policyStep "gradient" only',
+      );
+    }
     let result: P4lPolicyGradient | undefined;
     tf.tidy(() => {
       const b = batchTensors(state, rows);
@@ -679,6 +724,10 @@ export function p4lPolicyGradient(
 function linearPolicyGradient(state: P4lState, rows: Int32Array, target: Float64Array): P4lPolicyGradient {
   const { data, psi, psiNext, N, D, X, A } = state.problem;
   const c = state.config, m = c.latentDim, gamma = c.discount, lambda = state.multiplier, n = rows.length;
+  // With the mirror step pi is soft policy iteration on the critic, and u moves the critic only:
+  // its gradient leaves out the path through pi's logits (whose scale grows with every mirror
+  // step, and would outweigh the ADMM's pull to the centroids).
+  const throughPi = c.policyStep === "gradient" ? 1 : 0;
   const u = Float64Array.from(readValues(state.u));
   const wq = Float64Array.from(readValues(state.wQ[0])), wf = Float64Array.from(readValues(state.wF[0]));
   const wpi = Float64Array.from(readValues(state.wPi[0]));
@@ -710,7 +759,7 @@ function linearPolicyGradient(state: P4lState, rows: Int32Array, target: Float64
     for (let a = 0; a < A; a++) gz[a] = weight * pi[a] * (q[a] - v);
     for (let k = 0; k < X; k++) {
       let z = 0;
-      for (let a = 0; a < A; a++) z += wpi[k * A + a] * gz[a] + weight * wq[k * A + a] * pi[a];
+      for (let a = 0; a < A; a++) z += throughPi * wpi[k * A + a] * gz[a] + weight * wq[k * A + a] * pi[a];
       out[k] = z;
       for (let a = 0; a < A; a++) gW[k * A + a] += xs[k] * gz[a];
     }
@@ -748,7 +797,7 @@ function linearPolicyGradient(state: P4lState, rows: Int32Array, target: Float64
     for (let k = 0; k < X; k++) {
       let z = 0;
       for (let a = 0; a < A; a++) {
-        z += wpi[k * A + a] * gz2[a] + s2 * wq[k * A + a] * pi2[a];
+        z += throughPi * wpi[k * A + a] * gz2[a] + s2 * wq[k * A + a] * pi2[a];
         gW[k * A + a] += x2[k] * gz2[a];
       }
       dx2[k] = z;
@@ -797,9 +846,13 @@ export function p4lPolicyStep(
     for (const [name, v] of Object.entries({ loss: g.loss, phi: g.phi, value: g.value })) {
       if (!Number.isFinite(v)) throw new NonFiniteLossError(name, v, label);
     }
+    // With the mirror step, W_pi moved once this iteration (p4lMirrorStep); only u steps here.
+    const moveHead = state.config.policyStep === "gradient";
     tf.tidy(() =>
       state.adamPi.apply({
-        [state.wPi[0].name]: tf.tensor2d(Float32Array.from(g.policy), [state.problem.X, state.problem.A]),
+        ...(moveHead
+          ? { [state.wPi[0].name]: tf.tensor2d(Float32Array.from(g.policy), [state.problem.X, state.problem.A]) }
+          : {}),
         [state.u.name]: tf.tensor2d(Float32Array.from(g.latents), [state.problem.N, state.config.latentDim]),
       })
     );
@@ -812,6 +865,22 @@ export function p4lPolicyStep(
   } finally {
     tf.dispose([...Object.values(b), t]);
   }
+}
+
+/**
+ * The mirror policy step (linear class, exact critic): W_pi <- W_pi + eta W_Q. Q and the policy
+ * logits are linear in the same x(s; u), so this is pi(a | s; u) <- pi(a | s; u) exp(eta Q(s, a; u))
+ * normalised, at every state and for every individual at once: soft policy iteration (mirror
+ * descent with the KL divergence) on the pessimistic Q of the exact critic step.
+ */
+export function p4lMirrorStep(state: P4lState): void {
+  const eta = state.config.mirrorStepSize;
+  const w = state.wPi[0].dataSync(), q = state.wQ[0].dataSync();
+  const next = Float32Array.from(w, (x, k) => x + eta * q[k]);
+  for (let k = 0; k < next.length; k++) {
+    if (!Number.isFinite(next[k])) throw new NonFiniteLossError("policy logits", next[k], "p4l mirror step");
+  }
+  tf.tidy(() => state.wPi[0].assign(tf.tensor2d(next, state.wPi[0].shape as [number, number])));
 }
 
 /** x(s; u) of every row of `feat` [rows, D] for the latents of `who`, in float64. */
@@ -908,8 +977,10 @@ export function p4lMultiplierStep(state: P4lState, phi: number): number {
 /** One outer iteration of Algorithm 1: critic, policy and latents, ADMM, multiplier. */
 export function p4lIteration(state: P4lState): P4lMetrics {
   const c = state.config, it = state.iteration;
-  if (c.critic === "exact") p4lExactCriticStep(state);
-  else {
+  if (c.critic === "exact") {
+    p4lExactCriticStep(state);
+    if (c.policyStep === "mirror") p4lMirrorStep(state);
+  } else {
     for (let k = 0; k < c.innerSteps; k++) p4lFStep(state, `p4l f step ${it}.${k}`);
     for (let k = 0; k < c.innerSteps; k++) p4lQStep(state, `p4l Q step ${it}.${k}`);
   }
