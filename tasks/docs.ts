@@ -27,6 +27,19 @@ interface Recorded {
   readonly seeds: readonly number[];
   readonly values: { summary: GridSummary; facts?: Record<string, { mean: number; n: number }> };
   readonly provenance: { version: string; seconds: number; computePath?: { description?: string } };
+  readonly config?: { p4l?: { policyStep?: string; mirrorStepSize?: number } };
+}
+
+/** Which policy step a P4L record's fits took (records made before the mirror step have none). */
+function p4lPolicyStepLine(record: Recorded): string {
+  const p4l = record.config?.p4l;
+  if (!p4l || typeof p4l !== "object" || !("latentDim" in p4l)) return "";
+  return p4l.policyStep === "mirror"
+    ? `P4L's policy step: the mirror step on the exact critic (eta = ${p4l.mirrorStepSize}).\n\n`
+    : p4l.policyStep === "gradient"
+    ? "P4L's policy step: Algorithm 1's Adam steps on (24).\n\n"
+    : "P4L's policy step: Algorithm 1's Adam steps on (24) (recorded before the kit's mirror step; its config has no " +
+      "`policyStep`).\n\n";
 }
 
 /** Markers drawn from another reproduction's record: the record's id and the renderer. */
@@ -119,7 +132,7 @@ async function render(id: string): Promise<string> {
       ? omgRlSummaryMarkdown(id, record.values as unknown as Record<string, unknown>)
       : id.startsWith("ope-")
       ? opeValidationMarkdown((record.values as unknown as { rows: OpeValidationRow[] }).rows)
-      : p4lSummaryMarkdown(record.values),
+      : p4lPolicyStepLine(record) + p4lSummaryMarkdown(record.values),
   ].join("\n");
 }
 
