@@ -76,6 +76,7 @@ export {
   type P4lProblem,
   p4lQStep,
   type P4lResolvedConfig,
+  type P4lStart,
   type P4lState,
   resolveP4lConfig,
 } from "./lib/algos/p4l.ts";

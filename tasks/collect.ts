@@ -62,6 +62,10 @@ if (shards.some((s) => JSON.stringify(s.sizes) !== JSON.stringify(sizes))) {
   console.error("collect: shards were run with different sizes");
   Deno.exit(1);
 }
+if (shards.some((s) => s.dataSha256 !== dataSource.dataSha256)) {
+  console.error(`collect: the shards were not all computed from ${values.data ?? "the simulator"} (SHA-256 differs)`);
+  Deno.exit(1);
+}
 // Shards made with other hyper-parameters (another kit's defaults, an edited config) would mix
 // two experiments in one table: each shard's recorded config must be this kit's.
 const expected = JSON.parse(JSON.stringify(grid.config(sizes as never)));
@@ -81,10 +85,6 @@ for (const s of shards.sort((a, b) => a.file.localeCompare(b.file))) {
     );
     Deno.exit(1);
   }
-}
-if (shards.some((s) => s.dataSha256 !== dataSource.dataSha256)) {
-  console.error(`collect: the shards were not all computed from ${values.data ?? "the simulator"} (SHA-256 differs)`);
-  Deno.exit(1);
 }
 try {
   const results = shards.flatMap((s) => s.results);

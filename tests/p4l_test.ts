@@ -523,6 +523,37 @@ Deno.test("P4L's mirror step multiplies every individual's policy by exp(eta Q) 
   }
 });
 
+Deno.test("P4L started from a clustering places each cluster's latents apart, and refuses a clustering of other individuals", () => {
+  const env = createP4lSimpleEnv();
+  const individuals = drawPopulation(env, createRng(3), 12, env.groups);
+  const data = simulate(env, { individuals, horizon: 20, seed: 4 });
+  const feats = fitRbfFeatures(data.states, 2, { centres: 6, seed: 0 });
+  const labels = Int32Array.from({ length: 12 }, (_, i) => i % 3);
+  const state = initP4l(data, feats, { groups: 3, seed: 2 }, { assignments: labels });
+  try {
+    const u = state.u.dataSync();
+    const dist = (i: number, j: number) => Math.hypot(u[2 * i] - u[2 * j], u[2 * i + 1] - u[2 * j + 1]);
+    for (let i = 0; i < 12; i++) {
+      for (let j = i + 1; j < 12; j++) {
+        // Same cluster: within the start's noise; other clusters: about 0.87 apart (0.5 sqrt 3).
+        if (labels[i] === labels[j]) assert.ok(dist(i, j) < 0.2, `${i} ${j}: ${dist(i, j)}`);
+        else assert.ok(dist(i, j) > 0.6, `${i} ${j}: ${dist(i, j)}`);
+      }
+    }
+    p4lIteration(state);
+    // The ADMM's first K-means finds the clusters it was given.
+    for (let i = 0; i < 12; i++) assert.equal(state.assignments[i], state.assignments[labels[i]]);
+    assert.equal(new Set(state.assignments).size, 3);
+  } finally {
+    disposeP4l(state);
+  }
+  assert.throws(() => initP4l(data, feats, { groups: 3 }, { assignments: [0, 1] }), /2 entries for 12 individuals/);
+  assert.throws(
+    () => initP4l(data, feats, { groups: 3 }, { assignments: labels.map((k) => k - 1) }),
+    /is not a cluster index/,
+  );
+});
+
 Deno.test("batched policies value a population exactly as the same policies row by row", () => {
   const env = createP4lSimpleEnv({ horizon: 30 });
   const individuals = drawPopulation(env, createRng(4), 12, env.groups);

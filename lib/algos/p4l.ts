@@ -494,10 +494,50 @@ function problemOf(data: MdpDataset, features: FeatureMap, m: number): P4lProble
 }
 
 /**
+ * Where P4L's latents start. By default each u_i is drawn N(0, 0.1^2). With `assignments` (a
+ * clustering of the individuals, such as the K heuristic's `estimateGroupCount(...).assignments`)
+ * the latents of cluster k start near their own point, 0.5 (cos 2 pi k / G, sin 2 pi k / G) in the
+ * first two latent coordinates (G clusters; evenly on [-0.5, 0.5] with one latent coordinate),
+ * with N(0, 0.02^2) noise: the ADMM's first K-means then sees the clusters instead of noise, and a
+ * minority individual is not locked into a larger group's cluster by chance.
+ */
+export interface P4lStart {
+  /** Cluster of each individual, in the data's individual order (integers from 0). */
+  readonly assignments?: ArrayLike<number>;
+}
+
+/** The starting latents `[N, m]`: `noise` (drawn N(0, 0.1^2)) alone, or around each cluster's point. */
+function startingLatents(noise: Float32Array, N: number, m: number, start: P4lStart): Float32Array {
+  const labels = start.assignments;
+  if (!labels) return noise;
+  if (labels.length !== N) {
+    throw new RangeError(`p4l: start.assignments has ${labels.length} entries for ${N} individuals`);
+  }
+  let G = 0;
+  for (let i = 0; i < N; i++) {
+    if (!Number.isInteger(labels[i]) || labels[i] < 0) {
+      throw new RangeError(`p4l: start.assignments[${i}] = ${labels[i]} is not a cluster index (integer >= 0)`);
+    }
+    G = Math.max(G, labels[i] + 1);
+  }
+  const u = Float32Array.from(noise, (x) => 0.2 * x);
+  for (let i = 0; i < N; i++) {
+    const k = labels[i];
+    if (m === 1) u[i] += G === 1 ? 0 : k / (G - 1) - 0.5;
+    else {
+      u[i * m] += 0.5 * Math.cos(2 * Math.PI * k / G);
+      u[i * m + 1] += 0.5 * Math.sin(2 * Math.PI * k / G);
+    }
+  }
+  return u;
+}
+
+/**
  * A fresh P4L state: the config resolved, `seed` split once into the initialisation, mini-batch
  * and K-means streams, latents and heads drawn, the ADMM blocks at zero.
+ * `start` places the latents (default: drawn at random; {@linkcode P4lStart}).
  */
-export function initP4l(data: MdpDataset, features: FeatureMap, config: P4lConfig): P4lState {
+export function initP4l(data: MdpDataset, features: FeatureMap, config: P4lConfig, start: P4lStart = {}): P4lState {
   const c = resolveP4lConfig(config, data.individualIds.length);
   const m = c.latentDim, H = c.hiddenUnits;
   const problem = problemOf(data, features, m);
@@ -505,7 +545,9 @@ export function initP4l(data: MdpDataset, features: FeatureMap, config: P4lConfi
   const [initRng, batchRng, kmeansRng] = createRng(c.seed).split(3);
   const small = (rows: number, cols: number, scale: number) =>
     initRng.fillNormal(new Float32Array(rows * cols), 0, scale);
-  const u = newVariable(() => tf.tensor2d(small(N, m, 0.1), [N, m])) as tf.Variable<tf.Rank.R2>;
+  const u = newVariable(() => tf.tensor2d(startingLatents(small(N, m, 0.1), N, m, start), [N, m])) as tf.Variable<
+    tf.Rank.R2
+  >;
   /** A head's variables: [W] (linear) or [W1, b1, W2] (neural, Glorot-scaled W1). */
   const head = (): tf.Variable[] =>
     c.functionClass === "neural"
@@ -1029,9 +1071,9 @@ export function disposeP4l(state: P4lState): void {
   if (state.initialStates) tf.dispose([state.initialStates.psi0, state.initialStates.whoHot]);
 }
 
-/** Fits P4L (Algorithm 1) to `data`, with state features `features`: init, iterations, model. */
-export function fitP4l(data: MdpDataset, features: FeatureMap, config: P4lConfig): P4lModel {
-  const state = initP4l(data, features, config);
+/** Fits P4L (Algorithm 1) to `data`, with state features `features`: init (latents placed by `start`), iterations, model. */
+export function fitP4l(data: MdpDataset, features: FeatureMap, config: P4lConfig, start: P4lStart = {}): P4lModel {
+  const state = initP4l(data, features, config, start);
   try {
     while (state.iteration < state.config.iterations) p4lIteration(state);
     return p4lModel(state, features);

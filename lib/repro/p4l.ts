@@ -62,7 +62,7 @@ import { type FeatureMap, fitRbfFeatures, RBF_DEFAULTS, type RbfOptions } from "
 import { fittedQIteration, greedyBatchPolicy, greedyPolicy, resolveFqiConfig } from "../algos/fqi.ts";
 import { vLearning, VLEARNING_DEFAULTS, vLearningBatchPolicy, vLearningPolicy } from "../algos/vlearning.ts";
 import { ACPI_DEFAULTS, acpiBatchPolicy, acpiPolicy, fitAcpi, resolveAcpiConfig } from "../algos/acpi.ts";
-import { fitP4l, p4lBatchPolicy, p4lPolicy, resolveP4lConfig } from "../algos/p4l.ts";
+import { fitP4l, p4lBatchPolicy, p4lPolicy, type P4lStart, resolveP4lConfig } from "../algos/p4l.ts";
 import { estimateGroupCount, GROUP_COUNT_DEFAULTS } from "../algos/group_count.ts";
 import { createPersimEnv, fitPersonalisedSimulator, PERSIM_DEFAULTS } from "../algos/persim.ts";
 import { createGaussianPersimEnv, fitGaussianPersim, GAUSSIAN_PERSIM_DEFAULTS } from "../algos/persim_gaussian.ts";
@@ -126,9 +126,12 @@ export function fitP4lComparison(
   facts["ACPI clusters"] = acpi.clusters;
   facts["ACPI fallbacks"] = acpi.fallbacks;
   for (const k of sizes.ks) {
-    let groups: number;
+    let groups: number, start: P4lStart = {};
     if (k === "auto") {
-      groups = estimateGroupCount(data, { seed: seeds.groupCount }).groups;
+      // The heuristic's clustering, not only its K, places the latents (P4lStart).
+      const estimate = estimateGroupCount(data, { seed: seeds.groupCount });
+      groups = estimate.groups;
+      if (groups > 1) start = { assignments: estimate.assignments };
       facts["auto K"] = groups;
     } else {
       groups = k;
@@ -138,7 +141,7 @@ export function fitP4lComparison(
       seed: seeds.p4l,
       iterations: sizes.p4lIterations,
       discount: options.discount,
-    });
+    }, start);
     const name = `P4L (K=${k === "auto" ? "Auto" : k})`;
     policies[name] = (i) => p4lPolicy(model, i);
     batchPolicies[name] = p4lBatchPolicy(model);
@@ -247,6 +250,8 @@ export function comparisonConfigs(
     acpi: resolveAcpiConfig({ discount }),
     groupCount: GROUP_COUNT_DEFAULTS,
     p4l: { ...p4l, groups: sizes.ks },
+    // At K = auto the heuristic's clustering places P4L's starting latents (P4lStart).
+    p4lStart: { auto: "groupCount assignments", fixed: "random" },
   };
 }
 
