@@ -37,7 +37,7 @@ export {
   summarize,
   type Summary,
 } from "./lib/core/numeric.ts";
-export { checkIntegers, checkInterval, resolveConfig } from "./lib/core/config.ts";
+export { checkIntegers, checkInterval, recordDifferences, resolveConfig } from "./lib/core/config.ts";
 export { type Activation, dense } from "./lib/core/dense.ts";
 export {
   countParams,

@@ -16,17 +16,3 @@ export function parseCli<T extends Omit<ParseArgsConfig, "args">>(task: string, 
     Deno.exit(2);
   }
 }
-
-/** What differs between two records (run manifests, resolved configs), as "where was X, now Y" lines. */
-export function recordDifferences(before: Record<string, unknown>, now: Record<string, unknown>, at = ""): string[] {
-  const keys = new Set([...Object.keys(before ?? {}), ...Object.keys(now)]);
-  return [...keys].flatMap((k) => {
-    const a = (before ?? {})[k], b = now[k], where = at ? `${at}.${k}` : k;
-    if (a && b && typeof a === "object" && typeof b === "object" && !Array.isArray(a)) {
-      return recordDifferences(a as Record<string, unknown>, b as Record<string, unknown>, where);
-    }
-    return JSON.stringify(a) === JSON.stringify(b)
-      ? []
-      : [`${where} was ${JSON.stringify(a)}, now ${JSON.stringify(b)}`];
-  });
-}

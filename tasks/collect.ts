@@ -7,12 +7,13 @@
  *
  * With --data, every shard must have been computed from the same file (its SHA-256 is checked).
  */
-import { parseCli, recordDifferences } from "./cli.ts";
+import { parseCli } from "./cli.ts";
 import { gridFor } from "./grids.ts";
 import {
   assembleP4lGrid,
   type GridCellResult,
   P4L_GRIDS,
+  recordDifferences,
   runRecord,
   writeFigureHtml,
   writeTextAtomic,

@@ -22,7 +22,7 @@
  */
 import { parseArgs } from "node:util";
 import { createHash } from "node:crypto";
-import { recordDifferences } from "./cli.ts";
+
 import {
   CQL_DEFAULTS,
   createOmgRlState,
@@ -47,6 +47,7 @@ import {
   policyToJson,
   provenance,
   readMdpCsv,
+  recordDifferences,
   removeStaleTemps,
   resolveCqlConfig,
   restoreOmgRl,

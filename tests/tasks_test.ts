@@ -134,6 +134,24 @@ Deno.test("an OMG-RL reproduction keeps each finished unit and a rerun resumes f
     assert.match(again.stderr, /compare\.seed-0\.id-omg-beyond\.preset-paper: kept from an earlier run/);
     assert.doesNotMatch(again.stderr, /preset-clinical: kept/);
     assert.deepEqual(JSON.parse(await Deno.readTextFile(`${dir}/omg-beyond.json`)).values, before);
+    // A kept unit made with another config (another kit's defaults) is refused, naming what differs.
+    const keptPath = `${dir}/${units[2]}`, keptText = await Deno.readTextFile(keptPath);
+    const edited = JSON.parse(keptText);
+    edited.config.cql.conservativeWeight = 7;
+    await Deno.writeTextFile(keptPath, JSON.stringify(edited));
+    const changed = await runTask("repro.ts", [
+      "omg-beyond",
+      "--quick",
+      "--seeds",
+      "1",
+      "--workers",
+      "1",
+      "--out",
+      dir,
+    ]);
+    assert.equal(changed.code, 1);
+    assert.match(changed.stderr, /was made with another config \(config\.cql\.conservativeWeight was 7, now 0\.3\)/);
+    await Deno.writeTextFile(keptPath, keptText);
     // A kept unit made at other sizes is refused, not mixed in.
     const other = await runTask("repro.ts", ["omg-beyond", "--main-sizes", "--seeds", "1", "--out", dir]);
     assert.equal(other.code, 1);

@@ -53,6 +53,7 @@ import { policyProbabilities } from "../algos/sac.ts";
 import { type RewardModel, rewardValues } from "../algos/guided_reward.ts";
 import { barFigure, type Figure, lineFigure, tableFigure } from "../plots/figures.ts";
 import { summarize } from "../core/numeric.ts";
+import { recordDifferences } from "../core/config.ts";
 import { writeTextAtomic } from "../util/files.ts";
 
 /** Sizes of a reproduction. */
@@ -762,7 +763,7 @@ async function readUnit<T>(dir: string, unit: OmgRlUnit, sizes: OmgRlSizes): Pro
     if (err instanceof Deno.errors.NotFound) return undefined;
     throw err;
   }
-  let kept: { unit: OmgRlUnit; sizes: OmgRlSizes; result: T };
+  let kept: { unit: OmgRlUnit; sizes: OmgRlSizes; config?: unknown; result: T };
   try {
     kept = JSON.parse(text);
   } catch (err) {
@@ -771,13 +772,25 @@ async function readUnit<T>(dir: string, unit: OmgRlUnit, sizes: OmgRlSizes): Pro
   if (JSON.stringify(kept.sizes) !== JSON.stringify(sizes) || JSON.stringify(kept.unit) !== JSON.stringify(unit)) {
     throw new Error(`${path} was made at other sizes or for another unit; remove it, or use another --out`);
   }
+  // Units record every hyper-parameter they ran with (those written before 2026-11-30 do not, and
+  // are matched by their sizes and unit alone): one made under other defaults is not mixed in.
+  if (kept.config !== undefined) {
+    const now = JSON.parse(JSON.stringify(omgRlResolvedConfigs(sizes)));
+    if (JSON.stringify(kept.config) !== JSON.stringify(now)) {
+      const where = recordDifferences(kept.config as Record<string, unknown>, now, "config")[0];
+      throw new Error(
+        `${path} was made with another config (${where}); remove it to rerun that unit, or use another --out`,
+      );
+    }
+  }
   return kept.result;
 }
 
 /** Keeps a finished unit's result (atomically) for a later run to reuse. */
 async function writeUnit(dir: string, unit: OmgRlUnit, sizes: OmgRlSizes, result: unknown): Promise<void> {
   await Deno.mkdir(dir, { recursive: true });
-  await writeTextAtomic(`${dir}/unit.${unitName(unit)}.json`, JSON.stringify({ unit, sizes, result }));
+  const config = omgRlResolvedConfigs(sizes);
+  await writeTextAtomic(`${dir}/unit.${unitName(unit)}.json`, JSON.stringify({ unit, sizes, config, result }));
 }
 
 type ReproductionParts = Omit<Reproduction, "config">;
