@@ -41,12 +41,12 @@
  * on section 6.1's environment and the conflicting population the two steps valued the same
  * (recorded: p4l-cartpole-ablation, docs/p4l.md). eta = 1 against 0.5, 2 and 3 on CartPole C,
  * measured while u's step still went through pi's logits: 0.5 and 3 played fewer steps, 2 about
- * the same. A caveat, measured: the policy's coefficients
- * are the critic's summed over iterations, so where the critic's coefficients on the latent
- * interactions are large (latents tied close but not equal, lambda small), individuals of one
- * cluster can act differently; with 9 individuals, K = 1 and lambda = 1 the gradient step's
- * policies agreed within 0.02 and the mirror step's did not. A larger ridge on the critic fixed
- * that and cost a third of CartPole's steps, so the ridge stays small.
+ * the same. A caveat, measured: the policy's coefficients are the critic's summed over
+ * iterations, so where the critic's coefficients on the latent interactions are large (latents
+ * tied close but not equal, lambda small), individuals of one cluster can act differently; with
+ * 9 individuals, K = 1 and lambda = 1 the gradient step's policies agreed within 0.02 and the
+ * mirror step's did not. A larger ridge on the critic (1e-3 of the trace instead of 1e-6) fixed
+ * that and cost up to a third of CartPole's steps, so the ridge stays small.
  *
  * Departures, each for a stated reason:
  * - F is a linear class, so sup_f Phi is unbounded; the f step ascends Phi - (kappa/2) E f^2
