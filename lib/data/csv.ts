@@ -164,7 +164,7 @@ export function decodeUtf8(bytes: Uint8Array, source = "<bytes>"): string {
  * values are added and copied once into an exact array at the end (doubling would hold up to
  * twice the column, and three times during a copy).
  */
-class Column<T extends Float64Array | Int32Array | Uint8Array> {
+class Column<T extends Float64Array | Float32Array | Int32Array | Uint8Array> {
   private chunks: T[] = [];
   private current: T;
   private used = 0;
@@ -204,13 +204,15 @@ const CHUNK = 1 << 20;
  * `row` per data record with its file line; `finish` returns the step table. Shared by the
  * in-memory parser and the streaming reader, so both check the same things.
  */
-function stepTableBuilder(options: CsvReadOptions, source: string, rowsHint = CHUNK) {
+function stepTableBuilder(options: CsvReadOptions, source: string, rowsHint = CHUNK, float32 = false) {
+  const featureArray = (n: number): Float64Array | Float32Array => float32 ? new Float32Array(n) : new Float64Array(n);
   let cols: CsvColumns | null = null;
   let headerNames: readonly string[] = [];
   let width = 0;
   const ids: string[] = [];
+  let lastId = "";
   const times = new Column((n) => new Int32Array(n), rowsHint), lines = new Column((n) => new Int32Array(n), rowsHint);
-  let features = new Column((n) => new Float64Array(n), 1);
+  let features = new Column(featureArray, 1);
   const actions = new Column((n) => new Int32Array(n), rowsHint);
   const rewards = new Column((n) => new Float64Array(n), rowsHint);
   const dones = new Column((n) => new Uint8Array(n), rowsHint);
@@ -233,7 +235,7 @@ function stepTableBuilder(options: CsvReadOptions, source: string, rowsHint = CH
       cols = csvColumns(record, options, source);
       headerNames = record;
       width = record.length;
-      features = new Column((n) => new Float64Array(n), rowsHint * cols.featureNames.length);
+      features = new Column(featureArray, rowsHint * cols.featureNames.length);
     },
     row(rec: readonly string[], line: number) {
       const c = cols!;
@@ -243,7 +245,10 @@ function stepTableBuilder(options: CsvReadOptions, source: string, rowsHint = CH
       const header = (j: number) => headerNames[j];
       const id = rec[c.idJ];
       if (id === "") throw new RangeError(`${source}, line ${line}, column "${header(c.idJ)}": the id is empty`);
-      ids.push(id);
+      // An individual's rows share one string: a million-row file holds one id per
+      // individual, not one per row (about a fifth of the table's memory otherwise).
+      if (id === lastId) ids.push(lastId);
+      else ids.push(lastId = id);
       const t = numeric(rec[c.tJ], line, header(c.tJ), "an integer time index");
       if (!Number.isInteger(t) || t < 0 || t > INT32_MAX) {
         throw new RangeError(
@@ -344,7 +349,12 @@ export function parseStepCsv(text: string, options: CsvReadOptions = {}): StepTa
  * is decoded (strictly as UTF-8) and parsed chunk by chunk, so memory holds the table, never the
  * text or its records. A FIFO, device or folder is refused.
  */
-export async function readStepCsv(path: string, options: CsvReadOptions = {}): Promise<StepTable> {
+export function readStepCsv(path: string, options: CsvReadOptions = {}): Promise<StepTable> {
+  return streamStepCsv(path, options, false);
+}
+
+/** The streaming reader; `float32` stores the features as float32 (all a dataset keeps). */
+async function streamStepCsv(path: string, options: CsvReadOptions, float32: boolean): Promise<StepTable> {
   const source = options.source ?? path;
   let file: Deno.FsFile;
   try {
@@ -366,7 +376,7 @@ export async function readStepCsv(path: string, options: CsvReadOptions = {}): P
     file.close();
     throw new Error(`${path}: cannot read the file (${(err as Error).message})`);
   }
-  const builder = stepTableBuilder(options, source, newlines + 1);
+  const builder = stepTableBuilder(options, source, newlines + 1, float32);
   let failure: Error | null = null, first = true;
   const parser = parseStream(PARSE_OPTIONS);
   parser.on("data", ({ record, info }: { record: string[]; info: { lines: number } }) => {
@@ -431,7 +441,9 @@ export async function readMdpCsv(
   path: string,
   options: Omit<CsvReadOptions, "allowMissing"> = {},
 ): Promise<MdpDataset> {
-  return stepTableToDataset(await readStepCsv(path, options));
+  // The values were checked to be float32-finite as they were read, and the dataset stores
+  // float32: holding the table's features as float32 halves its largest array.
+  return stepTableToDataset(await streamStepCsv(path, options, true));
 }
 
 /** Shortest decimal text that reads back as the same float32 value. */

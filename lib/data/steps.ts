@@ -22,8 +22,11 @@ export interface StepTable {
   readonly ids: readonly string[];
   /** Time index of each row. */
   readonly times: Int32Array;
-  /** Row-major `[rows, features]`; NaN marks a missing value. */
-  readonly features: Float64Array;
+  /**
+   * Row-major `[rows, features]`; NaN marks a missing value. Float64 from the parsers and
+   * preprocessing; float32 where a reader builds a dataset straight away.
+   */
+  readonly features: Float64Array | Float32Array;
   /** Action of each row; -1 where empty (allowed on an individual's last row only). */
   readonly actions: Int32Array;
   /** Reward of each row; NaN where empty (allowed on an individual's last row only). */
