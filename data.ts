@@ -32,12 +32,14 @@ export {
 export { datasetToStepTable, stepCount, type StepTable, stepTableToDataset } from "./lib/data/steps.ts";
 export {
   type CsvReadOptions,
+  type CsvStreamOptions,
   decodeUtf8,
   formatStepCsv,
   isDecimal,
   parseStepCsv,
   readMdpCsv,
   readStepCsv,
+  streamMdpCsv,
   writeMdpCsv,
   writeStepCsv,
 } from "./lib/data/csv.ts";

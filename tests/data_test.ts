@@ -25,6 +25,7 @@ import {
   sliceEpisodes,
   splitByIndividual,
   stepTableToDataset,
+  streamMdpCsv,
   valueToBin,
   writeMdpCsv,
   writeTextAtomic,
@@ -385,5 +386,57 @@ Deno.test("the CSV reader streams: a file of many chunks reads whole, and an err
     await Deno.writeFile(`${dir}/latin.csv`, bytes);
     const line = new TextDecoder().decode(bytes.subarray(0, at)).split("\n").length;
     await assert.rejects(readStepCsv(`${dir}/latin.csv`), new RegExp(`latin\\.csv, line ${line}: byte 0xff`));
+  });
+});
+
+Deno.test("streamMdpCsv() yields whole individuals in chunks that concatenate to readMdpCsv()'s dataset", async () => {
+  await withTempDir(async (dir) => {
+    const rng = createRng(3);
+    const lines = ["id,t,x,y,action,reward,done"];
+    for (let p = 0; p < 40; p++) {
+      const steps = 2 + rng.int(6);
+      for (let t = 0; t < steps - 1; t++) {
+        lines.push(`p${p},${t},${rng.normal()},${rng.uniform()},${rng.int(3)},${rng.normal()},0`);
+      }
+      lines.push(`p${p},${steps - 1},${rng.normal()},${rng.uniform()},,,${p % 2}`);
+    }
+    await Deno.writeTextFile(`${dir}/d.csv`, lines.join("\n") + "\n");
+    const whole = await readMdpCsv(`${dir}/d.csv`, { numActions: 3 });
+    const chunks = [];
+    for await (const chunk of streamMdpCsv(`${dir}/d.csv`, { numActions: 3, chunkRows: 25 })) chunks.push(chunk);
+    assert.ok(chunks.length >= 5, `${chunks.length} chunks`);
+    // Every chunk but the last has at least chunkRows rows (transitions + one last row per individual).
+    for (const c of chunks.slice(0, -1)) assert.ok(c.size + c.individualIds.length >= 25);
+    const joined = concatDatasets(chunks);
+    assert.deepEqual(joined.individualIds, whole.individualIds);
+    for (const key of ["states", "nextStates", "actions", "rewards", "terminals", "timeouts", "times"] as const) {
+      assert.deepEqual(Array.from(joined[key]), Array.from(whole[key]), key);
+    }
+  });
+});
+
+Deno.test("streamMdpCsv() refuses an id that comes back in a later chunk, a missing numActions and a bad row", async () => {
+  await withTempDir(async (dir) => {
+    const rows = ["id,t,x,action,reward", "a,0,1,0,1", "a,1,2,,", "b,0,1,1,1", "b,1,2,,", "a,5,1,0,1", "a,6,2,,"];
+    await Deno.writeTextFile(`${dir}/d.csv`, rows.join("\n"));
+    const drain = async (path: string, options: Parameters<typeof streamMdpCsv>[1]) => {
+      let n = 0;
+      for await (const c of streamMdpCsv(path, options)) n += c.size;
+      return n;
+    };
+    await assert.rejects(
+      () => drain(`${dir}/d.csv`, { numActions: 2, chunkRows: 1 }),
+      /d\.csv, line 6: rows of id a are not contiguous/,
+    );
+    await assert.rejects(() => drain(`${dir}/d.csv`, {} as never), /numActions must be a positive integer/);
+    await assert.rejects(() => drain(`${dir}/d.csv`, { numActions: 2, chunkRows: 0 }), /chunkRows/);
+    await Deno.writeTextFile(
+      `${dir}/bad.csv`,
+      ["id,t,x,action,reward", "a,0,1,0,1", "a,1,2,,", "b,0,0x1,1,1"].join("\n"),
+    );
+    await assert.rejects(
+      () => drain(`${dir}/bad.csv`, { numActions: 2, chunkRows: 1 }),
+      /bad\.csv, line 4, column "x": expected a number/,
+    );
   });
 });

@@ -26,7 +26,7 @@ import { parse } from "csv-parse/sync";
 import { parse as parseStream } from "csv-parse";
 import { once } from "node:events";
 import { stringify } from "csv-stringify/sync";
-import { datasetToStepTable, type StepTable, stepTableToDataset } from "./steps.ts";
+import { datasetToStepTable, describeRow, individualRuns, type StepTable, stepTableToDataset } from "./steps.ts";
 import type { MdpDataset } from "./dataset.ts";
 import { writeTextAtomic } from "../util/files.ts";
 
@@ -231,6 +231,10 @@ function stepTableBuilder(options: CsvReadOptions, source: string, rowsHint = CH
     return v;
   };
   return {
+    /** Rows so far. */
+    rows: (): number => ids.length,
+    /** Whether `rec` is the first row of another individual than the last row's. */
+    startsIndividual: (rec: readonly string[]): boolean => ids.length === 0 || rec[cols!.idJ] !== lastId,
     header(record: readonly string[]) {
       cols = csvColumns(record, options, source);
       headerNames = record;
@@ -349,12 +353,23 @@ export function parseStepCsv(text: string, options: CsvReadOptions = {}): StepTa
  * is decoded (strictly as UTF-8) and parsed chunk by chunk, so memory holds the table, never the
  * text or its records. A FIFO, device or folder is refused.
  */
-export function readStepCsv(path: string, options: CsvReadOptions = {}): Promise<StepTable> {
-  return streamStepCsv(path, options, false);
+export async function readStepCsv(path: string, options: CsvReadOptions = {}): Promise<StepTable> {
+  for await (const table of streamTables(path, options, false, Infinity)) return table;
+  throw new Error(`${path}: no table read`); // unreachable: streamTables yields or throws
 }
 
-/** The streaming reader; `float32` stores the features as float32 (all a dataset keeps). */
-async function streamStepCsv(path: string, options: CsvReadOptions, float32: boolean): Promise<StepTable> {
+/**
+ * The streaming reader behind `readStepCsv`, `readMdpCsv` and `streamMdpCsv`: the file is decoded
+ * (strictly as UTF-8) and parsed chunk by chunk into step tables of at least `chunkRows` rows, cut
+ * between individuals (`Infinity`: one table). `float32` stores the features as float32 (all a
+ * dataset keeps). A FIFO, device or folder is refused.
+ */
+async function* streamTables(
+  path: string,
+  options: CsvReadOptions,
+  float32: boolean,
+  chunkRows: number,
+): AsyncGenerator<StepTable> {
   const source = options.source ?? path;
   let file: Deno.FsFile;
   try {
@@ -364,28 +379,41 @@ async function streamStepCsv(path: string, options: CsvReadOptions, float32: boo
   } catch (err) {
     throw new Error(`${path}: cannot read the file (${(err as Error).message})`);
   }
-  // Count the lines first (a byte scan, about a second per GB), so that the columns are
-  // allocated once at their size instead of grown (quoted newlines only make it an upper bound).
-  let newlines = 0;
-  try {
-    using counting = await Deno.open(path);
-    for await (const chunk of counting.readable) {
-      for (let k = chunk.indexOf(0x0a); k >= 0; k = chunk.indexOf(0x0a, k + 1)) newlines++;
+  let rowsHint = chunkRows;
+  if (chunkRows === Infinity) {
+    // Count the lines first (a byte scan, about a second per GB), so that the columns are
+    // allocated once at their size instead of grown (quoted newlines only make it an upper bound).
+    let newlines = 0;
+    try {
+      using counting = await Deno.open(path);
+      for await (const chunk of counting.readable) {
+        for (let k = chunk.indexOf(0x0a); k >= 0; k = chunk.indexOf(0x0a, k + 1)) newlines++;
+      }
+    } catch (err) {
+      file.close();
+      throw new Error(`${path}: cannot read the file (${(err as Error).message})`);
     }
-  } catch (err) {
-    file.close();
-    throw new Error(`${path}: cannot read the file (${(err as Error).message})`);
+    rowsHint = newlines + 1;
   }
-  const builder = stepTableBuilder(options, source, newlines + 1, float32);
-  let failure: Error | null = null, first = true;
+  let builder = stepTableBuilder(options, source, rowsHint, float32);
+  let header: readonly string[] | null = null;
+  const ready: StepTable[] = [];
+  let failure: Error | null = null;
   const parser = parseStream(PARSE_OPTIONS);
   parser.on("data", ({ record, info }: { record: string[]; info: { lines: number } }) => {
     if (failure) return;
     try {
-      if (first) {
-        first = false;
+      if (header === null) {
+        header = record;
         builder.header(record);
-      } else builder.row(record, info.lines);
+        return;
+      }
+      if (builder.rows() >= chunkRows && builder.startsIndividual(record)) {
+        ready.push(builder.finish());
+        builder = stepTableBuilder(options, source, rowsHint, float32);
+        builder.header(header);
+      }
+      builder.row(record, info.lines);
     } catch (err) {
       failure = err as Error;
     }
@@ -414,6 +442,7 @@ async function streamStepCsv(path: string, options: CsvReadOptions, float32: boo
       }
       for (let k = 0; k < chunk.length; k++) if (chunk[k] === 0x0a) lineBase++;
       if (!parser.write(text)) await once(parser, "drain");
+      while (ready.length > 0) yield ready.shift()!;
     }
     if (!failure) {
       try {
@@ -433,7 +462,8 @@ async function streamStepCsv(path: string, options: CsvReadOptions, float32: boo
     } catch { /* closed by the stream */ }
   }
   if (failure) throw failure;
-  return builder.finish();
+  while (ready.length > 0) yield ready.shift()!;
+  yield builder.finish();
 }
 
 /** Reads a complete CSV file straight into an MDP dataset. */
@@ -443,7 +473,63 @@ export async function readMdpCsv(
 ): Promise<MdpDataset> {
   // The values were checked to be float32-finite as they were read, and the dataset stores
   // float32: holding the table's features as float32 halves its largest array.
-  return stepTableToDataset(await streamStepCsv(path, options, true));
+  for await (const table of streamTables(path, options, true, Infinity)) return stepTableToDataset(table);
+  throw new Error(`${path}: no table read`); // unreachable: streamTables yields or throws
+}
+
+/** Options of `streamMdpCsv`: those of `readMdpCsv`, with the number of actions required. */
+export interface CsvStreamOptions extends Omit<CsvReadOptions, "allowMissing"> {
+  /** Declared number of actions: required, since no chunk sees every action. */
+  readonly numActions: number;
+  /** Rows per chunk, at least (a chunk ends with its last individual). @default 100000 */
+  readonly chunkRows?: number;
+}
+
+/**
+ * Reads a CSV file in the kit's format as a stream of datasets, each holding whole individuals
+ * (at least `chunkRows` rows, the last chunk excepted), with the checks of `readMdpCsv`. Memory
+ * holds one chunk and the ids seen so far (to refuse an individual whose rows are not
+ * contiguous), never the file: for a pass over a file too large to load, such as statistics,
+ * a subsample of individuals, or a split into files.
+ *
+ * A chunk's `individuals` index its own `individualIds`. An error names the file and the line
+ * when the reader reaches it, so chunks before a bad row have been yielded.
+ *
+ * @example Mean reward of a file, one chunk at a time
+ * ```ts
+ * import { streamMdpCsv } from "@clinical-rl/kit/data";
+ * const path = await Deno.makeTempFile({ suffix: ".csv" });
+ * await Deno.writeTextFile(path, "id,t,x,action,reward\na,0,1,0,1\na,1,2,,\nb,0,3,1,3\nb,1,4,,\n");
+ * let sum = 0, count = 0;
+ * for await (const chunk of streamMdpCsv(path, { numActions: 2, chunkRows: 2 })) {
+ *   for (const r of chunk.rewards) sum += r;
+ *   count += chunk.size;
+ * }
+ * console.assert(count === 2 && sum / count === 2);
+ * ```
+ */
+export async function* streamMdpCsv(path: string, options: CsvStreamOptions): AsyncGenerator<MdpDataset> {
+  const { chunkRows = 100_000, ...rest } = options;
+  if (!Number.isInteger(rest.numActions) || rest.numActions < 1) {
+    throw new RangeError(
+      `streamMdpCsv: numActions must be a positive integer (each chunk would otherwise infer its own), got ${rest.numActions}`,
+    );
+  }
+  if (!Number.isInteger(chunkRows) || chunkRows < 1) {
+    throw new RangeError(`streamMdpCsv: chunkRows must be a positive integer, got ${chunkRows}`);
+  }
+  const seen = new Set<string>();
+  for await (const table of streamTables(path, rest, true, chunkRows)) {
+    for (const run of individualRuns(table)) {
+      if (seen.has(run.id)) {
+        throw new RangeError(
+          `${describeRow(table, run.start)}: rows of id ${run.id} are not contiguous (the id appeared earlier)`,
+        );
+      }
+      seen.add(run.id);
+    }
+    yield stepTableToDataset(table);
+  }
 }
 
 /** Shortest decimal text that reads back as the same float32 value. */

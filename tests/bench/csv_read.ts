@@ -1,13 +1,15 @@
 /**
  * Reading a large CSV in the kit's format: writes `rows` rows (16 features, 50-step episodes) to a
- * temporary file, then times `readMdpCsv` on it and reports the process's peak resident memory
- * (from /proc/self/status where readable, else the RSS after reading).
+ * temporary file, then times `readMdpCsv` on it (or, with `--stream`, one pass of `streamMdpCsv`
+ * that sums the rewards) and reports the process's peak resident memory (from /proc/self/status
+ * where readable, else the RSS after reading).
  *
- *   deno run -A tests/bench/csv_read.ts [rows = 1000000]
+ *   deno run -A tests/bench/csv_read.ts [rows = 1000000] [--stream]
  */
-import { createRng, readMdpCsv } from "../../mod.ts";
+import { createRng, readMdpCsv, streamMdpCsv } from "../../mod.ts";
 
-const rows = Number(Deno.args[0] ?? 1_000_000);
+const stream = Deno.args.includes("--stream");
+const rows = Number(Deno.args.find((a) => !a.startsWith("--")) ?? 1_000_000);
 const path = await Deno.makeTempFile({ suffix: ".csv" });
 const rng = createRng(1);
 const F = 16;
@@ -29,7 +31,13 @@ const F = 16;
 }
 const size = (await Deno.stat(path)).size;
 const started = performance.now();
-const data = await readMdpCsv(path, { numActions: 6 });
+let transitions = 0, rewardSum = 0;
+if (stream) {
+  for await (const chunk of streamMdpCsv(path, { numActions: 6 })) {
+    transitions += chunk.size;
+    for (const r of chunk.rewards) rewardSum += r;
+  }
+} else transitions = (await readMdpCsv(path, { numActions: 6 })).size;
 const seconds = (performance.now() - started) / 1000;
 let peak = `${(Deno.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB RSS after reading`;
 try {
@@ -37,6 +45,10 @@ try {
   if (m) peak = `${(Number(m[1]) / 1024).toFixed(0)} MiB peak RSS`;
 } catch { /* not Linux */ }
 console.log(
-  `${rows} rows (${(size / 2 ** 20).toFixed(0)} MiB): ${data.size} transitions in ${seconds.toFixed(1)} s, ${peak}`,
+  `${rows} rows (${(size / 2 ** 20).toFixed(0)} MiB), ${
+    stream ? "streamMdpCsv" : "readMdpCsv"
+  }: ${transitions} transitions${stream ? ` (mean reward ${(rewardSum / transitions).toFixed(4)})` : ""} in ${
+    seconds.toFixed(1)
+  } s, ${peak}`,
 );
 await Deno.remove(path);
