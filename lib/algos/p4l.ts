@@ -769,7 +769,7 @@ function linearPolicyGradient(state: P4lState, rows: Int32Array, target: Float64
   // With the mirror step pi is soft policy iteration on the critic, and u moves the critic only:
   // its gradient leaves out the path through pi's logits (whose scale grows with every mirror
   // step, and would outweigh the ADMM's pull to the centroids).
-  const throughPi = c.policyStep === "gradient" ? 1 : 0;
+  const throughPi = c.policyStep === "gradient";
   const u = Float64Array.from(readValues(state.u));
   const wq = Float64Array.from(readValues(state.wQ[0])), wf = Float64Array.from(readValues(state.wF[0]));
   const wpi = Float64Array.from(readValues(state.wPi[0]));
@@ -798,10 +798,19 @@ function linearPolicyGradient(state: P4lState, rows: Int32Array, target: Float64
     softmaxInPlace(pi, 0, A);
     let v = 0;
     for (let a = 0; a < A; a++) v += pi[a] * q[a];
+    if (!throughPi) {
+      // The mirror step: no policy gradient, and u's gradient goes through the critic only.
+      for (let k = 0; k < X; k++) {
+        let z = 0;
+        for (let a = 0; a < A; a++) z += weight * wq[k * A + a] * pi[a];
+        out[k] = z;
+      }
+      return v;
+    }
     for (let a = 0; a < A; a++) gz[a] = weight * pi[a] * (q[a] - v);
     for (let k = 0; k < X; k++) {
       let z = 0;
-      for (let a = 0; a < A; a++) z += throughPi * wpi[k * A + a] * gz[a] + weight * wq[k * A + a] * pi[a];
+      for (let a = 0; a < A; a++) z += wpi[k * A + a] * gz[a] + weight * wq[k * A + a] * pi[a];
       out[k] = z;
       for (let a = 0; a < A; a++) gW[k * A + a] += xs[k] * gz[a];
     }
@@ -835,14 +844,22 @@ function linearPolicyGradient(state: P4lState, rows: Int32Array, target: Float64
     const delta = data.rewards[t] + carry * v2 - qa;
     phi += fa * delta / n;
     const s2 = lambda * fa * carry / n;
-    for (let a = 0; a < A; a++) gz2[a] = s2 * pi2[a] * (q2[a] - v2);
-    for (let k = 0; k < X; k++) {
-      let z = 0;
-      for (let a = 0; a < A; a++) {
-        z += throughPi * wpi[k * A + a] * gz2[a] + s2 * wq[k * A + a] * pi2[a];
-        gW[k * A + a] += x2[k] * gz2[a];
+    if (throughPi) {
+      for (let a = 0; a < A; a++) gz2[a] = s2 * pi2[a] * (q2[a] - v2);
+      for (let k = 0; k < X; k++) {
+        let z = 0;
+        for (let a = 0; a < A; a++) {
+          z += wpi[k * A + a] * gz2[a] + s2 * wq[k * A + a] * pi2[a];
+          gW[k * A + a] += x2[k] * gz2[a];
+        }
+        dx2[k] = z;
       }
-      dx2[k] = z;
+    } else {
+      for (let k = 0; k < X; k++) {
+        let z = 0;
+        for (let a = 0; a < A; a++) z += s2 * wq[k * A + a] * pi2[a];
+        dx2[k] = z;
+      }
     }
     if (batchValue) value += (1 - gamma) / n * valueAt(x, dx, (1 - gamma) / n);
     else dx.fill(0);
