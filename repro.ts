@@ -42,6 +42,7 @@ export {
   runOmgRlMain,
   runOmgRlReproduction,
   runOmgRlUnit,
+  type UnitClock,
 } from "./lib/repro/omg_rl.ts";
 export {
   assembleP4lGrid,

@@ -26,8 +26,26 @@ interface Recorded {
   readonly sizeName?: "quick" | "main" | "full";
   readonly seeds: readonly number[];
   readonly values: { summary: GridSummary; facts?: Record<string, { mean: number; n: number }> };
-  readonly provenance: { version: string; seconds: number; computePath?: { description?: string } };
+  readonly provenance: {
+    version: string;
+    seconds: number;
+    unitSeconds?: number;
+    unitsUntimed?: number;
+    computePath?: { description?: string };
+  };
   readonly config?: { p4l?: { policyStep?: string; mirrorStepSize?: number } };
+}
+
+/** "N s of compute"; for a run of kept units, the units' own seconds and the last sitting's. */
+function computeSeconds(p: Recorded["provenance"]): string {
+  const last = `${Math.round(p.seconds)} s of compute`;
+  if (p.unitSeconds === undefined) return last;
+  const untimed = p.unitsUntimed
+    ? ` (${p.unitsUntimed} units kept from before units recorded their time are not counted)`
+    : "";
+  return `${Math.round(p.unitSeconds)} s of compute in its units${untimed}, ${
+    Math.round(p.seconds)
+  } s in its last sitting`;
 }
 
 /** Which policy step a P4L record's fits took (records made before the mirror step have none). */
@@ -123,8 +141,8 @@ async function render(id: string): Promise<string> {
   const sizes = record.sizeName === "main" ? ", the main job's sizes" : "";
   return [
     `From \`${path}\` (kit ${p.version}${sizes}, ${p.computePath?.description ?? "compute path not recorded"}, ${
-      Math.round(p.seconds)
-    } s of compute):`,
+      computeSeconds(p)
+    }):`,
     "",
     derived
       ? derived.render(record.values as never)

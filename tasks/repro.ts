@@ -203,7 +203,7 @@ try {
 }
 await Deno.mkdir(out, { recursive: true });
 await removeStaleTemps(out);
-const record = runRecord({
+const made = runRecord({
   id,
   title: result.title,
   quick: values.quick,
@@ -213,6 +213,13 @@ const record = runRecord({
   seeds: result.seeds,
   values: result.values,
 }, started);
+const clock = result.unitClock;
+const record = clock
+  ? {
+    ...made,
+    provenance: { ...made.provenance, unitSeconds: clock.seconds, unitsUntimed: clock.untimed },
+  }
+  : made;
 await writeTextAtomic(`${out}/${id}.json`, JSON.stringify(record, null, 1));
 const page = await writeFigureHtml(out, id, result.title, result.figures);
 console.log(`${id}: wrote ${out}/${id}.json and ${page} in ${elapsed()}`);

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { omgRlSummaryMarkdown, readMdpCsv } from "../mod.ts";
-import { runTask, withTempDir } from "./helpers.ts";
+import { assertClose, runTask, withTempDir } from "./helpers.ts";
 
 Deno.test("deno task simulate writes a CSV that reads back as the requested episodes", async () => {
   await withTempDir(async (dir) => {
@@ -133,7 +133,15 @@ Deno.test("an OMG-RL reproduction keeps each finished unit and a rerun resumes f
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stderr, /compare\.seed-0\.id-omg-beyond\.preset-paper: kept from an earlier run/);
     assert.doesNotMatch(again.stderr, /preset-clinical: kept/);
-    assert.deepEqual(JSON.parse(await Deno.readTextFile(`${dir}/omg-beyond.json`)).values, before);
+    const resumed = JSON.parse(await Deno.readTextFile(`${dir}/omg-beyond.json`));
+    assert.deepEqual(resumed.values, before);
+    // The record counts every unit's own seconds, the kept one's included, beside the last sitting's.
+    const unitSeconds = await Promise.all(
+      units.map(async (u) => JSON.parse(await Deno.readTextFile(`${dir}/${u}`)).seconds as number),
+    );
+    assert.ok(unitSeconds.every((t) => t > 0), String(unitSeconds));
+    assertClose(resumed.provenance.unitSeconds, unitSeconds.reduce((a, b) => a + b, 0));
+    assert.equal(resumed.provenance.unitsUntimed, 0);
     // A kept unit made with another config (another kit's defaults) is refused, naming what differs.
     const keptPath = `${dir}/${units[2]}`, keptText = await Deno.readTextFile(keptPath);
     const edited = JSON.parse(keptText);

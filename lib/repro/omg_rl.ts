@@ -274,6 +274,8 @@ export interface Reproduction {
   readonly values: Record<string, unknown>;
   /** Its figures. */
   readonly figures: Figure[];
+  /** Compute seconds of its units, kept ones included (absent where it runs no units). */
+  readonly unitClock?: UnitClock;
 }
 
 /** Identifiers of OMG-RL's reproductions. */
@@ -701,6 +703,7 @@ export async function runUnits<T>(
   progress: Progress,
   parallel: number,
   cacheDir?: string,
+  clock?: UnitClock,
 ): Promise<T[]> {
   const results: T[] = new Array(units.length);
   const todo: number[] = [];
@@ -708,16 +711,25 @@ export async function runUnits<T>(
     const kept = cacheDir ? await readUnit<T>(cacheDir, units[k], sizes) : undefined;
     if (kept === undefined) todo.push(k);
     else {
-      results[k] = kept;
+      results[k] = kept.result;
+      if (clock) {
+        if (kept.seconds === undefined) clock.untimed++;
+        else clock.seconds += kept.seconds;
+      }
       progress(`${unitName(units[k])}: kept from an earlier run (${cacheDir})`);
     }
   }
-  const finish = async (k: number, result: T) => {
+  const finish = async (k: number, result: T, seconds: number) => {
     results[k] = result;
-    if (cacheDir) await writeUnit(cacheDir, units[k], sizes, result);
+    if (clock) clock.seconds += seconds;
+    if (cacheDir) await writeUnit(cacheDir, units[k], sizes, result, seconds);
   };
   if (parallel <= 1 || todo.length <= 1) {
-    for (const k of todo) await finish(k, await runOmgRlUnit(units[k], sizes, progress) as T);
+    for (const k of todo) {
+      const started = performance.now();
+      const result = await runOmgRlUnit(units[k], sizes, progress) as T;
+      await finish(k, result, (performance.now() - started) / 1000);
+    }
     return results;
   }
   let next = 0;
@@ -726,6 +738,7 @@ export async function runUnits<T>(
     try {
       while (next < todo.length) {
         const k = todo[next++];
+        const started = performance.now();
         const result = await new Promise<T>((resolve, reject) => {
           w.onmessage = (e: MessageEvent) => {
             if (e.data.progress !== undefined) progress(e.data.progress);
@@ -738,7 +751,7 @@ export async function runUnits<T>(
           };
           w.postMessage({ unit: units[k], sizes });
         });
-        await finish(k, result);
+        await finish(k, result, (performance.now() - started) / 1000);
       }
     } finally {
       w.terminate();
@@ -754,7 +767,11 @@ function unitName(unit: OmgRlUnit): string {
 }
 
 /** A kept unit result, if one exists for the same unit at the same sizes (else undefined). */
-async function readUnit<T>(dir: string, unit: OmgRlUnit, sizes: OmgRlSizes): Promise<T | undefined> {
+async function readUnit<T>(
+  dir: string,
+  unit: OmgRlUnit,
+  sizes: OmgRlSizes,
+): Promise<{ result: T; seconds?: number } | undefined> {
   const path = `${dir}/unit.${unitName(unit)}.json`;
   let text: string;
   try {
@@ -763,7 +780,7 @@ async function readUnit<T>(dir: string, unit: OmgRlUnit, sizes: OmgRlSizes): Pro
     if (err instanceof Deno.errors.NotFound) return undefined;
     throw err;
   }
-  let kept: { unit: OmgRlUnit; sizes: OmgRlSizes; config?: unknown; result: T };
+  let kept: { unit: OmgRlUnit; sizes: OmgRlSizes; config?: unknown; seconds?: number; result: T };
   try {
     kept = JSON.parse(text);
   } catch (err) {
@@ -783,14 +800,23 @@ async function readUnit<T>(dir: string, unit: OmgRlUnit, sizes: OmgRlSizes): Pro
       );
     }
   }
-  return kept.result;
+  return { result: kept.result, seconds: typeof kept.seconds === "number" ? kept.seconds : undefined };
 }
 
-/** Keeps a finished unit's result (atomically) for a later run to reuse. */
-async function writeUnit(dir: string, unit: OmgRlUnit, sizes: OmgRlSizes, result: unknown): Promise<void> {
+/** Keeps a finished unit's result and its compute seconds (atomically) for a later run to reuse. */
+async function writeUnit(
+  dir: string,
+  unit: OmgRlUnit,
+  sizes: OmgRlSizes,
+  result: unknown,
+  seconds: number,
+): Promise<void> {
   await Deno.mkdir(dir, { recursive: true });
   const config = omgRlResolvedConfigs(sizes);
-  await writeTextAtomic(`${dir}/unit.${unitName(unit)}.json`, JSON.stringify({ unit, sizes, config, result }));
+  await writeTextAtomic(
+    `${dir}/unit.${unitName(unit)}.json`,
+    JSON.stringify({ unit, sizes, config, seconds, result }),
+  );
 }
 
 type ReproductionParts = Omit<Reproduction, "config">;
@@ -806,6 +832,19 @@ interface ReproductionArgs {
   readonly cacheDir?: string;
   /** The state preset of Figures 1-4 and Table II (omg-beyond runs every preset). */
   readonly preset: HeparinStatePreset;
+  /** Adds up the compute seconds of the units, kept ones included. */
+  readonly clock: UnitClock;
+}
+
+/**
+ * The compute seconds of a reproduction's units, those kept from earlier sittings included
+ * (units written before 2026-11-30 have no seconds and are counted as untimed).
+ */
+export interface UnitClock {
+  /** Seconds of the timed units, summed (each unit's wall time on its own core). */
+  seconds: number;
+  /** Units whose seconds were not recorded. */
+  untimed: number;
 }
 
 /** The preset as a unit field: absent for the paper's (so the paper's units keep their names). */
@@ -839,7 +878,7 @@ function figure1({ id, sizes, progress, preset }: ReproductionArgs): Promise<Rep
 
 /** Figures 2 and 3: cumulative r_psi, and r_p in the model and on the true simulator, over episodes. */
 async function learningCurves(
-  { id, sizes, seeds, progress, parallel, cacheDir, preset }: ReproductionArgs,
+  { id, sizes, seeds, progress, parallel, cacheDir, preset, clock }: ReproductionArgs,
 ): Promise<ReproductionParts> {
   const runs = await runUnits<OmgRlEvaluation[]>(
     seeds.map((seed) => ({ kind: "curves", seed, ...presetField(preset) })),
@@ -847,6 +886,7 @@ async function learningCurves(
     progress,
     parallel,
     cacheDir,
+    clock,
   );
   const x = runs[0].map((e) => e.episode);
   const band = (key: Parameters<typeof curvesOf>[1]) => meanSe(runs.map((r) => curvesOf(r, key)));
@@ -883,7 +923,7 @@ async function learningCurves(
 
 /** Table II: OMG-RL trained on N expert trajectories, for each N. */
 async function expertCountTable(
-  { id, sizes, seeds, progress, parallel, cacheDir, preset }: ReproductionArgs,
+  { id, sizes, seeds, progress, parallel, cacheDir, preset, clock }: ReproductionArgs,
 ): Promise<ReproductionParts> {
   const rows: Record<string, unknown>[] = [];
   const maxN = Math.max(...sizes.expertCounts);
@@ -901,6 +941,7 @@ async function expertCountTable(
       progress,
       parallel,
       cacheDir,
+      clock,
     );
     const finals = results.map((r) => r.rPsi), trueRp = results.map((r) => r.trueRp), tir = results.map((r) => r.tir);
     const s = (v: number[]) => meanSe(v.map((x) => [x]));
@@ -925,7 +966,7 @@ async function expertCountTable(
 
 /** Figure 4 and the comparison beyond the paper: OMG-RL and COMBO on the same data and model. */
 async function comparison(
-  { id, sizes, seeds, progress, parallel, cacheDir, preset }: ReproductionArgs,
+  { id, sizes, seeds, progress, parallel, cacheDir, preset, clock }: ReproductionArgs,
 ): Promise<ReproductionParts> {
   if (id === "omg-beyond") {
     const runs = await runUnits<HeparinComparison>(
@@ -934,6 +975,7 @@ async function comparison(
       progress,
       parallel,
       cacheDir,
+      clock,
     );
     return {
       id,
@@ -951,6 +993,7 @@ async function comparison(
     progress,
     parallel,
     cacheDir,
+    clock,
   );
   const keys = Object.keys(perSeed[0]);
   const summary = Object.fromEntries(keys.map((k) => {
@@ -969,7 +1012,7 @@ async function comparison(
 
 /** The controlled experiments on the clinical preset, per seed, and their means. */
 async function diagnosis(
-  { id, sizes, seeds, progress, parallel, cacheDir }: ReproductionArgs,
+  { id, sizes, seeds, progress, parallel, cacheDir, clock }: ReproductionArgs,
 ): Promise<ReproductionParts> {
   const runs = await runUnits<HeparinDiagnosis>(
     seeds.map((seed) => ({ kind: "diagnosis", seed })),
@@ -977,6 +1020,7 @@ async function diagnosis(
     progress,
     parallel,
     cacheDir,
+    clock,
   );
   const mean = (pick: (d: HeparinDiagnosis) => number) => meanSeOf(runs.map(pick));
   const fixed = Object.keys(runs[0].fixed).map((k) => [k, mean((d) => d.fixed[k])] as const);
@@ -1146,9 +1190,11 @@ export async function runOmgRlReproduction(
     : id === "omg-diagnosis"
     ? diagnosis
     : comparison;
+  const clock: UnitClock = { seconds: 0, untimed: 0 };
   return {
-    ...(await run({ id, sizes, seeds, progress, parallel, cacheDir, preset })),
+    ...(await run({ id, sizes, seeds, progress, parallel, cacheDir, preset, clock })),
     config: omgRlResolvedConfigs(sizes),
+    unitClock: clock,
   };
 }
 

@@ -16,8 +16,15 @@ export interface Provenance {
   readonly version: string;
   /** Where the arithmetic ran. */
   readonly computePath: ComputePath;
-  /** Wall time of the run, seconds. */
+  /** Wall time of the run, seconds (of the last sitting, for a resumed run). */
   readonly seconds: number;
+  /**
+   * For a run made of kept units (OMG-RL's reproductions): their compute seconds summed, those
+   * kept from earlier sittings included, so a resumed run still counts all of them.
+   */
+  readonly unitSeconds?: number;
+  /** Units whose seconds were not recorded (made before units recorded them). */
+  readonly unitsUntimed?: number;
   /** The Deno version that ran it. */
   readonly deno: string;
 }
