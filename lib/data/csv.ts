@@ -493,7 +493,8 @@ export interface CsvStreamOptions extends Omit<CsvReadOptions, "allowMissing"> {
  * a subsample of individuals, or a split into files.
  *
  * A chunk's `individuals` index its own `individualIds`. An error names the file and the line
- * when the reader reaches it, so chunks before a bad row have been yielded.
+ * when the reader reaches it: chunks yielded before it are complete and checked, and no chunk
+ * holding or following the bad row is yielded.
  *
  * @example Mean reward of a file, one chunk at a time
  * ```ts
