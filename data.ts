@@ -33,6 +33,7 @@ export { datasetToStepTable, stepCount, type StepTable, stepTableToDataset } fro
 export {
   type CsvReadOptions,
   type CsvStreamOptions,
+  type CsvSubsampleOptions,
   decodeUtf8,
   formatStepCsv,
   isDecimal,
@@ -40,6 +41,7 @@ export {
   readMdpCsv,
   readStepCsv,
   streamMdpCsv,
+  subsampleMdpCsv,
   writeMdpCsv,
   writeStepCsv,
 } from "./lib/data/csv.ts";

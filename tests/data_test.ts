@@ -26,6 +26,7 @@ import {
   splitByIndividual,
   stepTableToDataset,
   streamMdpCsv,
+  subsampleMdpCsv,
   valueToBin,
   writeMdpCsv,
   writeTextAtomic,
@@ -438,5 +439,51 @@ Deno.test("streamMdpCsv() refuses an id that comes back in a later chunk, a miss
       () => drain(`${dir}/bad.csv`, { numActions: 2, chunkRows: 1 }),
       /bad\.csv, line 4, column "x": expected a number/,
     );
+  });
+});
+
+Deno.test("subsampleMdpCsv() keeps whole individuals by seed and id alone, whatever the chunking, and writes nothing on a bad row", async () => {
+  await withTempDir(async (dir) => {
+    const rng = createRng(5);
+    const lines = ["id,t,x,action,reward,done"];
+    for (let p = 0; p < 200; p++) {
+      const steps = 2 + rng.int(4);
+      for (let t = 0; t < steps - 1; t++) lines.push(`p${p},${t},${rng.normal()},${rng.int(2)},${rng.normal()},0`);
+      lines.push(`p${p},${steps - 1},${rng.normal()},,,${p % 2}`);
+    }
+    await Deno.writeTextFile(`${dir}/d.csv`, lines.join("\n") + "\n");
+    const small = await subsampleMdpCsv(`${dir}/d.csv`, `${dir}/a.csv`, {
+      numActions: 2,
+      fraction: 0.3,
+      seed: 1,
+      chunkRows: 7,
+    });
+    const large = await subsampleMdpCsv(`${dir}/d.csv`, `${dir}/b.csv`, { numActions: 2, fraction: 0.3, seed: 1 });
+    assert.deepEqual(small, large);
+    assert.equal(await Deno.readTextFile(`${dir}/a.csv`), await Deno.readTextFile(`${dir}/b.csv`));
+    assert.equal(small.individuals, 200);
+    assert.ok(small.kept > 35 && small.kept < 85, `${small.kept} of 200 kept at 0.3`);
+    // What it wrote is exactly those individuals of the whole file.
+    const whole = await readMdpCsv(`${dir}/d.csv`, { numActions: 2 });
+    const kept = await readMdpCsv(`${dir}/a.csv`, { numActions: 2 });
+    const index = new Map(whole.individualIds.map((id, i) => [id, i]));
+    const expected = selectIndividuals(whole, kept.individualIds.map((id) => index.get(id)!));
+    assert.equal(kept.size, small.transitions);
+    for (const key of ["states", "nextStates", "actions", "rewards", "terminals", "timeouts", "times"] as const) {
+      assert.deepEqual(Array.from(kept[key]), Array.from(expected[key]), key);
+    }
+    // Another seed keeps other individuals.
+    await subsampleMdpCsv(`${dir}/d.csv`, `${dir}/c.csv`, { numActions: 2, fraction: 0.3, seed: 2 });
+    assert.notDeepEqual((await readMdpCsv(`${dir}/c.csv`, { numActions: 2 })).individualIds, kept.individualIds);
+    await assert.rejects(
+      () => subsampleMdpCsv(`${dir}/d.csv`, `${dir}/e.csv`, { numActions: 2, fraction: 0 }),
+      /fraction must be in \(0, 1\]/,
+    );
+    await Deno.writeTextFile(`${dir}/bad.csv`, lines.slice(0, 300).join("\n") + "\np999,0,abc,0,1,0\n");
+    await assert.rejects(
+      () => subsampleMdpCsv(`${dir}/bad.csv`, `${dir}/f.csv`, { numActions: 2, fraction: 1, chunkRows: 7 }),
+      /bad\.csv, line 301, column "x": expected a number/,
+    );
+    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name).filter((n) => n.startsWith("f.csv")), []);
   });
 });

@@ -27,8 +27,8 @@ import { parse as parseStream } from "csv-parse";
 import { once } from "node:events";
 import { stringify } from "csv-stringify/sync";
 import { datasetToStepTable, describeRow, individualRuns, type StepTable, stepTableToDataset } from "./steps.ts";
-import type { MdpDataset } from "./dataset.ts";
-import { writeTextAtomic } from "../util/files.ts";
+import { type MdpDataset, selectIndividuals } from "./dataset.ts";
+import { writeChunksAtomic, writeTextAtomic } from "../util/files.ts";
 
 /** Column names and rules for reading. */
 export interface CsvReadOptions {
@@ -531,6 +531,74 @@ export async function* streamMdpCsv(path: string, options: CsvStreamOptions): As
     }
     yield stepTableToDataset(table);
   }
+}
+
+/** A share of individuals to keep, and the seed that decides which. */
+export interface CsvSubsampleOptions extends CsvStreamOptions {
+  /** Share of individuals kept, in (0, 1]. */
+  readonly fraction: number;
+  /** Decides which individuals are kept, with their ids. @default 0 */
+  readonly seed?: number;
+}
+
+/**
+ * A uniform draw in [0, 1) fixed by the seed and an id: FNV-1a over the text, then MurmurHash3's
+ * finaliser, without which ids that differ in their last character land close together.
+ */
+function idDraw(seed: number, id: string): number {
+  let h = 0x811c9dc5;
+  const text = `${seed}:${id}`;
+  for (let k = 0; k < text.length; k++) {
+    h ^= text.charCodeAt(k);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return (h >>> 0) / 2 ** 32;
+}
+
+/**
+ * Writes a random share of a CSV's individuals, each kept whole, to `out` in the kit's format,
+ * in the bounded memory of `streamMdpCsv` (whose checks it applies): the way to train on a file
+ * too large to load. Each individual is kept with probability `fraction`, decided by the seed and
+ * its id alone, so the same seed keeps the same individuals whatever the chunking. Values are
+ * written as the float32 the kit stores, under the kit's column names. `out` is written
+ * atomically: a bad row anywhere leaves it absent.
+ *
+ * @returns How many individuals were read and kept, and how many transitions were kept.
+ */
+export async function subsampleMdpCsv(
+  path: string,
+  out: string,
+  options: CsvSubsampleOptions,
+): Promise<{ individuals: number; kept: number; transitions: number }> {
+  const { fraction, seed = 0, ...stream } = options;
+  if (!(fraction > 0 && fraction <= 1)) {
+    throw new RangeError(`subsampleMdpCsv: fraction must be in (0, 1], got ${fraction}`);
+  }
+  if (!Number.isInteger(seed)) throw new RangeError(`subsampleMdpCsv: seed must be an integer, got ${seed}`);
+  const counts = { individuals: 0, kept: 0, transitions: 0 };
+  async function* text(): AsyncGenerator<string> {
+    let header = true;
+    for await (const chunk of streamMdpCsv(path, stream)) {
+      counts.individuals += chunk.individualIds.length;
+      const keep: number[] = [];
+      chunk.individualIds.forEach((id, i) => idDraw(seed, id) < fraction && keep.push(i));
+      if (keep.length === 0) continue;
+      const part = selectIndividuals(chunk, keep);
+      counts.kept += keep.length;
+      counts.transitions += part.size;
+      const csv = formatStepCsv(datasetToStepTable(part));
+      yield header ? csv : csv.slice(csv.indexOf("\n") + 1);
+      header = false;
+    }
+    if (header) throw new RangeError(`${path}: no individual kept at fraction ${fraction} (seed ${seed})`);
+  }
+  await writeChunksAtomic(out, text());
+  return counts;
 }
 
 /** Shortest decimal text that reads back as the same float32 value. */

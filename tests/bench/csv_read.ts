@@ -1,14 +1,15 @@
 /**
  * Reading a large CSV in the kit's format: writes `rows` rows (16 features, 50-step episodes) to a
  * temporary file, then times `readMdpCsv` on it (or, with `--stream`, one pass of `streamMdpCsv`
- * that sums the rewards) and reports the process's peak resident memory (from /proc/self/status
- * where readable, else the RSS after reading).
+ * that sums the rewards; with `--subsample`, `subsampleMdpCsv` keeping 10% of the individuals)
+ * and reports the process's peak resident memory (from /proc/self/status where readable, else
+ * the RSS after reading).
  *
- *   deno run -A tests/bench/csv_read.ts [rows = 1000000] [--stream]
+ *   deno run -A tests/bench/csv_read.ts [rows = 1000000] [--stream | --subsample]
  */
-import { createRng, readMdpCsv, streamMdpCsv } from "../../mod.ts";
+import { createRng, readMdpCsv, streamMdpCsv, subsampleMdpCsv } from "../../mod.ts";
 
-const stream = Deno.args.includes("--stream");
+const stream = Deno.args.includes("--stream"), subsample = Deno.args.includes("--subsample");
 const rows = Number(Deno.args.find((a) => !a.startsWith("--")) ?? 1_000_000);
 const path = await Deno.makeTempFile({ suffix: ".csv" });
 const rng = createRng(1);
@@ -32,7 +33,11 @@ const F = 16;
 const size = (await Deno.stat(path)).size;
 const started = performance.now();
 let transitions = 0, rewardSum = 0;
-if (stream) {
+if (subsample) {
+  const out = await Deno.makeTempFile({ suffix: ".csv" });
+  transitions = (await subsampleMdpCsv(path, out, { numActions: 6, fraction: 0.1, seed: 0 })).transitions;
+  await Deno.remove(out);
+} else if (stream) {
   for await (const chunk of streamMdpCsv(path, { numActions: 6 })) {
     transitions += chunk.size;
     for (const r of chunk.rewards) rewardSum += r;
@@ -46,7 +51,7 @@ try {
 } catch { /* not Linux */ }
 console.log(
   `${rows} rows (${(size / 2 ** 20).toFixed(0)} MiB), ${
-    stream ? "streamMdpCsv" : "readMdpCsv"
+    subsample ? "subsampleMdpCsv (10%)" : stream ? "streamMdpCsv" : "readMdpCsv"
   }: ${transitions} transitions${stream ? ` (mean reward ${(rewardSum / transitions).toFixed(4)})` : ""} in ${
     seconds.toFixed(1)
   } s, ${peak}`,
