@@ -22,7 +22,6 @@
  */
 import { parseArgs } from "node:util";
 import { createHash } from "node:crypto";
-
 import {
   CQL_DEFAULTS,
   createOmgRlState,

@@ -26,7 +26,7 @@ import { parse } from "csv-parse/sync";
 import { parse as parseStream } from "csv-parse";
 import { once } from "node:events";
 import { stringify } from "csv-stringify/sync";
-import { datasetToStepTable, describeRow, individualRuns, type StepTable, stepTableToDataset } from "./steps.ts";
+import { datasetToStepTable, type StepTable, stepTableToDataset } from "./steps.ts";
 import { type MdpDataset, selectIndividuals } from "./dataset.ts";
 import { writeChunksAtomic, writeTextAtomic } from "../util/files.ts";
 
@@ -353,8 +353,13 @@ export function parseStepCsv(text: string, options: CsvReadOptions = {}): StepTa
  * is decoded (strictly as UTF-8) and parsed chunk by chunk, so memory holds the table, never the
  * text or its records. A FIFO, device or folder is refused.
  */
-export async function readStepCsv(path: string, options: CsvReadOptions = {}): Promise<StepTable> {
-  for await (const table of streamTables(path, options, false, Infinity)) return table;
+export function readStepCsv(path: string, options: CsvReadOptions = {}): Promise<StepTable> {
+  return wholeTable(path, options, false);
+}
+
+/** The file as one step table (`float32`: features stored as float32). */
+async function wholeTable(path: string, options: CsvReadOptions, float32: boolean): Promise<StepTable> {
+  for await (const table of streamTables(path, options, float32, Infinity)) return table;
   throw new Error(`${path}: no table read`); // unreachable: streamTables yields or throws
 }
 
@@ -473,8 +478,7 @@ export async function readMdpCsv(
 ): Promise<MdpDataset> {
   // The values were checked to be float32-finite as they were read, and the dataset stores
   // float32: holding the table's features as float32 halves its largest array.
-  for await (const table of streamTables(path, options, true, Infinity)) return stepTableToDataset(table);
-  throw new Error(`${path}: no table read`); // unreachable: streamTables yields or throws
+  return stepTableToDataset(await wholeTable(path, options, true));
 }
 
 /** Options of `streamMdpCsv`: those of `readMdpCsv`, with the number of actions required. */
@@ -519,18 +523,9 @@ export async function* streamMdpCsv(path: string, options: CsvStreamOptions): As
   if (!Number.isInteger(chunkRows) || chunkRows < 1) {
     throw new RangeError(`streamMdpCsv: chunkRows must be a positive integer, got ${chunkRows}`);
   }
+  // The ids of earlier chunks: an individual whose rows come back later is refused.
   const seen = new Set<string>();
-  for await (const table of streamTables(path, rest, true, chunkRows)) {
-    for (const run of individualRuns(table)) {
-      if (seen.has(run.id)) {
-        throw new RangeError(
-          `${describeRow(table, run.start)}: rows of id ${run.id} are not contiguous (the id appeared earlier)`,
-        );
-      }
-      seen.add(run.id);
-    }
-    yield stepTableToDataset(table);
-  }
+  for await (const table of streamTables(path, rest, true, chunkRows)) yield stepTableToDataset(table, seen);
 }
 
 /** A share of individuals to keep, and the seed that decides which. */

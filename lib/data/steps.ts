@@ -50,11 +50,16 @@ export function describeRow(table: StepTable, row: number): string {
   return table.source ? `${table.source}, ${where}` : where;
 }
 
-/** Row ranges `[start, end)` of each individual, checking rows are contiguous and times increase. */
-export function individualRuns(table: StepTable): { id: string; start: number; end: number }[] {
+/**
+ * Row ranges `[start, end)` of each individual, checking rows are contiguous and times increase.
+ * `seen` holds the ids of earlier tables of the same file (a streamed read), and gains this one's.
+ */
+export function individualRuns(
+  table: StepTable,
+  seen: Set<string> = new Set(),
+): { id: string; start: number; end: number }[] {
   const n = stepCount(table);
   const runs: { id: string; start: number; end: number }[] = [];
-  const seen = new Set<string>();
   let start = 0;
   for (let i = 1; i <= n; i++) {
     if (i < n && table.ids[i] === table.ids[start]) {
@@ -88,9 +93,9 @@ export function individualRuns(table: StepTable): { id: string; start: number; e
  * for: missing feature values, individuals with fewer than two steps, a done flag before an
  * individual's last row, empty or out-of-range actions and rewards on other rows.
  */
-export function stepTableToDataset(table: StepTable): MdpDataset {
+export function stepTableToDataset(table: StepTable, seen?: Set<string>): MdpDataset {
   const F = table.featureNames.length;
-  const runs = individualRuns(table);
+  const runs = individualRuns(table, seen);
   if (runs.length === 0) throw new RangeError(`${table.source ?? "step table"}: no rows`);
   let size = 0;
   for (const r of runs) {

@@ -719,16 +719,16 @@ export async function runUnits<T>(
       progress(`${unitName(units[k])}: kept from an earlier run (${cacheDir})`);
     }
   }
-  const finish = async (k: number, result: T, seconds: number) => {
+  const finish = async (k: number, result: T, started: number) => {
     results[k] = result;
+    const seconds = (performance.now() - started) / 1000;
     if (clock) clock.seconds += seconds;
     if (cacheDir) await writeUnit(cacheDir, units[k], sizes, result, seconds);
   };
   if (parallel <= 1 || todo.length <= 1) {
     for (const k of todo) {
       const started = performance.now();
-      const result = await runOmgRlUnit(units[k], sizes, progress) as T;
-      await finish(k, result, (performance.now() - started) / 1000);
+      await finish(k, await runOmgRlUnit(units[k], sizes, progress) as T, started);
     }
     return results;
   }
@@ -751,7 +751,7 @@ export async function runUnits<T>(
           };
           w.postMessage({ unit: units[k], sizes });
         });
-        await finish(k, result, (performance.now() - started) / 1000);
+        await finish(k, result, started);
       }
     } finally {
       w.terminate();
@@ -793,10 +793,10 @@ async function readUnit<T>(
   // are matched by their sizes and unit alone): one made under other defaults is not mixed in.
   if (kept.config !== undefined) {
     const now = JSON.parse(JSON.stringify(omgRlResolvedConfigs(sizes)));
-    if (JSON.stringify(kept.config) !== JSON.stringify(now)) {
-      const where = recordDifferences(kept.config as Record<string, unknown>, now, "config")[0];
+    const differs = recordDifferences(kept.config as Record<string, unknown>, now, "config");
+    if (differs.length > 0) {
       throw new Error(
-        `${path} was made with another config (${where}); remove it to rerun that unit, or use another --out`,
+        `${path} was made with another config (${differs[0]}); remove it to rerun that unit, or use another --out`,
       );
     }
   }
